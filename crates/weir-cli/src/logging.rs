@@ -1,0 +1,54 @@
+//! Routes `tracing` output: Arc-style events (target `weir::event`) go to stdout as one JSON
+//! object per line; everything else goes to stderr, filtered by `RUST_LOG` (default: warnings).
+
+use std::io::Write;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+use weir_engine::events::EVENT_TARGET;
+
+struct JsonField(Option<String>);
+
+impl Visit for JsonField {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "json" {
+            self.0 = Some(value.to_string());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "json" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+/// Prints the `json` field of engine events on stdout.
+struct EventsToStdout;
+
+impl<S: Subscriber> Layer<S> for EventsToStdout {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != EVENT_TARGET {
+            return;
+        }
+        let mut visitor = JsonField(None);
+        event.record(&mut visitor);
+        if let Some(line) = visitor.0 {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+}
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| m.target() != EVENT_TARGET))
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry().with(EventsToStdout).with(stderr).try_init();
+}

@@ -1,0 +1,187 @@
+//! `weir`: the command line. It parses arguments, wires the engine's events to stdout and
+//! prints a short human summary on stderr; everything else lives in the libraries.
+
+mod logging;
+mod progress;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use weir_engine::job::JobOptions;
+use weir_engine::runner::{self, RunReport};
+
+const AFTER_HELP: &str = "\
+Variables:
+  --KEY=VALUE           any other --KEY=VALUE argument is a substitution variable for ${KEY}
+                        in the job (highest priority, then the job file, then the environment)
+
+Arc compatibility:
+  weir --etl.config.uri=URI --etl.config.environment=ENV [--KEY=VALUE ...]
+  ETL_CONF_URI=URI ETL_CONF_ENV=ENV weir
+  Every ETL_CONF_* / ETL_POLICY_* variable and --etl.config.* / --etl.policy.* argument Arc reads is
+  honoured (JOB_ID, JOB_NAME, TAGS, IGNORE_ENVIRONMENTS, LINT_ONLY, IMMUTABLE_VIEWS, ...).
+
+Output:
+  stdout carries one JSON event per line (job start, validateConfig, stage enter/exit with
+  duration and row counts, final exit); stderr carries progress and a short summary.
+  Exit status: 0 on success, 1 on any failure.";
+
+#[derive(Parser, Debug)]
+#[command(name = "weir", version, about = "Weir: run Arc-style declarative ETL jobs on Apache DataFusion and Delta Lake", after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a job: a .json or .conf (HOCON) job file or an .ipynb notebook, by path or URI (s3://, s3a://, file://)
+    #[command(after_help = AFTER_HELP)]
+    Run(JobArgs),
+    /// Validate a job without running it: every stage's configuration, SQL syntax, files it reads
+    #[command(after_help = AFTER_HELP)]
+    Lint(JobArgs),
+}
+
+#[derive(Args, Debug)]
+struct JobArgs {
+    /// Job file or URI (default: ETL_CONF_URI)
+    job: Option<String>,
+    /// Environment whose stages run (default: ETL_CONF_ENV); stages list the environments they run in
+    #[arg(long, short = 'e')]
+    env: Option<String>,
+    /// Run every stage whatever its `environments` (ETL_CONF_IGNORE_ENVIRONMENTS)
+    #[arg(long)]
+    ignore_environments: bool,
+    /// Do not print the summary on stderr
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// Splits `--KEY=VALUE` variables (anything not a known flag) from the arguments clap parses.
+fn split_variables(args: Vec<String>) -> (Vec<String>, Vec<(String, String)>) {
+    const FLAGS: &[&str] = &["env", "ignore-environments", "quiet", "help", "version"];
+    let mut rest = Vec::new();
+    let mut vars = Vec::new();
+    for arg in args {
+        if let Some(body) = arg.strip_prefix("--") {
+            if let Some((key, value)) = body.split_once('=') {
+                if !FLAGS.contains(&key) && !key.is_empty() {
+                    vars.push((key.to_string(), value.to_string()));
+                    continue;
+                }
+            }
+        }
+        rest.push(arg);
+    }
+    (rest, vars)
+}
+
+fn main() -> ExitCode {
+    let (args, vars) = split_variables(std::env::args().collect());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let (job_args, lint) = match cli.command {
+        Some(Command::Run(a)) => (Some(a), false),
+        Some(Command::Lint(a)) => (Some(a), true),
+        None => {
+            let arc_style = vars.iter().any(|(k, _)| k.starts_with("etl.config.")) || env.contains_key("ETL_CONF_URI");
+            if !arc_style {
+                eprintln!("weir: no command given. Try `weir run JOB --env ENV`, or `weir --help`.");
+                return ExitCode::from(1);
+            }
+            (None, false)
+        }
+    };
+    let mut options = JobOptions::from_arc(env, vars);
+    let mut quiet = false;
+    if let Some(a) = job_args {
+        if let Some(job) = a.job {
+            options.uri = job;
+        }
+        if let Some(e) = a.env {
+            options.environment = Some(e);
+        }
+        options.ignore_environments |= a.ignore_environments;
+        quiet = a.quiet;
+    }
+    options.lint_only |= lint;
+
+    logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weir: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let progress = progress::Progress::new(std::io::stderr().is_terminal() && !quiet);
+    let report = runtime.block_on(runner::run_job(&options, &progress));
+    progress.clear();
+    if !quiet {
+        print_summary(&options, &report);
+    }
+    if report.success { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn print_summary(options: &JobOptions, report: &RunReport) {
+    let mut out = String::new();
+    for s in &report.stages {
+        let mut rows = s.rows.map(|r| format!("{r} rows")).unwrap_or_default();
+        if let Some(message) = &s.message {
+            rows = format!("{rows} {message}").trim().to_string();
+        }
+        let mark = if s.error.is_some() { "FAILED" } else { "ok" };
+        out.push_str(&format!(
+            "  [{:>2}] {:<6} {:<20} {:<40} {:>8} ms  {}\n",
+            s.index,
+            mark,
+            s.type_name,
+            truncate(&s.name, 40),
+            s.duration_ms,
+            rows
+        ));
+    }
+    let what = if options.lint_only { "lint" } else { "run" };
+    match &report.error {
+        None => out.push_str(&format!(
+            "weir: {what} succeeded: {} stage(s) in {:.2} s\n",
+            report.stages.len(),
+            report.duration_ms as f64 / 1000.0
+        )),
+        Some(error) => out.push_str(&format!("weir: {what} failed: {error}\n")),
+    }
+    eprint!("{out}");
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_split_from_flags() {
+        let args = ["weir", "run", "job.json", "--env=dev", "--X=1", "--etl.config.uri=file:///j.json", "-q"]
+            .map(String::from)
+            .to_vec();
+        let (rest, vars) = split_variables(args);
+        assert_eq!(rest, ["weir", "run", "job.json", "--env=dev", "-q"]);
+        assert_eq!(vars, [("X".to_string(), "1".to_string()), ("etl.config.uri".to_string(), "file:///j.json".to_string())]);
+    }
+}

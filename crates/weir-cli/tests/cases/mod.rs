@@ -1,0 +1,85 @@
+//! Integration cases: each runs the real `weir` binary on real files.
+pub mod errors;
+pub mod failures;
+pub mod workshop;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Result of one `weir` invocation.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// All output, for assertions that don't care which stream.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The JSON events on stdout.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+/// Runs `weir` with arguments and extra environment, in `cwd`.
+pub fn weir(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
+    cmd.args(args).current_dir(cwd);
+    for key in ["ETL_CONF_ENV", "ETL_CONF_URI", "ETL_CONF_DATALAKE_LOC", "ETL_CONF_CURRENT_TIMESTAMP"] {
+        cmd.env_remove(key);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("weir binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A scratch directory with helpers to write job files and data.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, content).expect("write");
+        path
+    }
+
+    /// Writes a job and runs it in environment `test`.
+    pub fn run_job(&self, name: &str, job: &str) -> Run {
+        let path = self.file(name, job);
+        weir(&["run", path.to_str().expect("utf8 path"), "--env", "test"], &[], self.path())
+    }
+
+    /// A small CSV of `n` rows `id,name` (ids 1..=n).
+    pub fn csv(&self, name: &str, n: usize) -> PathBuf {
+        let body: String = (1..=n).map(|i| format!("{i},name {i}\n")).collect();
+        self.file(name, &body)
+    }
+}
+
+/// Repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -1,0 +1,100 @@
+//! Delta Lake access shared by the Delta stages: opening tables through [`Storage`]'s
+//! options, and the `commit` detail Arc logs after reading or writing.
+
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::StreamExt;
+use serde_json::{Map, Value};
+
+use crate::session::Session;
+use crate::storage::parse_uri;
+
+/// Opens the Delta table at `uri`; `Ok(None)` when the location holds no Delta table.
+pub async fn open(session: &Session, uri: &str) -> Result<Option<DeltaTable>, DeltaTableError> {
+    let table = builder(session, uri)?.build()?;
+    load(table).await
+}
+
+/// A table builder for `uri` with the session's storage options.
+pub fn builder(session: &Session, uri: &str) -> Result<DeltaTableBuilder, DeltaTableError> {
+    let url = table_url(uri)?;
+    Ok(DeltaTableBuilder::from_url(url)?.with_storage_options(session.storage.delta_options()))
+}
+
+/// The table location as a directory URL.
+pub fn table_url(uri: &str) -> Result<url::Url, DeltaTableError> {
+    let mut url = parse_uri(uri).map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    Ok(url)
+}
+
+/// Loads the latest version; `None` when there is no table yet.
+pub async fn load(mut table: DeltaTable) -> Result<Option<DeltaTable>, DeltaTableError> {
+    match table.load().await {
+        Ok(()) => Ok(Some(table)),
+        Err(DeltaTableError::NotATable(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A table handle with no state loaded (to create a new table).
+pub fn uninitialized(session: &Session, uri: &str) -> Result<DeltaTable, DeltaTableError> {
+    builder(session, uri)?.build()
+}
+
+/// Arc's `commit` detail for the version the table is at: version, timestamp, operation metrics.
+pub async fn commit_detail(table: &DeltaTable) -> Value {
+    let mut detail = Map::new();
+    if let Some(version) = table.version() {
+        detail.insert("version".into(), version.into());
+    }
+    if let Some(Ok(info)) = table.history(Some(1)).next().await {
+        if let Some(ts) = info.timestamp.and_then(chrono::DateTime::from_timestamp_millis) {
+            detail.insert("timestamp".into(), ts.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().into());
+        }
+        if let Some(op) = info.operation {
+            detail.insert("operation".into(), op.into());
+        }
+        if let Some(metrics) = info.info.get("operationMetrics") {
+            detail.insert("operationMetrics".into(), metrics.clone());
+        }
+    }
+    Value::Object(detail)
+}
+
+/// Writes the symlink manifest Athena/Presto/Hive read Delta tables through
+/// (`<table>/_symlink_format_manifest/manifest`: one data file URI per line), replacing the
+/// previous one. Partitioned tables get one manifest per partition directory, as Delta does.
+pub async fn write_symlink_manifest(session: &Session, uri: &str, table: &DeltaTable) -> Result<(), DeltaTableError> {
+    let root = table_url(uri)?;
+    let files: Vec<String> = table.get_file_uris()?.collect();
+    let mut by_dir: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let root_text = root.as_str().trim_end_matches('/').to_string();
+    for file in files {
+        let relative = file.strip_prefix(&root_text).unwrap_or(&file).trim_start_matches('/');
+        let dir = relative.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        by_dir.entry(dir).or_default().push(file);
+    }
+    let manifest_root = root.join("_symlink_format_manifest/").map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    session
+        .storage
+        .delete_prefix(&manifest_root)
+        .await
+        .map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    if by_dir.is_empty() {
+        by_dir.insert(String::new(), Vec::new());
+    }
+    for (dir, files) in by_dir {
+        let path = if dir.is_empty() { "manifest".to_string() } else { format!("{dir}/manifest") };
+        let url = manifest_root.join(&path).map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+        let mut body = files.join("\n");
+        body.push('\n');
+        session
+            .storage
+            .write_bytes(&url, bytes::Bytes::from(body))
+            .await
+            .map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    }
+    Ok(())
+}

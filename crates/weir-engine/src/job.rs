@@ -1,0 +1,345 @@
+//! Loading a job: read the file, convert notebooks, parse HOCON, apply the `environments`
+//! filter, resolve each stage's variables, then build and validate every stage before any
+//! runs. All problems of all stages are reported together, each with stage index, name,
+//! line (or notebook cell) and attribute.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use md5::{Digest, Md5};
+use serde_json::{Map, Value};
+use weir_config::hocon::{self, Node, NodeValue};
+use weir_config::notebook;
+
+use crate::config::{ConfigError, StageConfig};
+use crate::session::{Session, Settings};
+use crate::stages::{self, Stage};
+use crate::storage::{parse_uri, Storage, StorageError};
+
+/// How a job is started: Arc's `ETL_CONF_*` settings and `--KEY=VALUE` variables.
+#[derive(Debug, Clone, Default)]
+pub struct JobOptions {
+    /// Job file URI or path (`ETL_CONF_URI`).
+    pub uri: String,
+    /// `ETL_CONF_ENV`; required to run a job (not to lint it).
+    pub environment: Option<String>,
+    pub ignore_environments: bool,
+    pub lint_only: bool,
+    pub enable_stacktrace: bool,
+    pub job_id: Option<String>,
+    pub job_name: Option<String>,
+    /// `ETL_CONF_TAGS` as `k=v` pairs.
+    pub tags: Vec<(String, String)>,
+    /// Command-line variables (`--KEY=VALUE`), highest substitution priority.
+    pub args: Vec<(String, String)>,
+    /// Process environment: substitution fallback.
+    pub env: HashMap<String, String>,
+    pub settings: Settings,
+    /// `ETL_POLICY_IPYNB`.
+    pub allow_notebooks: bool,
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1")
+}
+
+impl JobOptions {
+    /// Reads Arc's settings: each from its `--etl.config.*` argument, else its `ETL_CONF_*`
+    /// variable. Other `--KEY=VALUE` arguments become substitution variables.
+    pub fn from_arc(env: HashMap<String, String>, args: Vec<(String, String)>) -> Self {
+        let setting = |property: &str, var: &str| -> Option<String> {
+            args.iter()
+                .rev()
+                .find(|(k, _)| k == property)
+                .map(|(_, v)| v.clone())
+                .or_else(|| env.get(var).cloned())
+                .filter(|v| !v.trim().is_empty())
+        };
+        let flag = |property: &str, var: &str, default: bool| setting(property, var).map(|v| truthy(&v)).unwrap_or(default);
+        let tags = setting("etl.config.tags", "ETL_CONF_TAGS")
+            .map(|t| {
+                t.split_whitespace()
+                    .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let settings = Settings {
+            immutable_views: flag("etl.config.immutableViews", "ETL_CONF_IMMUTABLE_VIEWS", false),
+            inline_sql: flag("etl.policy.inline.sql", "ETL_POLICY_INLINE_SQL", true),
+            inline_schema: flag("etl.policy.inline.schema", "ETL_POLICY_INLINE_SCHEMA", true),
+            drop_unsupported: flag("etl.policy.drop.unsupported", "ETL_POLICY_DROP_UNSUPPORTED", true),
+        };
+        Self {
+            uri: setting("etl.config.uri", "ETL_CONF_URI").unwrap_or_default(),
+            environment: setting("etl.config.environment", "ETL_CONF_ENV"),
+            ignore_environments: flag("etl.config.ignoreEnvironments", "ETL_CONF_IGNORE_ENVIRONMENTS", false),
+            lint_only: flag("etl.config.lintOnly", "ETL_CONF_LINT_ONLY", false),
+            enable_stacktrace: flag("etl.config.enableStackTrace", "ETL_CONF_ENABLE_STACKTRACE", false),
+            job_id: setting("etl.config.job.id", "ETL_CONF_JOB_ID"),
+            job_name: setting("etl.config.job.name", "ETL_CONF_JOB_NAME"),
+            tags,
+            allow_notebooks: flag("etl.policy.ipynb", "ETL_POLICY_IPYNB", true),
+            args: args.into_iter().filter(|(k, _)| !k.starts_with("etl.config.") && !k.starts_with("etl.policy.")).collect(),
+            env,
+            settings,
+        }
+    }
+
+    /// The fields Arc adds to every log line (all strings).
+    pub fn log_context(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("environment".into(), self.environment.clone().unwrap_or_default().into());
+        m.insert("streaming".into(), "false".into());
+        m.insert("ignoreEnvironments".into(), self.ignore_environments.to_string().into());
+        m.insert("enableStackTrace".into(), self.enable_stacktrace.to_string().into());
+        if let Some(id) = &self.job_id {
+            m.insert("jobId".into(), id.clone().into());
+        }
+        if let Some(name) = &self.job_name {
+            m.insert("jobName".into(), name.clone().into());
+        }
+        for (k, v) in &self.tags {
+            m.insert(k.clone(), v.clone().into());
+        }
+        m
+    }
+}
+
+/// All problems of one stage.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageErrors {
+    #[serde(rename = "stageIndex")]
+    pub index: usize,
+    #[serde(rename = "stage")]
+    pub name: String,
+    #[serde(rename = "lineNumber")]
+    pub line: u32,
+    /// Notebook code-cell index, for jobs converted from a notebook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<usize>,
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for StageErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cell {
+            Some(cell) => writeln!(f, "Stage: {} '{}' (notebook cell {}):", self.index, self.name, cell)?,
+            None => writeln!(f, "Stage: {} '{}' (starting on line {}):", self.index, self.name, self.line)?,
+        }
+        for e in &self.errors {
+            match e.line {
+                Some(line) if self.cell.is_none() => writeln!(f, "  - {} (Line {line}): {}", e.attribute, e.message)?,
+                _ => writeln!(f, "  - {}: {}", e.attribute, e.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a job could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("no job given: pass a job file, or set ETL_CONF_URI / --etl.config.uri")]
+    NoUri,
+    #[error("no environment given: pass --env ENV, or set ETL_CONF_ENV / --etl.config.environment (stages run only in the environments they list)")]
+    NoEnvironment,
+    #[error("cannot read job '{uri}': {source}")]
+    Read { uri: String, source: StorageError },
+    #[error("Support for IPython Notebook Configuration Files (.ipynb) for configuration '{0}' has been disabled by policy.")]
+    NotebooksDisabled(String),
+    #[error("{uri}: {message}")]
+    Notebook { uri: String, message: String },
+    #[error("{uri}: line {line}, column {col}: {message}")]
+    Parse { uri: String, line: u32, col: u32, message: String },
+    #[error("{uri}: {message}")]
+    Structure { uri: String, message: String },
+    #[error("ETL Config contains errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<String>())]
+    Config(Vec<StageErrors>),
+}
+
+/// One entry of the `stages` list after the environments filter.
+#[derive(Debug)]
+pub struct Entry {
+    pub index: usize,
+    pub line: u32,
+    pub cell: Option<usize>,
+    pub type_name: String,
+    pub name: String,
+    pub id: Option<String>,
+    pub description: Option<String>,
+    pub environments: Vec<String>,
+    /// False when the environments filter skips it.
+    pub selected: bool,
+    /// The resolved stage object, or the resolution problem.
+    pub node: Result<Node, ConfigError>,
+}
+
+/// A job file read and parsed, not yet validated.
+#[derive(Debug)]
+pub struct LoadedJob {
+    pub uri: String,
+    pub content_md5: String,
+    pub entries: Vec<Entry>,
+    /// Conversion warnings (notebook magics) and notices.
+    pub warnings: Vec<String>,
+    /// Notebook cells a job drops (inspection and session magics): (cell index, magic).
+    pub dropped_cells: Vec<(usize, String)>,
+}
+
+/// Reads and parses a job, applies the environments filter and resolves variables.
+pub async fn load(options: &JobOptions, storage: &Storage) -> Result<LoadedJob, JobError> {
+    if options.uri.trim().is_empty() {
+        return Err(JobError::NoUri);
+    }
+    let uri = options.uri.clone();
+    let url = parse_uri(&uri).map_err(|source| JobError::Read { uri: uri.clone(), source })?;
+    let bytes = storage.read_bytes(&url).await.map_err(|source| JobError::Read { uri: uri.clone(), source })?;
+    let content_md5 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, Md5::digest(&bytes));
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| JobError::Read { uri: uri.clone(), source: StorageError::NotText { uri: uri.clone() } })?;
+    parse_text(options, &uri, &text, content_md5)
+}
+
+/// Parses job text (HOCON/JSON, or a notebook when `uri` ends with `.ipynb`).
+pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: String) -> Result<LoadedJob, JobError> {
+    let mut warnings = Vec::new();
+    let mut dropped_cells = Vec::new();
+    let mut converted = None;
+    let hocon_text = if uri.to_ascii_lowercase().ends_with(".ipynb") {
+        if !options.allow_notebooks {
+            return Err(JobError::NotebooksDisabled(uri.to_string()));
+        }
+        let nb = notebook::convert(text, uri).map_err(|e| JobError::Notebook { uri: uri.to_string(), message: e.to_string() })?;
+        warnings.extend(nb.warnings.iter().cloned());
+        dropped_cells.extend(nb.dropped.iter().map(|d| (d.cell, d.magic.clone())));
+        let text = nb.hocon.clone();
+        converted = Some(nb);
+        text
+    } else {
+        text.to_string()
+    };
+    let doc = hocon::parse(&hocon_text).map_err(|e| {
+        let (line, col) = (e.line, e.col);
+        match &converted {
+            Some(nb) => match nb.cell_of_line(line) {
+                Some((cell, cell_line)) => JobError::Notebook {
+                    uri: uri.to_string(),
+                    message: format!("cell {cell}, line {cell_line}: {}", e.message),
+                },
+                None => JobError::Parse { uri: uri.to_string(), line, col, message: e.message.clone() },
+            },
+            None => JobError::Parse { uri: uri.to_string(), line, col, message: e.message.clone() },
+        }
+    })?;
+    let vars = hocon::Vars {
+        overrides: options.args.iter().cloned().collect(),
+        env: options.env.clone(),
+    };
+    let Some(stages) = doc.root().get("stages") else {
+        return Err(JobError::Structure {
+            uri: uri.to_string(),
+            message: "Key 'stages' missing from job configuration.".into(),
+        });
+    };
+    let Some(items) = stages.as_array() else {
+        return Err(JobError::Structure { uri: uri.to_string(), message: "Expected stages to be a List of Objects.".into() });
+    };
+    let mut entries = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let line = item.line();
+        let cell = converted.as_ref().and_then(|nb| nb.cell_of_line(line)).map(|(cell, _)| cell);
+        let text_of = |key: &str| -> Option<String> {
+            item.get(key).and_then(|n| doc.resolve(n, &vars).ok()).and_then(|n| crate::config::scalar_text(&n))
+        };
+        let type_name = text_of("type").unwrap_or_default();
+        let name = text_of("name").unwrap_or_else(|| "unnamed stage".to_string());
+        let environments: Vec<String> = item
+            .get("environments")
+            .and_then(|n| doc.resolve(n, &vars).ok())
+            .map(|n| match n.value {
+                NodeValue::Array(items) => items.iter().filter_map(crate::config::scalar_text).collect(),
+                _ => crate::config::scalar_text(&n).into_iter().collect(),
+            })
+            .unwrap_or_default();
+        let selected = options.ignore_environments
+            || options.environment.as_ref().is_some_and(|env| environments.iter().any(|e| e == env));
+        let node = if selected {
+            doc.resolve(item, &vars).map_err(|e| ConfigError::new("stage", Some(e.line), e.to_string()))
+        } else {
+            Err(ConfigError::new("environments", Some(line), "skipped"))
+        };
+        entries.push(Entry {
+            index,
+            line,
+            cell,
+            type_name,
+            name,
+            id: text_of("id"),
+            description: text_of("description"),
+            environments,
+            selected,
+            node,
+        });
+    }
+    Ok(LoadedJob { uri: uri.to_string(), content_md5, entries, warnings, dropped_cells })
+}
+
+/// A validated stage, ready to run.
+pub struct PlannedStage {
+    pub index: usize,
+    pub name: String,
+    pub type_name: String,
+    pub id: Option<String>,
+    pub description: Option<String>,
+    pub stage: Box<dyn Stage>,
+}
+
+/// Builds and validates every selected stage (including checks that read SQL/schema files).
+/// Nothing runs unless every stage is valid.
+pub async fn plan(job: &LoadedJob, session: &Session) -> Result<Vec<PlannedStage>, JobError> {
+    let mut planned = Vec::new();
+    let mut problems = Vec::new();
+    for entry in job.entries.iter().filter(|e| e.selected) {
+        let mut fail = |errors: Vec<ConfigError>| {
+            problems.push(StageErrors {
+                index: entry.index,
+                name: entry.name.clone(),
+                line: entry.line,
+                cell: entry.cell,
+                errors,
+            })
+        };
+        let node = match &entry.node {
+            Ok(node) => node,
+            Err(e) => {
+                fail(vec![e.clone()]);
+                continue;
+            }
+        };
+        let mut config = StageConfig::new(node);
+        let (built, result) = match stages::lookup(&entry.type_name) {
+            Ok(stage_type) => {
+                let built = (stage_type.build)(&mut config);
+                (built, config.finish())
+            }
+            // Attributes of an unknown type cannot be checked: report the type alone.
+            Err(message) => (None, Err(vec![ConfigError::new("type", config.line_of("type"), message)])),
+        };
+        match (built, result) {
+            (Some(mut stage), Ok(())) => match stage.prepare(session).await {
+                Ok(()) => planned.push(PlannedStage {
+                    index: entry.index,
+                    name: entry.name.clone(),
+                    type_name: stages::simple_type_name(&entry.type_name).to_string(),
+                    id: entry.id.clone(),
+                    description: entry.description.clone(),
+                    stage,
+                }),
+                Err(errors) => fail(errors),
+            },
+            (_, Err(errors)) => fail(errors),
+            (None, Ok(())) => fail(vec![ConfigError::new("stage", None, "invalid stage configuration")]),
+        }
+    }
+    if problems.is_empty() { Ok(planned) } else { Err(JobError::Config(problems)) }
+}

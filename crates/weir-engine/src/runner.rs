@@ -1,0 +1,254 @@
+//! Running a job end to end: load, validate every stage, run them in order, and report
+//! Arc's JSON events plus a [`RunReport`] for callers (CLI summary, kernel, job service).
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use crate::events::{EventLog, Level};
+use crate::job::{self, JobError, JobOptions, LoadedJob, PlannedStage};
+use crate::session::Session;
+use crate::storage::Storage;
+
+/// Outcome of one stage.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+/// What one stage did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageReport {
+    pub index: usize,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub status: StageStatus,
+    pub duration_ms: u64,
+    pub rows: Option<u64>,
+    /// A validation stage's message (SQLValidate), as logged.
+    pub message: Option<Value>,
+    pub error: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunReport {
+    pub success: bool,
+    pub duration_ms: u64,
+    pub stages: Vec<StageReport>,
+    /// The failure, as one human-readable message.
+    pub error: Option<String>,
+}
+
+/// Notified as a run progresses (progress display, kernel output, service records).
+pub trait Observer: Send + Sync {
+    fn stage_started(&self, _position: usize, _total: usize, _stage: &PlannedStage) {}
+    fn stage_finished(&self, _report: &StageReport) {}
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// Removes DataFusion's error-kind prefixes so users see the message itself.
+pub fn clean_error(message: &str) -> String {
+    let mut text = message.trim();
+    loop {
+        let before = text;
+        for prefix in [
+            "Execution error: ",
+            "External error: ",
+            "Arrow error: ",
+            "Error during planning: ",
+            "SQL error: ",
+            "Schema error: ",
+            "Invalid argument error: ",
+            "Parser error: ",
+            "Generic error: ",
+        ] {
+            text = text.strip_prefix(prefix).unwrap_or(text);
+        }
+        if before == text {
+            break;
+        }
+    }
+    text.to_string()
+}
+
+fn stage_json(planned: &PlannedStage, mut detail: Map<String, Value>) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), planned.type_name.clone().into());
+    m.insert("plugin".into(), format!("weir.{}:{}", planned.type_name, env!("CARGO_PKG_VERSION")).into());
+    m.insert("name".into(), planned.name.clone().into());
+    if let Some(id) = &planned.id {
+        m.insert("id".into(), id.clone().into());
+    }
+    if let Some(d) = &planned.description {
+        m.insert("description".into(), d.clone().into());
+    }
+    m.append(&mut detail);
+    Value::Object(m)
+}
+
+/// Loads, validates and runs a job, emitting Arc's events. Never panics on user input;
+/// every failure ends in the report (and a final `exit` event with status `failure`).
+pub async fn run_job(options: &JobOptions, observer: &dyn Observer) -> RunReport {
+    let started = Instant::now();
+    let logger_name = options.job_id.clone().unwrap_or_else(|| format!("weir-{}", std::process::id()));
+    let log = EventLog::new(logger_name, options.log_context());
+    log.info(crate::obj! {
+        "event" => "enter",
+        "weirVersion" => env!("CARGO_PKG_VERSION"),
+        "environment" => options.environment.clone().unwrap_or_default(),
+        "lintOnly" => options.lint_only,
+        "immutableViews" => options.settings.immutable_views,
+        "ignoreEnvironments" => options.ignore_environments,
+        "policyInlineSQL" => options.settings.inline_sql,
+        "policyInlineSchema" => options.settings.inline_schema,
+        "policyIPYNB" => options.allow_notebooks,
+        "policyDropUnsupported" => options.settings.drop_unsupported,
+    });
+    let session = Session::new(Storage::new(Default::default()), options.settings.clone(), log.clone());
+    let mut report = RunReport::default();
+    let result = run_inner(options, &session, observer, &mut report).await;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    let mut exit = crate::obj! { "event" => "exit", "duration" => report.duration_ms, "lintOnly" => options.lint_only };
+    match result {
+        Ok(()) => {
+            report.success = true;
+            exit.insert("status".into(), "success".into());
+            exit.insert("success".into(), true.into());
+            log.info(exit);
+        }
+        Err(failure) => {
+            report.success = false;
+            exit.insert("status".into(), "failure".into());
+            exit.insert("success".into(), false.into());
+            match &failure {
+                Failure::Job(JobError::Config(errors)) => {
+                    exit.insert("reason".into(), serde_json::to_value(errors).unwrap_or_default());
+                }
+                Failure::Job(e) => {
+                    exit.insert("reason".into(), serde_json::json!({"event": "exception", "messages": [e.to_string()]}));
+                }
+                Failure::Stage(stage, message) => {
+                    let mut s = stage.clone();
+                    if let Value::Object(m) = &mut s {
+                        m.insert("event".into(), "exception".into());
+                        m.insert("messages".into(), serde_json::json!([message]));
+                    }
+                    exit.insert("stage".into(), s);
+                }
+            }
+            report.error = Some(failure.message());
+            log.emit(Level::Error, exit);
+        }
+    }
+    report
+}
+
+enum Failure {
+    Job(JobError),
+    Stage(Value, String),
+}
+
+impl Failure {
+    fn message(&self) -> String {
+        match self {
+            Failure::Job(e) => e.to_string(),
+            Failure::Stage(stage, message) => {
+                let index = stage.get("index").and_then(Value::as_u64).unwrap_or_default();
+                let name = stage.get("name").and_then(Value::as_str).unwrap_or_default();
+                let type_name = stage.get("type").and_then(Value::as_str).unwrap_or_default();
+                format!("stage {index} '{name}' ({type_name}) failed: {message}")
+            }
+        }
+    }
+}
+
+async fn run_inner(options: &JobOptions, session: &Session, observer: &dyn Observer, report: &mut RunReport) -> Result<(), Failure> {
+    if options.environment.is_none() && !options.ignore_environments && !options.lint_only {
+        return Err(Failure::Job(JobError::NoEnvironment));
+    }
+    let loaded = job::load(options, &session.storage).await.map_err(Failure::Job)?;
+    session.log.info(crate::obj! { "event" => "validateConfig", "uri" => loaded.uri, "content-md5" => loaded.content_md5 });
+    log_loaded(options, session, &loaded);
+    let planned = job::plan(&loaded, session).await.map_err(Failure::Job)?;
+    if options.lint_only {
+        for p in &planned {
+            session.log.info(crate::obj! { "event" => "lint", "stage" => stage_json(p, p.stage.detail()) });
+        }
+        return Ok(());
+    }
+    let total = planned.len();
+    for (position, p) in planned.iter().enumerate() {
+        observer.stage_started(position, total, p);
+        session.log.info(crate::obj! { "event" => "enter", "stage" => stage_json(p, p.stage.detail()) });
+        let started = Instant::now();
+        let result = p.stage.execute(session).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let mut stage_report = StageReport {
+            index: p.index,
+            name: p.name.clone(),
+            type_name: p.type_name.clone(),
+            status: StageStatus::Succeeded,
+            duration_ms,
+            rows: None,
+            message: None,
+            error: None,
+        };
+        match result {
+            Ok(outcome) => {
+                stage_report.rows = outcome.rows;
+                stage_report.message = outcome.detail.get("message").cloned();
+                let mut detail = p.stage.detail();
+                detail.extend(outcome.detail);
+                session.log.info(crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) });
+                observer.stage_finished(&stage_report);
+                report.stages.push(stage_report);
+            }
+            Err(e) => {
+                let message = clean_error(&e.to_string());
+                stage_report.status = StageStatus::Failed;
+                stage_report.error = Some(message.clone());
+                observer.stage_finished(&stage_report);
+                report.stages.push(stage_report);
+                let mut detail = p.stage.detail();
+                detail.insert("index".into(), p.index.into());
+                return Err(Failure::Stage(stage_json(p, detail), message));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn log_loaded(options: &JobOptions, session: &Session, loaded: &LoadedJob) {
+    for warning in &loaded.warnings {
+        session.log.warn(crate::obj! { "event" => "validateConfig", "message" => warning });
+    }
+    for entry in loaded.entries.iter().filter(|e| !e.selected) {
+        let mut m = crate::obj! {
+            "event" => "validateConfig",
+            "type" => entry.type_name,
+            "pluginIndex" => entry.index,
+            "name" => entry.name,
+            "environment" => options.environment.clone().unwrap_or_default(),
+            "environments" => entry.environments,
+            "message" => "skipping plugin due to environment configuration",
+            "skipPlugin" => true,
+        };
+        if let Some(cell) = entry.cell {
+            m.insert("cell".into(), cell.into());
+        }
+        if entry.environments.is_empty() || entry.environments.iter().all(|e| e.is_empty()) {
+            m.insert("warning".into(), "stage has no 'environments' so it never runs in a job".into());
+            session.log.warn(m);
+        } else {
+            session.log.info(m);
+        }
+    }
+}

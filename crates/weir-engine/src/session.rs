@@ -1,0 +1,165 @@
+//! The state one job (or one notebook) runs in: a DataFusion session with Spark SQL
+//! compatibility and Delta support, the storage layer, the views stages register, and the
+//! run's settings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::MemTable;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::SessionContext;
+
+use crate::events::EventLog;
+use crate::storage::Storage;
+
+/// Run settings that stages consult (Arc's `ETL_CONF_*` / `ETL_POLICY_*`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ETL_CONF_IMMUTABLE_VIEWS`: re-registering a view name is an error.
+    pub immutable_views: bool,
+    /// `ETL_POLICY_INLINE_SQL`.
+    pub inline_sql: bool,
+    /// `ETL_POLICY_INLINE_SCHEMA`.
+    pub inline_schema: bool,
+    /// `ETL_POLICY_DROP_UNSUPPORTED`: drop NullType columns in loads instead of failing.
+    pub drop_unsupported: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { immutable_views: false, inline_sql: true, inline_schema: true, drop_unsupported: true }
+    }
+}
+
+/// Views registered by stages, looked up case-insensitively (Spark's view names are
+/// case-insensitive) while keeping the name as written.
+#[derive(Debug, Default)]
+pub struct ViewCatalog {
+    views: RwLock<HashMap<String, (String, Arc<dyn TableProvider>)>>,
+}
+
+impl ViewCatalog {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, (String, Arc<dyn TableProvider>)>> {
+        self.views.read().unwrap_or_else(|p| p.into_inner())
+    }
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, (String, Arc<dyn TableProvider>)>> {
+        self.views.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for ViewCatalog {
+    fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.read().values().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        names
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        Ok(self.read().get(&name.to_lowercase()).map(|(_, t)| t.clone()))
+    }
+
+    fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        Ok(self.write().insert(name.to_lowercase(), (name, table)).map(|(_, t)| t))
+    }
+
+    fn deregister_table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        Ok(self.write().remove(&name.to_lowercase()).map(|(_, t)| t))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.read().contains_key(&name.to_lowercase())
+    }
+}
+
+/// Errors about views.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("view '{0}' does not exist; views defined so far: [{1}]")]
+    Missing(String, String),
+    #[error("view '{0}' already exists and ETL_CONF_IMMUTABLE_VIEWS is true")]
+    Immutable(String),
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}
+
+/// One job's execution state.
+#[derive(Clone)]
+pub struct Session {
+    pub ctx: SessionContext,
+    pub storage: Storage,
+    pub settings: Settings,
+    pub log: EventLog,
+    views: Arc<ViewCatalog>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session with Spark SQL compatibility, the Delta planner and an empty view catalog.
+    pub fn new(storage: Storage, settings: Settings, log: EventLog) -> Self {
+        let builder = SessionStateBuilder::new()
+            .with_config(crate::sql::session_config())
+            .with_default_features();
+        let state = crate::sql::with_spark(builder)
+            .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let views = Arc::new(ViewCatalog::default());
+        if let Some(catalog) = ctx.catalog("datafusion") {
+            // Replace the default schema so unqualified names resolve through `views`.
+            let _ = catalog.register_schema("public", views.clone());
+        }
+        Self { ctx, storage, settings, log, views }
+    }
+
+    /// Registers (or replaces) a view.
+    pub fn register_view(&self, name: &str, table: Arc<dyn TableProvider>) -> Result<(), ViewError> {
+        if self.settings.immutable_views && self.views.table_exist(name) {
+            return Err(ViewError::Immutable(name.to_string()));
+        }
+        self.views.register_table(name.to_string(), table)?;
+        Ok(())
+    }
+
+    /// Registers a DataFrame as a lazy view (re-evaluated by each reader, like a Spark view).
+    pub fn register_dataframe(&self, name: &str, df: DataFrame) -> Result<(), ViewError> {
+        self.register_view(name, df.into_view())
+    }
+
+    /// Runs a DataFrame and registers its result in memory (Arc's `persist`), returning the row count.
+    pub async fn persist_dataframe(&self, name: &str, df: DataFrame) -> Result<u64, ViewError> {
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect_partitioned().await?;
+        let rows = batches.iter().flatten().map(|b| b.num_rows() as u64).sum();
+        let table = MemTable::try_new(schema, batches)?;
+        self.register_view(name, Arc::new(table))?;
+        Ok(rows)
+    }
+
+    /// A view as a DataFrame.
+    pub async fn view(&self, name: &str) -> Result<DataFrame, ViewError> {
+        match self.views.table(name).await? {
+            Some(table) => Ok(self.ctx.read_table(table)?),
+            None => Err(ViewError::Missing(name.to_string(), self.views.table_names().join(", "))),
+        }
+    }
+
+    /// Names of the registered views.
+    pub fn view_names(&self) -> Vec<String> {
+        self.views.table_names()
+    }
+
+    /// Plans one SQL query against the registered views.
+    pub async fn sql(&self, sql: &str) -> DfResult<DataFrame> {
+        self.ctx.sql(sql).await
+    }
+}

@@ -1,0 +1,1 @@
+//! Spark SQL compatibility for DataFusion (dialect, type names, functions).

@@ -1,0 +1,2 @@
+//! Execute stages: side effects outside the data flow.
+pub mod jdbc;

@@ -1,0 +1,6 @@
+//! Extract stages: read data into a view.
+pub mod delimited;
+pub mod delta;
+pub mod json;
+pub mod parquet;
+pub mod text;

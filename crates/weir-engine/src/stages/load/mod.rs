@@ -1,0 +1,7 @@
+//! Load stages: write a view somewhere.
+pub mod delimited;
+pub mod delta;
+pub mod delta_merge;
+pub mod files;
+pub mod json;
+pub mod parquet;

@@ -1,0 +1,3 @@
+//! Transform stages: views to views.
+pub mod sql;
+pub mod typing;

@@ -1,0 +1,2 @@
+//! Validate stages: fail the job when data is not as expected.
+pub mod sql;

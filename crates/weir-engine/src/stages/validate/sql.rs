@@ -1,0 +1,107 @@
+//! SQLValidate: a query returning one row `[outcome: boolean, message: string]`; a false
+//! outcome fails the job with the message.
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::DataType;
+use serde_json::{Map, Value};
+
+use crate::config::{ConfigError, StageConfig};
+use crate::session::Session;
+use crate::stages::sql_source::SqlSource;
+use crate::stages::{Outcome, Stage, StageError};
+
+const PREFIX: &str = "SQLValidate requires query to return 1 row with [outcome: boolean, message: string] signature.";
+
+/// `SQLValidate` configuration.
+#[derive(Debug)]
+pub struct SqlValidate {
+    sql: SqlSource,
+}
+
+pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
+    let sql = SqlSource::read(c);
+    Some(Box::new(SqlValidate { sql: sql? }))
+}
+
+/// Spark's `simpleString` for a type, as Arc prints it.
+pub fn spark_type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "boolean".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
+        DataType::Date32 => "date".into(),
+        DataType::Timestamp(..) => "timestamp".into(),
+        DataType::Null => "void".into(),
+        DataType::Binary | DataType::LargeBinary => "binary".into(),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+/// Renders a message as Arc logs it: a JSON object or array when it parses as one, else text.
+pub fn message_value(message: Option<&str>) -> Value {
+    match message {
+        None => Value::Null,
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
+            _ => Value::String(text.to_string()),
+        },
+    }
+}
+
+#[async_trait]
+impl Stage for SqlValidate {
+    fn detail(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        self.sql.detail(&mut m);
+        m
+    }
+
+    async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
+        self.sql.prepare(session).await
+    }
+
+    async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
+        let df = session.sql(&self.sql.sql).await?;
+        let batches = df.collect().await?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let schema = batches.first().map(|b| b.schema());
+        let types: Vec<String> = schema
+            .as_ref()
+            .map(|s| s.fields().iter().map(|f| spark_type_name(f.data_type())).collect())
+            .unwrap_or_default();
+        let shape_ok = rows == 1
+            && types.len() == 2
+            && schema.as_ref().is_some_and(|s| {
+                s.field(0).data_type() == &DataType::Boolean
+                    && matches!(s.field(1).data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+            });
+        if !shape_ok {
+            return Err(StageError::msg(format!("{PREFIX} Query returned {rows} rows of type [{}].", types.join(", "))));
+        }
+        let batch = batches.iter().find(|b| b.num_rows() == 1).ok_or_else(|| StageError::msg(PREFIX))?;
+        let outcome = batch.column(0).as_boolean();
+        let message_col = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+        let message_col = message_col.as_string::<i32>();
+        let message = (!message_col.is_null(0)).then(|| message_col.value(0).to_string());
+        if outcome.is_null(0) {
+            let second = if message.is_some() { "not null" } else { "null" };
+            return Err(StageError::msg(format!("{PREFIX} Query returned [null, {second}].")));
+        }
+        if !outcome.value(0) {
+            return Err(StageError::msg(format!(
+                "SQLValidate failed with message: '{}'.",
+                message.as_deref().unwrap_or("null")
+            )));
+        }
+        let mut out = Outcome { rows: Some(1), ..Default::default() };
+        out.detail.insert("message".into(), message_value(message.as_deref()));
+        Ok(out)
+    }
+}

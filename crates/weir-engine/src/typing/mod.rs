@@ -1,0 +1,1 @@
+//! Arc TypingTransform: schema parsing and string-to-type conversion.
