@@ -132,11 +132,16 @@ impl Session {
 
     /// Registers a DataFrame as a lazy view (re-evaluated by each reader, like a Spark view).
     pub fn register_dataframe(&self, name: &str, df: DataFrame) -> Result<(), ViewError> {
+        // Analyze now so the view's schema is final (e.g. `NULL` unioned with an int is an int).
+        let plan = df.into_optimized_plan()?;
+        let df = DataFrame::new(self.ctx.state(), plan);
         self.register_view(name, df.into_view())
     }
 
     /// Runs a DataFrame and registers its result in memory (Arc's `persist`), returning the row count.
     pub async fn persist_dataframe(&self, name: &str, df: DataFrame) -> Result<u64, ViewError> {
+        let plan = df.into_optimized_plan()?;
+        let df = DataFrame::new(self.ctx.state(), plan);
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect_partitioned().await?;
         let rows = batches.iter().flatten().map(|b| b.num_rows() as u64).sum();

@@ -1,0 +1,293 @@
+//! Spark datetime functions: `unix_timestamp`, `from_unixtime`, `date_format`, `to_date`,
+//! `to_timestamp`, with Spark (Java) patterns and the session time zone UTC.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
+
+use super::pattern::to_chrono;
+
+const DEFAULT_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
+
+/// Microseconds since the epoch for each row of a timestamp, date or string column.
+fn micros(array: &ArrayRef, pattern: Option<&str>) -> Result<Vec<Option<i64>>> {
+    match array.data_type() {
+        DataType::Timestamp(..) => {
+            let as_micros = cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+            let values = as_micros.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            Ok(values.iter().collect())
+        }
+        DataType::Date32 | DataType::Date64 => {
+            let days = cast(array, &DataType::Date32)?;
+            let values = days.as_primitive::<datafusion::arrow::datatypes::Date32Type>();
+            Ok(values.iter().map(|d| d.map(|d| i64::from(d) * 86_400_000_000)).collect())
+        }
+        DataType::Null => Ok(vec![None; array.len()]),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let text = cast(array, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let format = pattern.map(|p| to_chrono(p, true)).transpose().map_err(datafusion::error::DataFusionError::Execution)?;
+            Ok(text.iter().map(|s| s.and_then(|s| parse_text(s, format.as_deref()))).collect())
+        }
+        other => exec_err!("expected a timestamp, date or string but got {other}"),
+    }
+}
+
+/// Parses text with a chrono format (date-only formats give midnight), or Spark's default
+/// casts when there is none.
+fn parse_text(text: &str, format: Option<&str>) -> Option<i64> {
+    let text = text.trim();
+    let parsed = match format {
+        Some(f) => NaiveDateTime::parse_from_str(text, f)
+            .ok()
+            .or_else(|| NaiveDate::parse_from_str(text, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+            .or_else(|| DateTime::parse_from_str(text, f).ok().map(|d| d.naive_utc())),
+        None => ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|d| d.naive_utc()))
+            .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))),
+    }?;
+    Some(parsed.and_utc().timestamp_micros())
+}
+
+/// The pattern argument: one value for a literal, or one per row.
+fn patterns(arg: Option<&ColumnarValue>, rows: usize) -> Result<Vec<Option<String>>> {
+    match arg {
+        None => Ok(vec![Some(DEFAULT_FORMAT.to_string()); rows]),
+        Some(ColumnarValue::Scalar(s)) => {
+            let text = match s {
+                ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => v.clone(),
+                ScalarValue::Null => None,
+                other => return exec_err!("the format must be a string, not {}", other.data_type()),
+            };
+            Ok(vec![text; rows])
+        }
+        Some(ColumnarValue::Array(a)) => {
+            let text = cast(a, &DataType::Utf8)?;
+            Ok(text.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect())
+        }
+    }
+}
+
+fn rows_of(args: &ScalarFunctionArgs) -> usize {
+    args.number_rows
+}
+
+fn format_rows(values: Vec<Option<i64>>, patterns: Vec<Option<String>>) -> Result<ArrayRef> {
+    let mut out = StringBuilder::new();
+    let mut cached: Option<(String, String)> = None;
+    for (value, pattern) in values.into_iter().zip(patterns) {
+        let (Some(micros), Some(pattern)) = (value, pattern) else {
+            out.append_null();
+            continue;
+        };
+        if cached.as_ref().map(|(p, _)| p != &pattern).unwrap_or(true) {
+            let chrono = to_chrono(&pattern, false).map_err(datafusion::error::DataFusionError::Execution)?;
+            cached = Some((pattern, chrono));
+        }
+        let chrono = &cached.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
+        match Utc.timestamp_micros(micros).single() {
+            Some(ts) => {
+                let mut text = String::new();
+                if write!(text, "{}", ts.format(chrono)).is_err() {
+                    return exec_err!("cannot format with pattern '{chrono}'");
+                }
+                out.append_value(text);
+            }
+            None => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+macro_rules! udf_boilerplate {
+    ($name:expr, $ret:expr) => {
+        fn name(&self) -> &str {
+            $name
+        }
+        fn signature(&self) -> &Signature {
+            &self.signature
+        }
+        fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+            Ok($ret)
+        }
+    };
+}
+
+/// `unix_timestamp()`, `unix_timestamp(ts | date | string [, fmt])`: seconds since the epoch
+/// (null when a string does not match).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct UnixTimestamp {
+    signature: Signature,
+}
+
+impl UnixTimestamp {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::one_of(
+                vec![TypeSignature::Nullary, TypeSignature::Any(1), TypeSignature::Any(2)],
+                Volatility::Stable,
+            ),
+        }
+    }
+}
+
+impl Default for UnixTimestamp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for UnixTimestamp {
+    udf_boilerplate!("unix_timestamp", DataType::Int64);
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.args.is_empty() {
+            return Ok(ColumnarValue::Scalar(ScalarValue::Int64(Some(Utc::now().timestamp()))));
+        }
+        let rows = rows_of(&args);
+        let input = args.args[0].to_array(rows)?;
+        let pats = patterns(args.args.get(1), rows)?;
+        let values: Vec<Option<i64>> = if matches!(input.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+            && pats.windows(2).any(|w| w[0] != w[1])
+        {
+            // A pattern per row.
+            let text = cast(&input, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            text.iter()
+                .zip(&pats)
+                .map(|(s, p)| {
+                    let format = p.as_deref().and_then(|p| to_chrono(p, true).ok());
+                    s.and_then(|s| format.as_deref().and_then(|f| parse_text(s, Some(f))))
+                })
+                .collect()
+        } else {
+            let pattern = pats.first().cloned().flatten();
+            match pattern {
+                Some(p) => micros(&input, Some(&p))?,
+                None => vec![None; rows],
+            }
+        };
+        let mut out = Int64Builder::with_capacity(values.len());
+        for v in values {
+            out.append_option(v.map(|m| m.div_euclid(1_000_000)));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `from_unixtime(secs [, fmt])`: text of a Unix time, `yyyy-MM-dd HH:mm:ss` by default.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FromUnixtime {
+    signature: Signature,
+}
+
+impl FromUnixtime {
+    pub fn new() -> Self {
+        Self { signature: Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable) }
+    }
+}
+
+impl Default for FromUnixtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for FromUnixtime {
+    udf_boilerplate!("from_unixtime", DataType::Utf8);
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let secs = cast(&args.args[0].to_array(rows)?, &DataType::Int64)?;
+        let values: Vec<Option<i64>> =
+            secs.as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().map(|s| s.map(|s| s * 1_000_000)).collect();
+        Ok(ColumnarValue::Array(format_rows(values, patterns(args.args.get(1), rows)?)?))
+    }
+}
+
+/// `date_format(ts | date | string, fmt)` with a Spark pattern.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct DateFormat {
+    signature: Signature,
+}
+
+impl DateFormat {
+    pub fn new() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+impl Default for DateFormat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for DateFormat {
+    udf_boilerplate!("date_format", DataType::Utf8);
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let values = micros(&args.args[0].to_array(rows)?, None)?;
+        Ok(ColumnarValue::Array(format_rows(values, patterns(args.args.get(1), rows)?)?))
+    }
+}
+
+/// `to_date(str [, fmt])` and `to_timestamp(str [, fmt])` with Spark patterns (null when the
+/// text does not match, as Spark without ANSI mode).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ToTemporal {
+    signature: Signature,
+    date: bool,
+}
+
+impl ToTemporal {
+    pub fn date() -> Self {
+        Self { signature: Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable), date: true }
+    }
+    pub fn timestamp() -> Self {
+        Self { date: false, ..Self::date() }
+    }
+}
+
+impl ScalarUDFImpl for ToTemporal {
+    fn name(&self) -> &str {
+        if self.date { "to_date" } else { "to_timestamp" }
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(if self.date { DataType::Date32 } else { DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())) })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = rows_of(&args);
+        let pattern = match args.args.get(1) {
+            None => None,
+            Some(_) => patterns(args.args.get(1), rows)?.into_iter().next().flatten(),
+        };
+        let values = micros(&args.args[0].to_array(rows)?, pattern.as_deref())?;
+        if self.date {
+            let mut out = Date32Builder::with_capacity(rows);
+            for v in values {
+                out.append_option(v.map(|m| m.div_euclid(86_400_000_000) as i32));
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        } else {
+            let mut out = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00");
+            for v in values {
+                out.append_option(v);
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        }
+    }
+}
