@@ -137,7 +137,7 @@ pub fn supported_names() -> Vec<&'static str> {
 
 /// Reads the options every load shares: `inputView`, `outputURI`, `saveMode`, `partitionBy`, `numPartitions`.
 #[derive(Debug, Clone)]
-pub(crate) struct LoadCommon {
+pub struct LoadCommon {
     pub input_view: String,
     pub output_uri: String,
     pub save_mode: SaveMode,
@@ -198,7 +198,7 @@ impl LoadCommon {
 
 /// Reads the options every extract/transform shares: `persist`, `numPartitions`, `partitionBy`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ViewCommon {
+pub struct ViewCommon {
     pub persist: bool,
     pub num_partitions: Option<usize>,
     pub partition_by: Vec<String>,

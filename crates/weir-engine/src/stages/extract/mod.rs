@@ -3,4 +3,5 @@ pub mod delimited;
 pub mod delta;
 pub mod json;
 pub mod parquet;
+pub mod source;
 pub mod text;
