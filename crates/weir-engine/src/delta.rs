@@ -10,6 +10,17 @@ use crate::storage::parse_uri;
 
 /// Opens the Delta table at `uri`; `Ok(None)` when the location holds no Delta table.
 pub async fn open(session: &Session, uri: &str) -> Result<Option<DeltaTable>, DeltaTableError> {
+    let url = table_url(uri)?;
+    let log = url.join("_delta_log/").map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    let has_log = session
+        .storage
+        .list_files(log.as_str())
+        .await
+        .map_err(|e| DeltaTableError::Generic(e.to_string()))?
+        .is_some_and(|files| !files.is_empty());
+    if !has_log {
+        return Ok(None);
+    }
     let table = builder(session, uri)?.build()?;
     load(table).await
 }
@@ -40,6 +51,12 @@ pub async fn load(mut table: DeltaTable) -> Result<Option<DeltaTable>, DeltaTabl
 
 /// A table handle with no state loaded (to create a new table).
 pub fn uninitialized(session: &Session, uri: &str) -> Result<DeltaTable, DeltaTableError> {
+    let url = table_url(uri)?;
+    if url.scheme() == "file" {
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|e| DeltaTableError::Generic(format!("cannot create '{}': {e}", path.display())))?;
+        }
+    }
     builder(session, uri)?.build()
 }
 
