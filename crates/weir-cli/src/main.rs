@@ -182,6 +182,9 @@ mod tests {
             .to_vec();
         let (rest, vars) = split_variables(args);
         assert_eq!(rest, ["weir", "run", "job.json", "--env=dev", "-q"]);
-        assert_eq!(vars, [("X".to_string(), "1".to_string()), ("etl.config.uri".to_string(), "file:///j.json".to_string())]);
+        assert_eq!(
+            vars,
+            [("X".to_string(), "1".to_string()), ("etl.config.uri".to_string(), "file:///j.json".to_string())]
+        );
     }
 }

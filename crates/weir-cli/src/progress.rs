@@ -2,8 +2,8 @@
 //! its elapsed time, redrawn in place.
 
 use std::io::Write;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 

@@ -58,9 +58,10 @@ pub struct Converted {
 impl Converted {
     /// The cell index and the line within that cell of a line of [`Converted::hocon`].
     pub fn cell_of_line(&self, line: u32) -> Option<(usize, u32)> {
-        self.spans.iter().find(|s| (s.first_line..=s.last_line).contains(&line)).map(|s| {
-            if s.generated { (s.cell, 1) } else { (s.cell, s.cell_line + (line - s.first_line)) }
-        })
+        self.spans
+            .iter()
+            .find(|s| (s.first_line..=s.last_line).contains(&line))
+            .map(|s| if s.generated { (s.cell, 1) } else { (s.cell, s.cell_line + (line - s.first_line)) })
     }
 }
 
@@ -76,8 +77,19 @@ const SQL_MAGICS: &[(&str, &str, bool)] = &[
 
 /// Magic arguments that only affect the notebook display, never copied to the stage.
 const DISPLAY_ARGS: &[&str] = &[
-    "name", "description", "sqlParams", "outputView", "environments", "numRows", "truncate", "persist", "monospace",
-    "leftAlign", "datasetLabels", "streamingDuration", "showLog",
+    "name",
+    "description",
+    "sqlParams",
+    "outputView",
+    "environments",
+    "numRows",
+    "truncate",
+    "persist",
+    "monospace",
+    "leftAlign",
+    "datasetLabels",
+    "streamingDuration",
+    "showLog",
 ];
 
 /// Parses a magic line's `k=v k="quoted v"` arguments (whitespace outside quotes separates).
@@ -101,10 +113,7 @@ pub fn parse_magic_args(line: &str) -> Vec<(String, String)> {
     if !current.is_empty() {
         tokens.push(current);
     }
-    tokens
-        .into_iter()
-        .filter_map(|t| t.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
+    tokens.into_iter().filter_map(|t| t.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()
 }
 
 fn quote(text: &str) -> String {
@@ -224,18 +233,25 @@ pub fn convert(notebook: &str, uri: &str) -> Result<Converted, NotebookError> {
         hocon.push_str(text);
         *line += text.matches('\n').count() as u32;
     };
-    let section = |hocon: &mut String, line: &mut u32, items: &[(usize, String, u32, bool)], spans: &mut Vec<CellSpan>| {
-        for (i, (cell, text, cell_line, generated)) in items.iter().enumerate() {
-            emit(hocon, line, "\n");
-            let first_line = *line;
-            emit(hocon, line, text);
-            spans.push(CellSpan { cell: *cell, first_line, last_line: *line, cell_line: *cell_line, generated: *generated });
-            if i + 1 < items.len() {
-                emit(hocon, line, "\n,");
+    let section =
+        |hocon: &mut String, line: &mut u32, items: &[(usize, String, u32, bool)], spans: &mut Vec<CellSpan>| {
+            for (i, (cell, text, cell_line, generated)) in items.iter().enumerate() {
+                emit(hocon, line, "\n");
+                let first_line = *line;
+                emit(hocon, line, text);
+                spans.push(CellSpan {
+                    cell: *cell,
+                    first_line,
+                    last_line: *line,
+                    cell_line: *cell_line,
+                    generated: *generated,
+                });
+                if i + 1 < items.len() {
+                    emit(hocon, line, "\n,");
+                }
             }
-        }
-        emit(hocon, line, "\n");
-    };
+            emit(hocon, line, "\n");
+        };
     emit(&mut hocon, &mut line, "{\"plugins\": {\"config\": [");
     section(&mut hocon, &mut line, &config_plugins, &mut spans);
     emit(&mut hocon, &mut line, "], \"lifecycle\": [");
@@ -261,7 +277,8 @@ mod tests {
 
     fn stages(nb: &str, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
         let converted = convert(nb, "file:///nb.ipynb").unwrap();
-        let vars = Vars { env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Default::default() };
+        let vars =
+            Vars { env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Default::default() };
         let doc = hocon::parse(&converted.hocon).unwrap_or_else(|e| panic!("{e}\n{}", converted.hocon));
         doc.resolve_all(&vars).unwrap().to_json()["stages"].as_array().unwrap().clone()
     }
@@ -270,7 +287,10 @@ mod tests {
     fn kernel_is_checked() {
         let nb = serde_json::json!({"metadata": {"kernelspec": {"name": "python3"}}, "cells": []}).to_string();
         let err = convert(&nb, "s3a://b/x.ipynb").unwrap_err();
-        assert_eq!(err.to_string(), "file Some(s3a://b/x.ipynb) does not appear to be a valid arc notebook. Has kernelspec: 'python3'.");
+        assert_eq!(
+            err.to_string(),
+            "file Some(s3a://b/x.ipynb) does not appear to be a valid arc notebook. Has kernelspec: 'python3'."
+        );
     }
 
     #[test]
@@ -294,7 +314,10 @@ mod tests {
             "%sql\nSELECT 1",
         ]);
         let converted = convert(&nb, "nb.ipynb").unwrap();
-        assert_eq!(converted.dropped, [Dropped { cell: 0, magic: "%conf".into() }, Dropped { cell: 2, magic: "%printschema".into() }]);
+        assert_eq!(
+            converted.dropped,
+            [Dropped { cell: 0, magic: "%conf".into() }, Dropped { cell: 2, magic: "%printschema".into() }]
+        );
         assert_eq!(converted.warnings.len(), 2, "{:?}", converted.warnings);
         assert!(converted.warnings[0].contains("'%sqlvaildate'"));
         assert!(converted.warnings[1].contains("cell 5"));
@@ -321,7 +344,8 @@ mod tests {
 
     #[test]
     fn workshop_notebook_converts() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/workshop/job/SCD_Type2_workshop.ipynb");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/workshop/job/SCD_Type2_workshop.ipynb");
         let Ok(text) = std::fs::read_to_string(&path) else {
             eprintln!("../shared not found: skipping the workshop notebook conversion test");
             return;
@@ -339,9 +363,22 @@ mod tests {
         assert_eq!(
             types,
             [
-                "DelimitedExtract", "TypingTransform", "SQLTransform", "SQLTransform", "DeltaLakeLoad",
-                "DelimitedExtract", "TypingTransform", "SQLTransform", "SQLTransform", "SQLTransform",
-                "DeltaLakeMergeLoad", "DeltaLakeExtract", "SQLTransform", "SQLTransform", "SQLTransform", "JDBCExecute"
+                "DelimitedExtract",
+                "TypingTransform",
+                "SQLTransform",
+                "SQLTransform",
+                "DeltaLakeLoad",
+                "DelimitedExtract",
+                "TypingTransform",
+                "SQLTransform",
+                "SQLTransform",
+                "SQLTransform",
+                "DeltaLakeMergeLoad",
+                "DeltaLakeExtract",
+                "SQLTransform",
+                "SQLTransform",
+                "SQLTransform",
+                "JDBCExecute"
             ]
         );
         assert_eq!(s[2]["outputView"], "fail_fast");

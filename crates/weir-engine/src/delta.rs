@@ -54,7 +54,8 @@ pub fn uninitialized(session: &Session, uri: &str) -> Result<DeltaTable, DeltaTa
     let url = table_url(uri)?;
     if url.scheme() == "file" {
         if let Ok(path) = url.to_file_path() {
-            std::fs::create_dir_all(&path).map_err(|e| DeltaTableError::Generic(format!("cannot create '{}': {e}", path.display())))?;
+            std::fs::create_dir_all(&path)
+                .map_err(|e| DeltaTableError::Generic(format!("cannot create '{}': {e}", path.display())))?;
         }
     }
     builder(session, uri)?.build()
@@ -94,11 +95,7 @@ pub async fn write_symlink_manifest(session: &Session, uri: &str, table: &DeltaT
         by_dir.entry(dir).or_default().push(file);
     }
     let manifest_root = root.join("_symlink_format_manifest/").map_err(|e| DeltaTableError::Generic(e.to_string()))?;
-    session
-        .storage
-        .delete_prefix(&manifest_root)
-        .await
-        .map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    session.storage.delete_prefix(&manifest_root).await.map_err(|e| DeltaTableError::Generic(e.to_string()))?;
     if by_dir.is_empty() {
         by_dir.insert(String::new(), Vec::new());
     }

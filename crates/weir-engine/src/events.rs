@@ -49,10 +49,7 @@ impl EventLog {
         fields.insert("thread_name".into(), "main".into());
         fields.insert("class".into(), "weir".into());
         fields.insert("logger_name".into(), self.logger_name.clone().into());
-        fields.insert(
-            "timestamp".into(),
-            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f%z").to_string().into(),
-        );
+        fields.insert("timestamp".into(), chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f%z").to_string().into());
         for (k, v) in &self.context {
             fields.insert(k.clone(), v.clone());
         }

@@ -14,7 +14,7 @@ use weir_config::notebook;
 use crate::config::{ConfigError, StageConfig};
 use crate::session::{Session, Settings};
 use crate::stages::{self, Stage};
-use crate::storage::{parse_uri, Storage, StorageError};
+use crate::storage::{Storage, StorageError, parse_uri};
 
 /// How a job is started: Arc's `ETL_CONF_*` settings and `--KEY=VALUE` variables.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +55,8 @@ impl JobOptions {
                 .or_else(|| env.get(var).cloned())
                 .filter(|v| !v.trim().is_empty())
         };
-        let flag = |property: &str, var: &str, default: bool| setting(property, var).map(|v| truthy(&v)).unwrap_or(default);
+        let flag =
+            |property: &str, var: &str, default: bool| setting(property, var).map(|v| truthy(&v)).unwrap_or(default);
         let tags = setting("etl.config.tags", "ETL_CONF_TAGS")
             .map(|t| {
                 t.split_whitespace()
@@ -79,7 +80,10 @@ impl JobOptions {
             job_name: setting("etl.config.job.name", "ETL_CONF_JOB_NAME"),
             tags,
             allow_notebooks: flag("etl.policy.ipynb", "ETL_POLICY_IPYNB", true),
-            args: args.into_iter().filter(|(k, _)| !k.starts_with("etl.config.") && !k.starts_with("etl.policy.")).collect(),
+            args: args
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with("etl.config.") && !k.starts_with("etl.policy."))
+                .collect(),
             env,
             settings,
         }
@@ -141,11 +145,15 @@ impl fmt::Display for StageErrors {
 pub enum JobError {
     #[error("no job given: pass a job file, or set ETL_CONF_URI / --etl.config.uri")]
     NoUri,
-    #[error("no environment given: pass --env ENV, or set ETL_CONF_ENV / --etl.config.environment (stages run only in the environments they list)")]
+    #[error(
+        "no environment given: pass --env ENV, or set ETL_CONF_ENV / --etl.config.environment (stages run only in the environments they list)"
+    )]
     NoEnvironment,
     #[error("cannot read job '{uri}': {source}")]
     Read { uri: String, source: StorageError },
-    #[error("Support for IPython Notebook Configuration Files (.ipynb) for configuration '{0}' has been disabled by policy.")]
+    #[error(
+        "Support for IPython Notebook Configuration Files (.ipynb) for configuration '{0}' has been disabled by policy."
+    )]
     NotebooksDisabled(String),
     #[error("{uri}: {message}")]
     Notebook { uri: String, message: String },
@@ -209,7 +217,8 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
         if !options.allow_notebooks {
             return Err(JobError::NotebooksDisabled(uri.to_string()));
         }
-        let nb = notebook::convert(text, uri).map_err(|e| JobError::Notebook { uri: uri.to_string(), message: e.to_string() })?;
+        let nb = notebook::convert(text, uri)
+            .map_err(|e| JobError::Notebook { uri: uri.to_string(), message: e.to_string() })?;
         warnings.extend(nb.warnings.iter().cloned());
         dropped_cells.extend(nb.dropped.iter().map(|d| (d.cell, d.magic.clone())));
         let text = nb.hocon.clone();
@@ -231,10 +240,7 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
             None => JobError::Parse { uri: uri.to_string(), line, col, message: e.message.clone() },
         }
     })?;
-    let vars = hocon::Vars {
-        overrides: options.args.iter().cloned().collect(),
-        env: options.env.clone(),
-    };
+    let vars = hocon::Vars { overrides: options.args.iter().cloned().collect(), env: options.env.clone() };
     let Some(stages) = doc.root().get("stages") else {
         return Err(JobError::Structure {
             uri: uri.to_string(),
@@ -242,7 +248,10 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
         });
     };
     let Some(items) = stages.as_array() else {
-        return Err(JobError::Structure { uri: uri.to_string(), message: "Expected stages to be a List of Objects.".into() });
+        return Err(JobError::Structure {
+            uri: uri.to_string(),
+            message: "Expected stages to be a List of Objects.".into(),
+        });
     };
     let mut entries = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {

@@ -133,7 +133,10 @@ pub async fn run_job(options: &JobOptions, observer: &dyn Observer) -> RunReport
                     exit.insert("reason".into(), serde_json::to_value(errors).unwrap_or_default());
                 }
                 Failure::Job(e) => {
-                    exit.insert("reason".into(), serde_json::json!({"event": "exception", "messages": [e.to_string()]}));
+                    exit.insert(
+                        "reason".into(),
+                        serde_json::json!({"event": "exception", "messages": [e.to_string()]}),
+                    );
                 }
                 Failure::Stage(stage, message) => {
                     let mut s = stage.clone();
@@ -170,12 +173,19 @@ impl Failure {
     }
 }
 
-async fn run_inner(options: &JobOptions, session: &Session, observer: &dyn Observer, report: &mut RunReport) -> Result<(), Failure> {
+async fn run_inner(
+    options: &JobOptions,
+    session: &Session,
+    observer: &dyn Observer,
+    report: &mut RunReport,
+) -> Result<(), Failure> {
     if options.environment.is_none() && !options.ignore_environments && !options.lint_only {
         return Err(Failure::Job(JobError::NoEnvironment));
     }
     let loaded = job::load(options, &session.storage).await.map_err(Failure::Job)?;
-    session.log.info(crate::obj! { "event" => "validateConfig", "uri" => loaded.uri, "content-md5" => loaded.content_md5 });
+    session
+        .log
+        .info(crate::obj! { "event" => "validateConfig", "uri" => loaded.uri, "content-md5" => loaded.content_md5 });
     log_loaded(options, session, &loaded);
     let planned = job::plan(&loaded, session).await.map_err(Failure::Job)?;
     if options.lint_only {
@@ -207,7 +217,9 @@ async fn run_inner(options: &JobOptions, session: &Session, observer: &dyn Obser
                 stage_report.message = outcome.detail.get("message").cloned();
                 let mut detail = p.stage.detail();
                 detail.extend(outcome.detail);
-                session.log.info(crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) });
+                session.log.info(
+                    crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) },
+                );
                 observer.stage_finished(&stage_report);
                 report.stages.push(stage_report);
             }

@@ -106,9 +106,7 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// A session with Spark SQL compatibility, the Delta planner and an empty view catalog.
     pub fn new(storage: Storage, settings: Settings, log: EventLog) -> Self {
-        let builder = SessionStateBuilder::new()
-            .with_config(crate::sql::session_config())
-            .with_default_features();
+        let builder = SessionStateBuilder::new().with_config(crate::sql::session_config()).with_default_features();
         let state = crate::sql::with_spark(builder)
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .build();

@@ -20,7 +20,9 @@ use url::Url;
 pub enum StorageError {
     #[error("invalid URI '{uri}': {reason}")]
     InvalidUri { uri: String, reason: String },
-    #[error("storage scheme '{scheme}' is not supported yet (URI '{uri}'); supported: local paths, file://, s3://, s3a://")]
+    #[error(
+        "storage scheme '{scheme}' is not supported yet (URI '{uri}'); supported: local paths, file://, s3://, s3a://"
+    )]
     UnsupportedScheme { scheme: String, uri: String },
     #[error("cannot open storage for '{uri}': {source}")]
     Open { uri: String, source: Box<dyn std::error::Error + Send + Sync> },
@@ -74,7 +76,8 @@ pub fn parse_uri(text: &str) -> Result<Url> {
     }
     if let Some((scheme, _)) = text.split_once("://") {
         if scheme.len() > 1 {
-            let url = Url::parse(text).map_err(|e| StorageError::InvalidUri { uri: text.into(), reason: e.to_string() })?;
+            let url =
+                Url::parse(text).map_err(|e| StorageError::InvalidUri { uri: text.into(), reason: e.to_string() })?;
             return match url.scheme() {
                 "file" | "s3" | "s3a" => Ok(url),
                 other => Err(StorageError::UnsupportedScheme { scheme: other.into(), uri: text.into() }),
@@ -184,10 +187,7 @@ impl Storage {
     pub async fn write_bytes(&self, url: &Url, data: bytes::Bytes) -> Result<()> {
         let store = self.store(url)?;
         let path = object_path(url)?;
-        store
-            .put(&path, data.into())
-            .await
-            .map_err(|e| StorageError::Write { uri: url.to_string(), source: e })?;
+        store.put(&path, data.into()).await.map_err(|e| StorageError::Write { uri: url.to_string(), source: e })?;
         Ok(())
     }
 
@@ -234,11 +234,18 @@ impl Storage {
                 continue;
             }
             if let Some(m) = &matcher {
-                if !m.is_match(key) && !relative.split('/').scan(String::new(), |acc, seg| {
-                    if !acc.is_empty() { acc.push('/'); }
-                    acc.push_str(seg);
-                    Some(format!("{prefix}/{acc}"))
-                }).any(|dir| m.is_match(dir.trim_start_matches('/'))) {
+                if !m.is_match(key)
+                    && !relative
+                        .split('/')
+                        .scan(String::new(), |acc, seg| {
+                            if !acc.is_empty() {
+                                acc.push('/');
+                            }
+                            acc.push_str(seg);
+                            Some(format!("{prefix}/{acc}"))
+                        })
+                        .any(|dir| m.is_match(dir.trim_start_matches('/')))
+                {
                     continue;
                 }
             }
@@ -277,10 +284,7 @@ impl Storage {
             .await
             .map_err(|e| StorageError::Read { uri: url.to_string(), source: e })?;
         for meta in listed {
-            store
-                .delete(&meta.location)
-                .await
-                .map_err(|e| StorageError::Write { uri: url.to_string(), source: e })?;
+            store.delete(&meta.location).await.map_err(|e| StorageError::Write { uri: url.to_string(), source: e })?;
         }
         Ok(())
     }

@@ -59,7 +59,10 @@ fn misspelt_attribute_suggests_the_right_one_and_all_errors_are_reported() {
     assert_eq!(run.code, 1, "{}", run.all());
     let err = &run.stderr;
     assert!(err.contains("Stage: 0 'first' (starting on line 3)"), "{err}");
-    assert!(err.contains("outputVew (Line 8): Invalid attribute 'outputVew'. Perhaps you meant one of: ['outputView']."), "{err}");
+    assert!(
+        err.contains("outputVew (Line 8): Invalid attribute 'outputVew'. Perhaps you meant one of: ['outputView']."),
+        "{err}"
+    );
     assert!(err.contains("outputView: Missing required attribute 'outputView'."), "{err}");
     assert!(err.contains("Stage: 1 'second'"), "both stages reported: {err}");
     // The final event carries the same errors, as Arc logs them.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{weir, Scratch};
+use super::{Scratch, weir};
 
 /// A job that writes `rows` rows (ids 1..=rows from a CSV) with `load`, whose `bad` flag makes
 /// the data fail while it is being written (a cast that only fails at run time).
@@ -130,7 +130,10 @@ fn arc_style_invocation_and_events() {
     assert_eq!(first["event"], "enter");
     assert_eq!(first["jobId"], "job-42");
     assert_eq!(first["owner"], "data");
-    let validate = events.iter().find(|e| e["event"] == "validateConfig" && e.get("content-md5").is_some()).expect("validateConfig");
+    let validate = events
+        .iter()
+        .find(|e| e["event"] == "validateConfig" && e.get("content-md5").is_some())
+        .expect("validateConfig");
     assert_eq!(validate["uri"], uri);
     let exit = events.iter().find(|e| e["event"] == "exit" && e["stage"]["name"] == "one").expect("stage exit");
     assert!(exit["duration"].is_u64());

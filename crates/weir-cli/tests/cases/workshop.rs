@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{repo_root, weir, Scratch};
+use super::{Scratch, repo_root, weir};
 use crate::support::{self, S3Server};
 
 /// Total and expired (iscurrent = false with a valid_to) rows, read by Python deltalake.
@@ -23,6 +23,7 @@ fn bundled_example_writes_1192_rows_of_which_92_expired() {
     let status = std::process::Command::new("bash")
         .arg(&script)
         .arg(&out)
+        .env("WEIR_BIN", env!("CARGO_BIN_EXE_weir"))
         .output()
         .expect("example script runs");
     let stderr = String::from_utf8_lossy(&status.stderr);

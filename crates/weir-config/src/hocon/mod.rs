@@ -105,10 +105,17 @@ pub struct Vars {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Piece {
     /// Quoted or unquoted text.
-    Text { text: String, quoted: bool },
+    Text {
+        text: String,
+        quoted: bool,
+    },
     /// Whitespace between two pieces (kept only in string concatenations).
     Space(String),
-    Subst { path: String, optional: bool, pos: Pos },
+    Subst {
+        path: String,
+        optional: bool,
+        pos: Pos,
+    },
 }
 
 /// An unresolved value, as parsed.

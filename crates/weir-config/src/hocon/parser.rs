@@ -146,7 +146,11 @@ impl Parser {
                 Some('+') if self.peek_at(1) == Some('=') => {
                     return Err(self.error("'+=' is not supported"));
                 }
-                Some(c) => return Err(self.error(format!("expected ':' or '=' after key '{}' but found '{c}'", path.join(".")))),
+                Some(c) => {
+                    return Err(
+                        self.error(format!("expected ':' or '=' after key '{}' but found '{c}'", path.join(".")))
+                    );
+                }
                 None => return Err(self.error(format!("unexpected end of input after key '{}'", path.join(".")))),
             };
             let mut node = value;
@@ -339,7 +343,9 @@ impl Parser {
                     loop {
                         match self.bump() {
                             Some('}') => break,
-                            Some('\n') | None => return Err(Self::error_at(subst_pos, "unterminated substitution '${'")),
+                            Some('\n') | None => {
+                                return Err(Self::error_at(subst_pos, "unterminated substitution '${'"));
+                            }
                             Some(c) => path.push(c),
                         }
                     }
@@ -361,7 +367,7 @@ impl Parser {
                     }
                     pieces.push(Piece::Space(ws));
                 }
-                Some(c) if !ends_unquoted(c) || (c == '.' ) => {
+                Some(c) if !ends_unquoted(c) || (c == '.') => {
                     if self.starts_with("//") {
                         break;
                     }

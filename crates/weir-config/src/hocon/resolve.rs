@@ -89,7 +89,7 @@ impl<'a> Resolver<'a> {
                                     message: format!(
                                         "Cannot concatenate ${{{path}}}: it is an object or a list, not a simple value"
                                     ),
-                                })
+                                });
                             }
                         }
                     }

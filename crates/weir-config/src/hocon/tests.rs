@@ -31,7 +31,10 @@ fn missing_comma_between_fields_on_separate_lines() {
 fn substitution_and_concatenation() {
     let text = r#"{ "uri": "s3a://"${LOC}"/data.csv", "whole": ${LOC}, "sql": "SELECT ${x}", "opt": ${?NOPE}, "spaced": a ${LOC} b }"#;
     let v = json(text, &[("LOC", "bucket")]);
-    assert_eq!(v, serde_json::json!({"uri": "s3a://bucket/data.csv", "whole": "bucket", "sql": "SELECT ${x}", "spaced": "a bucket b"}));
+    assert_eq!(
+        v,
+        serde_json::json!({"uri": "s3a://bucket/data.csv", "whole": "bucket", "sql": "SELECT ${x}", "spaced": "a bucket b"})
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ use datafusion::sql::parser::DFParserBuilder;
 use datafusion::sql::sqlparser::dialect::DatabricksDialect;
 use datafusion_spark::SessionStateBuilderSpark;
 
-pub use params::{inject_sql_params, SqlParamError};
+pub use params::{SqlParamError, inject_sql_params};
 
 /// Session settings for Spark SQL: Databricks dialect, case-preserving identifiers, UTC.
 pub fn session_config() -> SessionConfig {

@@ -39,7 +39,10 @@ pub fn inject_sql_params(sql: &str, params: &[(String, String)]) -> Result<Strin
     }
     let left: Vec<String> = PLACEHOLDER.find_iter(&out).map(|m| m.as_str().to_string()).collect();
     if !left.is_empty() {
-        return Err(SqlParamError::NoValue { params: params.iter().map(|(k, _)| k.clone()).collect(), placeholders: left });
+        return Err(SqlParamError::NoValue {
+            params: params.iter().map(|(k, _)| k.clone()).collect(),
+            placeholders: left,
+        });
     }
     Ok(out)
 }

@@ -12,14 +12,20 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 
 fn ctx() -> SessionContext {
-    let state = super::with_spark(SessionStateBuilder::new().with_config(super::session_config()).with_default_features()).build();
+    let state =
+        super::with_spark(SessionStateBuilder::new().with_config(super::session_config()).with_default_features())
+            .build();
     SessionContext::new_with_state(state)
 }
 
 async fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
     let batches = ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.unwrap();
     let text = pretty_format_batches(&batches).unwrap().to_string();
-    text.lines().skip(3).filter(|l| !l.starts_with('+')).map(|l| l.split('|').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(",")).collect()
+    text.lines()
+        .skip(3)
+        .filter(|l| !l.starts_with('+'))
+        .map(|l| l.split('|').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(","))
+        .collect()
 }
 
 async fn one(ctx: &SessionContext, sql: &str) -> String {
@@ -27,12 +33,14 @@ async fn one(ctx: &SessionContext, sql: &str) -> String {
 }
 
 fn errors_type() -> DataType {
-    let fields = Fields::from(vec![Field::new("field", DataType::Utf8, false), Field::new("message", DataType::Utf8, false)]);
+    let fields =
+        Fields::from(vec![Field::new("field", DataType::Utf8, false), Field::new("message", DataType::Utf8, false)]);
     DataType::List(Arc::new(Field::new("item", DataType::Struct(fields), true)))
 }
 
 fn typed_table(errors_per_row: &[usize]) -> MemTable {
-    let fields = Fields::from(vec![Field::new("field", DataType::Utf8, false), Field::new("message", DataType::Utf8, false)]);
+    let fields =
+        Fields::from(vec![Field::new("field", DataType::Utf8, false), Field::new("message", DataType::Utf8, false)]);
     let mut errors = ListBuilder::new(StructBuilder::from_fields(fields, 0));
     for &n in errors_per_row {
         for _ in 0..n {
@@ -127,7 +135,10 @@ async fn spark_literals_types_and_functions() {
     let ctx = ctx();
     assert_eq!(one(&ctx, "SELECT \"abc\" AS x").await, "abc");
     assert_eq!(one(&ctx, "SELECT `a b` FROM (SELECT 1 AS `a b`)").await, "1");
-    assert_eq!(one(&ctx, "SELECT CAST('5' AS long), CAST('7' AS integer), CAST(1 AS string), CAST('true' AS boolean)").await, "5,7,1,true");
+    assert_eq!(
+        one(&ctx, "SELECT CAST('5' AS long), CAST('7' AS integer), CAST(1 AS string), CAST('true' AS boolean)").await,
+        "5,7,1,true"
+    );
     // Spark: concat with a null argument is null.
     assert_eq!(one(&ctx, "SELECT concat('a', NULL) IS NULL").await, "true");
     assert_eq!(one(&ctx, "SELECT size(array(1, 2, 3))").await, "3");
@@ -144,7 +155,10 @@ async fn spark_literals_types_and_functions() {
     assert_eq!(one(&ctx, "SELECT to_date('12/06/2020', 'dd/MM/yyyy')").await, "2020-06-12");
     // FROM_UNIXTIME(UNIX_TIMESTAMP()) is "now" as text
     assert_eq!(one(&ctx, "SELECT length(FROM_UNIXTIME(UNIX_TIMESTAMP()))").await, "19");
-    assert_eq!(one(&ctx, "SELECT to_json(named_struct('a', 1, 'b', CAST(NULL AS string), 'c', array(1,2)))").await, "{\"a\":1,\"c\":[1,2]}");
+    assert_eq!(
+        one(&ctx, "SELECT to_json(named_struct('a', 1, 'b', CAST(NULL AS string), 'c', array(1,2)))").await,
+        "{\"a\":1,\"c\":[1,2]}"
+    );
     assert_eq!(one(&ctx, "SELECT coalesce(NULL, 'x'), nvl(NULL, 2)").await, "x,2");
     assert_eq!(
         one(&ctx, "SELECT size(collect_list(x)) FROM (SELECT 1 AS x UNION ALL SELECT NULL UNION ALL SELECT 3)").await,

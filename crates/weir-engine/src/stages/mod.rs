@@ -9,12 +9,12 @@ use crate::config::{ConfigError, StageConfig};
 use crate::session::{Session, ViewError};
 use crate::storage::StorageError;
 
+pub mod execute;
 pub mod extract;
 pub mod load;
 pub mod sql_source;
 pub mod transform;
 pub mod validate;
-pub mod execute;
 
 /// What a stage did, for logs, the run summary and the service's history.
 #[derive(Debug, Default, Clone)]
@@ -93,12 +93,36 @@ pub const REGISTRY: &[StageType] = &[
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "AvroExtract", "BytesExtract", "HTTPExtract", "ImageExtract", "JDBCExtract", "MetadataExtract",
-    "ORCExtract", "RateExtract", "StatisticsExtract", "DiffTransform", "HTTPTransform", "JSONTransform",
-    "MetadataFilterTransform", "MetadataTransform", "MLTransform", "SimilarityJoinTransform",
-    "TensorFlowServingTransform", "AvroLoad", "ConsoleLoad", "HTTPLoad", "JDBCLoad", "ORCLoad", "TextLoad",
-    "EqualityValidate", "MetadataValidate", "ConfigExecute", "ControlFlowExecute", "HTTPExecute",
-    "LogExecute", "PipelineExecute",
+    "AvroExtract",
+    "BytesExtract",
+    "HTTPExtract",
+    "ImageExtract",
+    "JDBCExtract",
+    "MetadataExtract",
+    "ORCExtract",
+    "RateExtract",
+    "StatisticsExtract",
+    "DiffTransform",
+    "HTTPTransform",
+    "JSONTransform",
+    "MetadataFilterTransform",
+    "MetadataTransform",
+    "MLTransform",
+    "SimilarityJoinTransform",
+    "TensorFlowServingTransform",
+    "AvroLoad",
+    "ConsoleLoad",
+    "HTTPLoad",
+    "JDBCLoad",
+    "ORCLoad",
+    "TextLoad",
+    "EqualityValidate",
+    "MetadataValidate",
+    "ConfigExecute",
+    "ControlFlowExecute",
+    "HTTPExecute",
+    "LogExecute",
+    "PipelineExecute",
 ];
 
 /// The simple name of a stage type: `ai.tripl.arc.transform.SQLTransform:4.2.0` → `SQLTransform`.
@@ -179,7 +203,13 @@ impl LoadCommon {
         let save_mode = c.choice("saveMode", SAVE_MODES, SaveMode::Overwrite);
         let partition_by = c.string_list("partitionBy").unwrap_or_default();
         let num_partitions = c.positive("numPartitions");
-        Some(Self { input_view: input_view?, output_uri: output_uri?, save_mode: save_mode?, partition_by, num_partitions })
+        Some(Self {
+            input_view: input_view?,
+            output_uri: output_uri?,
+            save_mode: save_mode?,
+            partition_by,
+            num_partitions,
+        })
     }
 
     pub fn detail(&self) -> Map<String, Value> {

@@ -43,7 +43,8 @@ impl SqlSource {
     pub async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
         let (attribute, text) = match &self.source {
             Source::Uri(uri) => {
-                let url = crate::storage::parse_uri(uri).map_err(|e| vec![ConfigError::new("inputURI", None, e.to_string())])?;
+                let url = crate::storage::parse_uri(uri)
+                    .map_err(|e| vec![ConfigError::new("inputURI", None, e.to_string())])?;
                 let text = session
                     .storage
                     .read_text(&url)
@@ -85,4 +86,3 @@ impl SqlSource {
         m.insert("sqlParams".into(), Value::Object(crate::config::to_json_map(&self.params)));
     }
 }
-

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::format::{parse as chrono_parse, Parsed, StrftimeItems};
+use chrono::format::{Parsed, StrftimeItems, parse as chrono_parse};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use regex::Regex;
 
@@ -79,7 +79,8 @@ impl BigDec {
     fn exact_integer(&self) -> Option<i128> {
         if self.scale > 0 {
             let s = self.scale as usize;
-            let tail = if self.digits.len() >= s { &self.digits[self.digits.len() - s..] } else { self.digits.as_str() };
+            let tail =
+                if self.digits.len() >= s { &self.digits[self.digits.len() - s..] } else { self.digits.as_str() };
             if tail.chars().any(|c| c != '0') {
                 return None;
             }
@@ -105,16 +106,23 @@ fn parse_decimal_format(text: &str, pattern: &str) -> Option<BigDec> {
         Some(n) => affixes(n),
         None => (format!("-{pos_prefix}"), pos_suffix.clone()),
     };
-    let (is_negative, body) = if !neg_prefix.is_empty() && text.starts_with(&neg_prefix) && text.ends_with(&neg_suffix) {
+    let (is_negative, body) = if !neg_prefix.is_empty() && text.starts_with(&neg_prefix) && text.ends_with(&neg_suffix)
+    {
         (true, &text[neg_prefix.len()..text.len() - neg_suffix.len()])
-    } else if text.starts_with(&pos_prefix) && text.ends_with(&pos_suffix) && text.len() >= pos_prefix.len() + pos_suffix.len() {
+    } else if text.starts_with(&pos_prefix)
+        && text.ends_with(&pos_suffix)
+        && text.len() >= pos_prefix.len() + pos_suffix.len()
+    {
         (false, &text[pos_prefix.len()..text.len() - pos_suffix.len()])
     } else {
         return None;
     };
     let grouping = positive.contains(',');
     let cleaned: String = body.chars().filter(|c| !(grouping && *c == ',')).collect();
-    if cleaned.is_empty() || !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.') || cleaned.matches('.').count() > 1 {
+    if cleaned.is_empty()
+        || !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || cleaned.matches('.').count() > 1
+    {
         return None;
     }
     let mut value = parse_big_decimal(&cleaned)?;
@@ -165,7 +173,12 @@ pub fn to_double(text: &str, formatters: &Option<Vec<String>>) -> Option<f64> {
         }
         Some(_) => {
             let d = parse_number(text, formatters)?;
-            let s = format!("{}{}e{}", if d.negative { "-" } else { "" }, if d.digits.is_empty() { "0" } else { &d.digits }, -d.scale);
+            let s = format!(
+                "{}{}e{}",
+                if d.negative { "-" } else { "" },
+                if d.digits.is_empty() { "0" } else { &d.digits },
+                -d.scale
+            );
             s.parse::<f64>().ok()?
         }
     };
@@ -215,7 +228,11 @@ fn date_of(parsed: &Parsed, smart: bool) -> Option<NaiveDate> {
             if day > 31 {
                 return None;
             }
-            let first_next = if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) }?;
+            let first_next = if month == 12 {
+                NaiveDate::from_ymd_opt(year + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(year, month + 1, 1)
+            }?;
             let last = first_next.pred_opt()?;
             NaiveDate::from_ymd_opt(year, month, day.min(last.day()))
         }
@@ -301,7 +318,8 @@ pub fn to_binary(text: &str, base64_encoding: bool) -> Option<Vec<u8>> {
         }
         let engine = base64::engine::GeneralPurpose::new(
             &base64::alphabet::STANDARD,
-            base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
         );
         engine.decode(cleaned.trim_end_matches('=')).ok()
     } else {
@@ -315,10 +333,16 @@ pub fn to_binary(text: &str, base64_encoding: bool) -> Option<Vec<u8>> {
 pub fn conversion_error(value: &str, kind: &FieldKind) -> String {
     match kind {
         FieldKind::Integer { formatters } => {
-            format!("Unable to convert '{value}' to integer using formatters {}", formatters_text(formatters, DEFAULT_INT_FORMATTERS))
+            format!(
+                "Unable to convert '{value}' to integer using formatters {}",
+                formatters_text(formatters, DEFAULT_INT_FORMATTERS)
+            )
         }
         FieldKind::Long { formatters } => {
-            format!("Unable to convert '{value}' to long using formatters {}", formatters_text(formatters, DEFAULT_INT_FORMATTERS))
+            format!(
+                "Unable to convert '{value}' to long using formatters {}",
+                formatters_text(formatters, DEFAULT_INT_FORMATTERS)
+            )
         }
         FieldKind::Double { formatters } => format!(
             "Unable to convert '{value}' to double using formatters {}",
@@ -333,14 +357,20 @@ pub fn conversion_error(value: &str, kind: &FieldKind) -> String {
             list(true_values),
             list(false_values)
         ),
-        FieldKind::Date { formatters, .. } => format!("Unable to convert '{value}' to date using formatters {}", list(formatters)),
+        FieldKind::Date { formatters, .. } => {
+            format!("Unable to convert '{value}' to date using formatters {}", list(formatters))
+        }
         FieldKind::Timestamp { formatters, timezone_id, .. } => format!(
             "Unable to convert '{value}' to timestamp using formatters {} and timezone '{timezone_id}'",
             list(formatters)
         ),
-        FieldKind::Time { formatters } => format!("Unable to convert '{value}' to time using formatters {}", list(formatters)),
+        FieldKind::Time { formatters } => {
+            format!("Unable to convert '{value}' to time using formatters {}", list(formatters))
+        }
         FieldKind::Binary { base64: true } => format!("Unable to convert '{value}' to binary using 'base64' decoding."),
-        FieldKind::Binary { base64: false } => format!("Unable to convert '{value}' to binary using 'hexadecimal' decoding."),
+        FieldKind::Binary { base64: false } => {
+            format!("Unable to convert '{value}' to binary using 'hexadecimal' decoding.")
+        }
         FieldKind::String { .. } | FieldKind::Struct | FieldKind::Array => format!("Unable to convert '{value}'"),
     }
 }

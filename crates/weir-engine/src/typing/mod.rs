@@ -33,7 +33,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
-pub use schema::{parse_schema, FieldKind, FieldSpec, SchemaError};
+pub use schema::{FieldKind, FieldSpec, SchemaError, parse_schema};
 
 /// Columns extracts add; TypingTransform passes them through.
 pub const INTERNAL_COLUMNS: &[&str] = &["_filename", "_index", "_monotonically_increasing_id"];
@@ -50,13 +50,19 @@ pub enum FailMode {
 /// Why typing cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TypingError {
-    #[error("TypingTransform requires an input schema to define how to transform data but the provided schema has 0 columns.")]
+    #[error(
+        "TypingTransform requires an input schema to define how to transform data but the provided schema has 0 columns."
+    )]
     EmptySchema,
-    #[error("TypingTransform can only be performed on tables with the same number of columns, but the schema has {schema} columns and the data table has {data} columns.")]
+    #[error(
+        "TypingTransform can only be performed on tables with the same number of columns, but the schema has {schema} columns and the data table has {data} columns."
+    )]
     ColumnCount { schema: usize, data: usize },
     #[error("TypingTransform cannot produce '{1}' columns (field '{0}'): struct and array are schema-only types.")]
     Unsupported(String, String),
-    #[error("TypingTransform input column '{column}' has type {found} but must be a string (or already {expected}) to be typed as '{field}'.")]
+    #[error(
+        "TypingTransform input column '{column}' has type {found} but must be a string (or already {expected}) to be typed as '{field}'."
+    )]
     InputType { column: String, field: String, found: String, expected: String },
     #[error("TypingTransform with non-nullable column '{field}' cannot continue due to error: {message}.")]
     NonNullable { field: String, message: String },
@@ -161,7 +167,12 @@ struct RowErrors {
 }
 
 /// Types one column of strings; records errors per row.
-fn type_column(values: &ArrayRef, spec: &FieldSpec, index: usize, errors: &mut RowErrors) -> Result<ArrayRef, TypingError> {
+fn type_column(
+    values: &ArrayRef,
+    spec: &FieldSpec,
+    index: usize,
+    errors: &mut RowErrors,
+) -> Result<ArrayRef, TypingError> {
     let target = arrow_type(spec)?;
     if values.data_type() == &target && target != DataType::Utf8 {
         return Ok(values.clone());
@@ -240,7 +251,9 @@ fn type_column(values: &ArrayRef, spec: &FieldSpec, index: usize, errors: &mut R
             i128::from(i64::MAX)
         )
         .map(|v| v as i64)),
-        FieldKind::Double { formatters } => build!(Float64Builder::with_capacity(rows), |t: &str| convert::to_double(t, formatters)),
+        FieldKind::Double { formatters } => {
+            build!(Float64Builder::with_capacity(rows), |t: &str| convert::to_double(t, formatters))
+        }
         FieldKind::Decimal { precision, scale, formatters } => build!(
             Decimal128Builder::with_capacity(rows)
                 .with_precision_and_scale(*precision, *scale)
@@ -256,14 +269,21 @@ fn type_column(values: &ArrayRef, spec: &FieldSpec, index: usize, errors: &mut R
                 None
             }
         }),
-        FieldKind::Date { formatters, .. } => build!(Date32Builder::with_capacity(rows), |t: &str| convert::to_date(t, formatters)
-            .map(|d| (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32)),
-        FieldKind::Timestamp { .. } => build!(
-            TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            |t: &str| convert::to_timestamp(t, &spec.kind)
-        ),
-        FieldKind::Time { formatters } => build!(StringBuilder::with_capacity(rows, rows * 8), |t: &str| convert::to_time(t, formatters)),
-        FieldKind::Binary { base64 } => build!(BinaryBuilder::with_capacity(rows, rows * 8), |t: &str| convert::to_binary(t, *base64)),
+        FieldKind::Date { formatters, .. } => {
+            build!(Date32Builder::with_capacity(rows), |t: &str| convert::to_date(t, formatters)
+                .map(|d| (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32))
+        }
+        FieldKind::Timestamp { .. } => {
+            build!(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"), |t: &str| {
+                convert::to_timestamp(t, &spec.kind)
+            })
+        }
+        FieldKind::Time { formatters } => {
+            build!(StringBuilder::with_capacity(rows, rows * 8), |t: &str| convert::to_time(t, formatters))
+        }
+        FieldKind::Binary { base64 } => {
+            build!(BinaryBuilder::with_capacity(rows, rows * 8), |t: &str| convert::to_binary(t, *base64))
+        }
         FieldKind::Struct | FieldKind::Array => unreachable_kind(spec)?,
     };
     Ok(array)
@@ -274,7 +294,12 @@ fn unreachable_kind(spec: &FieldSpec) -> Result<ArrayRef, TypingError> {
 }
 
 /// Types one batch into `out_schema` (from [`output_schema`]).
-pub fn type_batch(batch: &RecordBatch, fields: &[FieldSpec], out_schema: &SchemaRef, fail_mode: FailMode) -> Result<RecordBatch, TypingError> {
+pub fn type_batch(
+    batch: &RecordBatch,
+    fields: &[FieldSpec],
+    out_schema: &SchemaRef,
+    fail_mode: FailMode,
+) -> Result<RecordBatch, TypingError> {
     let input = batch.schema();
     let data = data_columns(&input);
     let rows = batch.num_rows();

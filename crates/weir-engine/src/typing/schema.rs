@@ -15,16 +15,46 @@ pub struct SchemaError {
 /// Values are typed from strings with these rules.
 #[derive(Debug, Clone)]
 pub enum FieldKind {
-    String { min_length: Option<usize>, max_length: Option<usize>, regex: Option<regex::Regex> },
-    Integer { formatters: Option<Vec<String>> },
-    Long { formatters: Option<Vec<String>> },
-    Double { formatters: Option<Vec<String>> },
-    Decimal { precision: u8, scale: i8, formatters: Option<Vec<String>> },
-    Boolean { true_values: Vec<String>, false_values: Vec<String> },
-    Date { formatters: Vec<String>, case_sensitive: bool },
-    Timestamp { formatters: Vec<String>, timezone: chrono_tz::Tz, timezone_id: String, time: Option<chrono::NaiveTime>, case_sensitive: bool },
-    Time { formatters: Vec<String> },
-    Binary { base64: bool },
+    String {
+        min_length: Option<usize>,
+        max_length: Option<usize>,
+        regex: Option<regex::Regex>,
+    },
+    Integer {
+        formatters: Option<Vec<String>>,
+    },
+    Long {
+        formatters: Option<Vec<String>>,
+    },
+    Double {
+        formatters: Option<Vec<String>>,
+    },
+    Decimal {
+        precision: u8,
+        scale: i8,
+        formatters: Option<Vec<String>>,
+    },
+    Boolean {
+        true_values: Vec<String>,
+        false_values: Vec<String>,
+    },
+    Date {
+        formatters: Vec<String>,
+        case_sensitive: bool,
+    },
+    Timestamp {
+        formatters: Vec<String>,
+        timezone: chrono_tz::Tz,
+        timezone_id: String,
+        time: Option<chrono::NaiveTime>,
+        case_sensitive: bool,
+    },
+    Time {
+        formatters: Vec<String>,
+    },
+    Binary {
+        base64: bool,
+    },
     /// Schema-only types: TypingTransform cannot produce them.
     Struct,
     Array,
@@ -45,8 +75,18 @@ pub struct FieldSpec {
     pub kind: FieldKind,
 }
 
-const COMMON: &[&str] =
-    &["name", "type", "nullable", "id", "description", "metadata", "trim", "nullableValues", "nullReplacementValue", "primaryKey"];
+const COMMON: &[&str] = &[
+    "name",
+    "type",
+    "nullable",
+    "id",
+    "description",
+    "metadata",
+    "trim",
+    "nullableValues",
+    "nullReplacementValue",
+    "primaryKey",
+];
 
 fn type_keys(type_name: &str) -> &'static [&'static str] {
     match type_name {
@@ -64,8 +104,20 @@ fn type_keys(type_name: &str) -> &'static [&'static str] {
     }
 }
 
-const TYPES: &[&str] =
-    &["boolean", "date", "decimal", "double", "integer", "long", "string", "time", "timestamp", "binary", "struct", "array"];
+const TYPES: &[&str] = &[
+    "boolean",
+    "date",
+    "decimal",
+    "double",
+    "integer",
+    "long",
+    "string",
+    "time",
+    "timestamp",
+    "binary",
+    "struct",
+    "array",
+];
 
 struct Reader<'a> {
     object: &'a Map<String, Value>,
@@ -174,7 +226,8 @@ pub fn parse_schema(doc: &Value) -> Result<Vec<FieldSpec>, Vec<SchemaError>> {
             errors.push(SchemaError { path: format!("[{i}]"), message: "Expected a field object.".into() });
             continue;
         };
-        let label = object.get("name").and_then(Value::as_str).map(|n| format!("[{i}] '{n}'")).unwrap_or(format!("[{i}]"));
+        let label =
+            object.get("name").and_then(Value::as_str).map(|n| format!("[{i}] '{n}'")).unwrap_or(format!("[{i}]"));
         let mut r = Reader { object, path: label, errors: &mut errors };
         if let Some(field) = parse_field(&mut r) {
             fields.push(field);
@@ -273,7 +326,10 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
             }
             let (precision, scale) = (precision?, scale?);
             if !(1..=38).contains(&precision) || scale < 0 || scale > precision {
-                r.error("precision", format!("Invalid decimal({precision}, {scale}): precision must be 1..38 and scale 0..precision."));
+                r.error(
+                    "precision",
+                    format!("Invalid decimal({precision}, {scale}): precision must be 1..38 and scale 0..precision."),
+                );
                 return None;
             }
             FieldKind::Decimal { precision: precision as u8, scale: scale as i8, formatters: formatters(r) }
@@ -320,7 +376,13 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
                 }
                 None => None,
             };
-            FieldKind::Timestamp { formatters, timezone, timezone_id, time, case_sensitive: r.bool("caseSensitive").unwrap_or(false) }
+            FieldKind::Timestamp {
+                formatters,
+                timezone,
+                timezone_id,
+                time,
+                case_sensitive: r.bool("caseSensitive").unwrap_or(false),
+            }
         }
         "time" => {
             let formatters = r.required_strings("formatters");

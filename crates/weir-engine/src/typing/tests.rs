@@ -10,7 +10,8 @@ fn one(spec: &FieldSpec, value: &str) -> Result<String, String> {
     let schema = Arc::new(Schema::new(vec![Field::new("c", DataType::Utf8, true)]));
     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec![Some(value)]))]).unwrap();
     let out_schema = output_schema(&schema, std::slice::from_ref(spec)).unwrap();
-    let typed = type_batch(&batch, std::slice::from_ref(spec), &out_schema, FailMode::Permissive).map_err(|e| e.to_string())?;
+    let typed =
+        type_batch(&batch, std::slice::from_ref(spec), &out_schema, FailMode::Permissive).map_err(|e| e.to_string())?;
     let errors = typed.column(1).as_list::<i32>().value(0);
     if errors.len() > 0 {
         let messages = errors.as_struct().column(1).as_string::<i32>().value(0).to_string();
@@ -51,36 +52,52 @@ fn doubles_and_decimals() {
 
 #[test]
 fn booleans_strings_and_nulls() {
-    let f = field(json!({"name": "c", "type": "boolean", "nullable": true, "trueValues": ["true", "Y"], "falseValues": ["false", "N"]}));
+    let f = field(
+        json!({"name": "c", "type": "boolean", "nullable": true, "trueValues": ["true", "Y"], "falseValues": ["false", "N"]}),
+    );
     assert_eq!(one(&f, "Y").unwrap(), "true");
     assert_eq!(
         one(&f, "yes").unwrap_err(),
         "Unable to convert 'yes' to boolean using provided true values: ['true', 'Y'] or false values: ['false', 'N']"
     );
-    let f = field(json!({"name": "c", "type": "string", "nullable": true, "trim": true, "minLength": 2, "maxLength": 3, "regex": "[a-z]+",
-        "nullableValues": ["", "null"]}));
+    let f = field(
+        json!({"name": "c", "type": "string", "nullable": true, "trim": true, "minLength": 2, "maxLength": 3, "regex": "[a-z]+",
+        "nullableValues": ["", "null"]}),
+    );
     assert_eq!(one(&f, "  abc ").unwrap(), "abc");
     assert_eq!(one(&f, "null").unwrap(), "");
     assert_eq!(
         one(&f, "ABCD").unwrap_err(),
         "String 'ABCD' (4 characters) is greater than maxLength (3). String 'ABCD' does not match regex '[a-z]+'."
     );
-    let f = field(json!({"name": "c", "type": "integer", "nullable": true, "nullableValues": ["n/a"], "nullReplacementValue": "0"}));
+    let f = field(
+        json!({"name": "c", "type": "integer", "nullable": true, "nullableValues": ["n/a"], "nullReplacementValue": "0"}),
+    );
     assert_eq!(one(&f, "n/a").unwrap(), "0");
     let f = field(json!({"name": "c", "type": "integer", "nullable": false}));
-    assert_eq!(one(&f, "x").unwrap_err(), "TypingTransform with non-nullable column 'c' cannot continue due to error: Unable to convert 'x' to integer using formatters ['#,##0;-#,##0'].");
+    assert_eq!(
+        one(&f, "x").unwrap_err(),
+        "TypingTransform with non-nullable column 'c' cannot continue due to error: Unable to convert 'x' to integer using formatters ['#,##0;-#,##0']."
+    );
 }
 
 #[test]
 fn dates_timestamps_times_binary() {
-    let f = field(json!({"name": "c", "type": "date", "nullable": true, "formatters": ["yyyy-MM-dd", "dd/MM/yyyy", "dd MMM yyyy"]}));
+    let f = field(
+        json!({"name": "c", "type": "date", "nullable": true, "formatters": ["yyyy-MM-dd", "dd/MM/yyyy", "dd MMM yyyy"]}),
+    );
     assert_eq!(one(&f, "2020-02-30").unwrap(), "2020-02-29", "yyyy resolves leniently");
     assert_eq!(one(&f, "03/04/2021").unwrap(), "2021-04-03");
     assert_eq!(one(&f, "03 jan 2021").unwrap(), "2021-01-03");
     assert!(one(&f, "2020-13-01").is_err());
     let strict = field(json!({"name": "c", "type": "date", "nullable": true, "formatters": ["uuuu-MM-dd"]}));
-    assert_eq!(one(&strict, "2020-02-30").unwrap_err(), "Unable to convert '2020-02-30' to date using formatters ['uuuu-MM-dd']");
-    let f = field(json!({"name": "c", "type": "timestamp", "nullable": true, "formatters": ["dd-MM-yyyy HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ssXXX", "ssssssssss"], "timezoneId": "Australia/Sydney"}));
+    assert_eq!(
+        one(&strict, "2020-02-30").unwrap_err(),
+        "Unable to convert '2020-02-30' to date using formatters ['uuuu-MM-dd']"
+    );
+    let f = field(
+        json!({"name": "c", "type": "timestamp", "nullable": true, "formatters": ["dd-MM-yyyy HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ssXXX", "ssssssssss"], "timezoneId": "Australia/Sydney"}),
+    );
     assert_eq!(one(&f, "01-07-2020 10:00:00").unwrap(), "2020-07-01T00:00:00Z");
     assert_eq!(one(&f, "2020-07-01T10:00:00+02:00").unwrap(), "2020-07-01T08:00:00Z");
     assert_eq!(one(&f, "1591966818").unwrap(), "2020-06-12T13:00:18Z");
@@ -88,7 +105,9 @@ fn dates_timestamps_times_binary() {
         one(&f, "x").unwrap_err(),
         "Unable to convert 'x' to timestamp using formatters ['dd-MM-yyyy HH:mm:ss', 'yyyy-MM-dd'T'HH:mm:ssXXX', 'ssssssssss'] and timezone 'Australia/Sydney'"
     );
-    let f = field(json!({"name": "c", "type": "timestamp", "nullable": true, "formatters": ["yyyy-MM-dd"], "timezoneId": "UTC", "time": {"hour": 23, "minute": 59, "second": 59}}));
+    let f = field(
+        json!({"name": "c", "type": "timestamp", "nullable": true, "formatters": ["yyyy-MM-dd"], "timezoneId": "UTC", "time": {"hour": 23, "minute": 59, "second": 59}}),
+    );
     assert_eq!(one(&f, "2020-01-01").unwrap(), "2020-01-01T23:59:59Z");
     let f = field(json!({"name": "c", "type": "time", "nullable": true, "formatters": ["HH:mm:ss", "HH:mm"]}));
     assert_eq!(one(&f, "12:34").unwrap(), "12:34:00");
@@ -102,9 +121,17 @@ fn dates_timestamps_times_binary() {
 
 #[test]
 fn schema_errors() {
-    let errors = parse_schema(&json!([{"name": "a", "type": "integer", "nullable": true, "formater": []}, {"name": "b", "type": "date"}])).unwrap_err();
+    let errors = parse_schema(
+        &json!([{"name": "a", "type": "integer", "nullable": true, "formater": []}, {"name": "b", "type": "date"}]),
+    )
+    .unwrap_err();
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    assert!(text.contains(&"[0] 'a'.formater: Invalid attribute 'formater'. Perhaps you meant one of: ['formatters'].".to_string()), "{text:?}");
+    assert!(
+        text.contains(
+            &"[0] 'a'.formater: Invalid attribute 'formater'. Perhaps you meant one of: ['formatters'].".to_string()
+        ),
+        "{text:?}"
+    );
     assert!(text.contains(&"[1] 'b'.nullable: Missing required attribute 'nullable'.".to_string()), "{text:?}");
     assert!(text.contains(&"[1] 'b'.formatters: Missing required attribute 'formatters'.".to_string()), "{text:?}");
     assert!(parse_schema(&json!({"x": 1})).unwrap_err()[0].message.contains("does not appear to be an Arc schema"));

@@ -5,11 +5,15 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::common::{exec_err, Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
 
 use super::pattern::to_chrono;
 
@@ -32,7 +36,10 @@ fn micros(array: &ArrayRef, pattern: Option<&str>) -> Result<Vec<Option<i64>>> {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let text = cast(array, &DataType::Utf8)?;
             let text = text.as_string::<i32>();
-            let format = pattern.map(|p| to_chrono(p, true)).transpose().map_err(datafusion::error::DataFusionError::Execution)?;
+            let format = pattern
+                .map(|p| to_chrono(p, true))
+                .transpose()
+                .map_err(datafusion::error::DataFusionError::Execution)?;
             Ok(text.iter().map(|s| s.and_then(|s| parse_text(s, format.as_deref()))).collect())
         }
         other => exec_err!("expected a timestamp, date or string but got {other}"),
@@ -155,26 +162,27 @@ impl ScalarUDFImpl for UnixTimestamp {
         let rows = rows_of(&args);
         let input = args.args[0].to_array(rows)?;
         let pats = patterns(args.args.get(1), rows)?;
-        let values: Vec<Option<i64>> = if matches!(input.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-            && pats.windows(2).any(|w| w[0] != w[1])
-        {
-            // A pattern per row.
-            let text = cast(&input, &DataType::Utf8)?;
-            let text = text.as_string::<i32>();
-            text.iter()
-                .zip(&pats)
-                .map(|(s, p)| {
-                    let format = p.as_deref().and_then(|p| to_chrono(p, true).ok());
-                    s.and_then(|s| format.as_deref().and_then(|f| parse_text(s, Some(f))))
-                })
-                .collect()
-        } else {
-            let pattern = pats.first().cloned().flatten();
-            match pattern {
-                Some(p) => micros(&input, Some(&p))?,
-                None => vec![None; rows],
-            }
-        };
+        let values: Vec<Option<i64>> =
+            if matches!(input.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+                && pats.windows(2).any(|w| w[0] != w[1])
+            {
+                // A pattern per row.
+                let text = cast(&input, &DataType::Utf8)?;
+                let text = text.as_string::<i32>();
+                text.iter()
+                    .zip(&pats)
+                    .map(|(s, p)| {
+                        let format = p.as_deref().and_then(|p| to_chrono(p, true).ok());
+                        s.and_then(|s| format.as_deref().and_then(|f| parse_text(s, Some(f))))
+                    })
+                    .collect()
+            } else {
+                let pattern = pats.first().cloned().flatten();
+                match pattern {
+                    Some(p) => micros(&input, Some(&p))?,
+                    None => vec![None; rows],
+                }
+            };
         let mut out = Int64Builder::with_capacity(values.len());
         for v in values {
             out.append_option(v.map(|m| m.div_euclid(1_000_000)));
@@ -207,8 +215,11 @@ impl ScalarUDFImpl for FromUnixtime {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = rows_of(&args);
         let secs = cast(&args.args[0].to_array(rows)?, &DataType::Int64)?;
-        let values: Vec<Option<i64>> =
-            secs.as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().map(|s| s.map(|s| s * 1_000_000)).collect();
+        let values: Vec<Option<i64>> = secs
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+            .iter()
+            .map(|s| s.map(|s| s * 1_000_000))
+            .collect();
         Ok(ColumnarValue::Array(format_rows(values, patterns(args.args.get(1), rows)?)?))
     }
 }
@@ -251,7 +262,10 @@ pub struct ToTemporal {
 
 impl ToTemporal {
     pub fn date() -> Self {
-        Self { signature: Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable), date: true }
+        Self {
+            signature: Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable),
+            date: true,
+        }
     }
     pub fn timestamp() -> Self {
         Self { date: false, ..Self::date() }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::json::writer::{JsonArray, WriterBuilder};
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
 /// `to_json`.

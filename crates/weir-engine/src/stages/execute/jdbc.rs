@@ -44,6 +44,9 @@ mod tests {
         let masked = mask_jdbc_url(url);
         assert!(masked.ends_with("Password=*****"), "{masked}");
         assert!(!masked.contains("s3cr3t"));
-        assert_eq!(mask_jdbc_url("jdbc:postgresql://u:pw@host/db?password=x&a=1"), "jdbc:postgresql://u:*****@host/db?password=*****&a=1");
+        assert_eq!(
+            mask_jdbc_url("jdbc:postgresql://u:pw@host/db?password=x&a=1"),
+            "jdbc:postgresql://u:*****@host/db?password=*****&a=1"
+        );
     }
 }

@@ -39,7 +39,10 @@ fn single_byte(text: &str) -> Option<u8> {
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let input_uri = c.string("inputURI");
     if c.has("inputView") {
-        c.error("inputView", "Parsing text from a view ('inputView') is not supported yet by Weir's DelimitedExtract; use 'inputURI'.");
+        c.error(
+            "inputView",
+            "Parsing text from a view ('inputView') is not supported yet by Weir's DelimitedExtract; use 'inputURI'.",
+        );
     }
     let _ = c.string("inputField");
     if input_uri.is_none() && !c.has("inputView") {
@@ -75,7 +78,8 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
             }
         },
     };
-    let quote = c.choice("quote", &[("DoubleQuote", Some(b'"')), ("SingleQuote", Some(b'\'')), ("None", None)], Some(b'"'));
+    let quote =
+        c.choice("quote", &[("DoubleQuote", Some(b'"')), ("SingleQuote", Some(b'\'')), ("None", None)], Some(b'"'));
     let header = c.bool_or("header", false);
     let escape = match c.string("escape") {
         None => Some(b'\\'),
@@ -139,7 +143,9 @@ impl DelimitedExtract {
             .fields()
             .iter()
             .enumerate()
-            .map(|(i, f)| Field::new(if self.header { f.name().clone() } else { format!("_c{i}") }, DataType::Utf8, true))
+            .map(|(i, f)| {
+                Field::new(if self.header { f.name().clone() } else { format!("_c{i}") }, DataType::Utf8, true)
+            })
             .collect();
         Ok(Arc::new(Schema::new(fields)))
     }
@@ -148,8 +154,9 @@ impl DelimitedExtract {
     async fn fallback_schema(&self, session: &Session) -> Result<Option<SchemaRef>, StageError> {
         let Some(uri) = &self.schema_uri else { return Ok(None) };
         let doc = crate::stages::transform::typing::load_schema(session, uri).await.map_err(StageError::msg)?;
-        let fields = crate::stages::transform::typing::schema_fields(&doc, "schemaURI")
-            .map_err(|errors| StageError::msg(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")))?;
+        let fields = crate::stages::transform::typing::schema_fields(&doc, "schemaURI").map_err(|errors| {
+            StageError::msg(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))
+        })?;
         Ok(Some(Arc::new(Schema::new(
             fields.iter().map(|f| Field::new(&f.name, DataType::Utf8, true)).collect::<Vec<_>>(),
         ))))
@@ -177,11 +184,23 @@ impl Stage for DelimitedExtract {
             other => {
                 let Some(schema) = self.fallback_schema(session).await? else {
                     return Err(StageError::msg(match other {
-                        None => format!("Path '{}' does not exist and no schema has been provided to create an empty dataframe.", self.input_uri),
-                        Some(_) => format!("No files matched '{}' and no schema has been provided to create an empty dataframe.", self.input_uri),
+                        None => format!(
+                            "Path '{}' does not exist and no schema has been provided to create an empty dataframe.",
+                            self.input_uri
+                        ),
+                        Some(_) => format!(
+                            "No files matched '{}' and no schema has been provided to create an empty dataframe.",
+                            self.input_uri
+                        ),
                     }));
                 };
-                let table = source::file_table(&session.storage, Vec::new(), schema, Arc::new(|| unreachable_decoder()), self.index)?;
+                let table = source::file_table(
+                    &session.storage,
+                    Vec::new(),
+                    schema,
+                    Arc::new(|| unreachable_decoder()),
+                    self.index,
+                )?;
                 let df = session.ctx.read_table(Arc::new(table))?;
                 return self.common.register(session, &self.output_view, df).await;
             }
@@ -253,7 +272,9 @@ mod tests {
 | 2   | b    | c   |     | file:///a.csv | 2      |
 | 3   | d    | e   | f   | file:///b.csv | 1      |
 +-----+------+-----+-----+--------------+--------+";
-        let rows = |t: &str| -> Vec<String> { t.lines().filter(|l| !l.starts_with('+')).map(|l| l.replace(' ', "")).collect() };
+        let rows = |t: &str| -> Vec<String> {
+            t.lines().filter(|l| !l.starts_with('+')).map(|l| l.replace(' ', "")).collect()
+        };
         assert_eq!(rows(&out), rows(expected));
     }
 
@@ -274,10 +295,17 @@ mod tests {
     #[tokio::test]
     async fn missing_paths_name_the_glob() {
         let dir = tempfile::tempdir().unwrap();
-        let err = extract(dir.path(), serde_json::json!({"inputURI": "DIR/none/*.csv", "outputView": "out"})).await.unwrap_err();
-        assert!(err.starts_with("Path '") && err.ends_with("does not exist and no schema has been provided to create an empty dataframe."), "{err}");
+        let err = extract(dir.path(), serde_json::json!({"inputURI": "DIR/none/*.csv", "outputView": "out"}))
+            .await
+            .unwrap_err();
+        assert!(
+            err.starts_with("Path '")
+                && err.ends_with("does not exist and no schema has been provided to create an empty dataframe."),
+            "{err}"
+        );
         std::fs::create_dir(dir.path().join("empty")).unwrap();
-        let err = extract(dir.path(), serde_json::json!({"inputURI": "DIR/empty", "outputView": "out"})).await.unwrap_err();
+        let err =
+            extract(dir.path(), serde_json::json!({"inputURI": "DIR/empty", "outputView": "out"})).await.unwrap_err();
         assert!(err.starts_with("No files matched"), "{err}");
     }
 }

@@ -1,10 +1,9 @@
 //! DeltaLakeExtract: reads a Delta table, optionally at an earlier version (time travel).
 
-
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::config::{nested, ConfigError, StageConfig};
+use crate::config::{ConfigError, StageConfig, nested};
 use crate::session::Session;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 
@@ -37,9 +36,14 @@ fn read_options(c: &mut StageConfig) -> Option<TimeTravel> {
     let can_return = o.bool("canReturnLastCommit");
     let travel = match (relative, version, timestamp, can_return) {
         (None, None, None, None) => Some(TimeTravel::Latest),
-        (Some(r), None, None, c) if r <= 0 => Some(TimeTravel::Relative { offset: r, can_return_last_commit: c.unwrap_or(false) }),
+        (Some(r), None, None, c) if r <= 0 => {
+            Some(TimeTravel::Relative { offset: r, can_return_last_commit: c.unwrap_or(false) })
+        }
         (Some(_), None, None, _) => {
-            o.error("relativeVersion", "Unable to read config value: relativeVersion must be less than or equal to zero.");
+            o.error(
+                "relativeVersion",
+                "Unable to read config value: relativeVersion must be less than or equal to zero.",
+            );
             None
         }
         (None, Some(v), None, None) => Some(TimeTravel::Version(v)),
@@ -96,7 +100,8 @@ impl Stage for DeltaLakeExtract {
         match &self.travel {
             TimeTravel::Latest => {}
             TimeTravel::Version(v) => {
-                let version = u64::try_from(*v).map_err(|_| StageError::msg(format!("versionAsOf must be 0 or more, not {v}")))?;
+                let version = u64::try_from(*v)
+                    .map_err(|_| StageError::msg(format!("versionAsOf must be 0 or more, not {v}")))?;
                 table.load_version(version).await?
             }
             TimeTravel::Relative { offset, can_return_last_commit } => {

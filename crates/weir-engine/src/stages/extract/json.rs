@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::arrow::json::reader::{infer_json_schema, infer_json_schema_from_iterator, ReaderBuilder};
+use datafusion::arrow::json::reader::{ReaderBuilder, infer_json_schema, infer_json_schema_from_iterator};
 use datafusion::datasource::MemTable;
 use serde_json::{Map, Value};
 
@@ -60,7 +60,8 @@ impl JsonExtract {
             per_file.push((file.url.to_string(), rows));
         }
         let all = per_file.iter().flat_map(|(_, rows)| rows.iter());
-        let data_schema = Arc::new(infer_json_schema_from_iterator(all.map(Ok)).map_err(|e| StageError::msg(e.to_string()))?);
+        let data_schema =
+            Arc::new(infer_json_schema_from_iterator(all.map(Ok)).map_err(|e| StageError::msg(e.to_string()))?);
         let schema = source::with_internal_columns(&data_schema, IndexColumn::Contiguous);
         let mut batches = Vec::new();
         for (name, rows) in &per_file {
@@ -112,11 +113,13 @@ impl Stage for JsonExtract {
             session.ctx.read_table(Arc::new(table))?
         } else {
             let head = source::head_bytes(&session.storage, &files[0], 1 << 20).await?;
-            let (inferred, _) = infer_json_schema(std::io::Cursor::new(head.as_ref()), Some(1000)).map_err(|e| err(&files[0], e))?;
+            let (inferred, _) =
+                infer_json_schema(std::io::Cursor::new(head.as_ref()), Some(1000)).map_err(|e| err(&files[0], e))?;
             let data_schema: SchemaRef = Arc::new(Schema::new(inferred.fields().clone()));
             let decoder_schema = data_schema.clone();
-            let factory: DecoderFactory =
-                Arc::new(move || Ok(Box::new(ReaderBuilder::new(decoder_schema.clone()).with_batch_size(8192).build_decoder()?)));
+            let factory: DecoderFactory = Arc::new(move || {
+                Ok(Box::new(ReaderBuilder::new(decoder_schema.clone()).with_batch_size(8192).build_decoder()?))
+            });
             let table = source::file_table(&session.storage, files, data_schema, factory, IndexColumn::Contiguous)?;
             session.ctx.read_table(Arc::new(table))?
         };

@@ -25,7 +25,10 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let _ = c.string("basePath");
     let _ = c.node("authentication");
     if c.has("schemaURI") || c.has("schemaView") {
-        c.error("schemaURI", "An empty result from a schema ('schemaURI'/'schemaView') is not supported yet by Weir's ParquetExtract.");
+        c.error(
+            "schemaURI",
+            "An empty result from a schema ('schemaURI'/'schemaView') is not supported yet by Weir's ParquetExtract.",
+        );
     }
     let common = ViewCommon::read(c);
     Some(Box::new(ParquetExtract { input_uri: input_uri?, output_view: output_view?, common }))

@@ -16,7 +16,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 
-use crate::storage::{object_path, FileEntry, Storage};
+use crate::storage::{FileEntry, Storage, object_path};
 
 /// A push decoder: bytes in, batches out (arrow-csv's and arrow-json's decoders fit).
 pub trait ChunkDecoder: Send {
@@ -130,7 +130,14 @@ impl std::fmt::Debug for FilePartition {
 }
 
 /// Appends the internal columns to a decoded batch.
-fn decorate(batch: RecordBatch, schema: &SchemaRef, file: &str, first_row: i64, file_index: usize, index: IndexColumn) -> Result<RecordBatch, ArrowError> {
+fn decorate(
+    batch: RecordBatch,
+    schema: &SchemaRef,
+    file: &str,
+    first_row: i64,
+    file_index: usize,
+    index: IndexColumn,
+) -> Result<RecordBatch, ArrowError> {
     let n = batch.num_rows();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
     let names: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(file, n)));
@@ -172,7 +179,8 @@ impl PartitionStream for FilePartition {
                 let mut decoder = make_decoder().map_err(|e| fail(e.to_string()))?;
                 let mut rows: i64 = 0;
                 let emit = |batch: RecordBatch, rows: &mut i64| -> Result<RecordBatch, DataFusionError> {
-                    let out = decorate(batch, &schema, &label, *rows, file_index, index).map_err(|e| fail(e.to_string()))?;
+                    let out =
+                        decorate(batch, &schema, &label, *rows, file_index, index).map_err(|e| fail(e.to_string()))?;
                     *rows += out.num_rows() as i64;
                     Ok(out)
                 };
@@ -218,7 +226,11 @@ impl PartitionStream for FilePartition {
 }
 
 /// Reads the first `limit` bytes of a file (to find the header or column count).
-pub async fn head_bytes(storage: &Storage, file: &FileEntry, limit: u64) -> Result<bytes::Bytes, crate::storage::StorageError> {
+pub async fn head_bytes(
+    storage: &Storage,
+    file: &FileEntry,
+    limit: u64,
+) -> Result<bytes::Bytes, crate::storage::StorageError> {
     let store = storage.store(&file.url)?;
     let path = object_path(&file.url)?;
     let end = limit.min(file.meta.size);

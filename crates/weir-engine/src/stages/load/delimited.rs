@@ -35,5 +35,10 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         },
     };
     let extra = crate::obj! { "delimiter" => (delimiter as char).to_string(), "header" => header };
-    Some(Box::new(FileLoad { stage: "DelimitedLoad", common: common?, format: FileFormat::Csv { delimiter, quote: quote?, header }, extra }))
+    Some(Box::new(FileLoad {
+        stage: "DelimitedLoad",
+        common: common?,
+        format: FileFormat::Csv { delimiter, quote: quote?, header },
+        extra,
+    }))
 }

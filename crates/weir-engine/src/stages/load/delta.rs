@@ -51,7 +51,11 @@ pub fn delta_save_mode(mode: SaveMode) -> deltalake::protocol::SaveMode {
 }
 
 /// The input view, with NullType columns dropped (or refused) as Arc's policy says.
-pub async fn load_input(session: &Session, view: &str, stage: &str) -> Result<datafusion::dataframe::DataFrame, StageError> {
+pub async fn load_input(
+    session: &Session,
+    view: &str,
+    stage: &str,
+) -> Result<datafusion::dataframe::DataFrame, StageError> {
     let df = session.view(view).await?;
     let nulls: Vec<String> = df
         .schema()
@@ -131,7 +135,7 @@ impl Stage for DeltaLakeLoad {
         let commit = crate::delta::commit_detail(&table).await;
         let rows = commit
             .get("operationMetrics")
-            .and_then(|m| m.get("numOutputRows"))
+            .and_then(|m| m.get("num_added_rows").or_else(|| m.get("numOutputRows")))
             .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
         let mut outcome = Outcome { rows, ..Default::default() };
         if let Some(rows) = rows {

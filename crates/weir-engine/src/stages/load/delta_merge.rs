@@ -11,7 +11,7 @@ use datafusion::logical_expr::Expr;
 use serde_json::{Map, Value};
 use weir_config::hocon::Node;
 
-use crate::config::{nested, scalar_text, StageConfig};
+use crate::config::{StageConfig, nested, scalar_text};
 use crate::session::Session;
 use crate::stages::{Outcome, Stage, StageError};
 
@@ -119,10 +119,9 @@ struct ExprParser<'a> {
 
 impl ExprParser<'_> {
     fn parse(&self, what: &str, sql: &str) -> Result<Expr, StageError> {
-        self.session
-            .ctx
-            .parse_sql_expr(sql, &self.schema)
-            .map_err(|e| StageError::msg(format!("cannot parse {what} '{sql}': {}", crate::runner::clean_error(&e.to_string()))))
+        self.session.ctx.parse_sql_expr(sql, &self.schema).map_err(|e| {
+            StageError::msg(format!("cannot parse {what} '{sql}': {}", crate::runner::clean_error(&e.to_string())))
+        })
     }
 }
 
@@ -211,7 +210,10 @@ impl Stage for DeltaLakeMergeLoad {
             match &self.when_matched_delete {
                 Some(clause) => {
                     let cond = condition(clause, "whenMatchedDelete")?;
-                    Ok(builder.when_matched_delete(|d| match cond { Some(c) => d.predicate(c), None => d })?)
+                    Ok(builder.when_matched_delete(|d| match cond {
+                        Some(c) => d.predicate(c),
+                        None => d,
+                    })?)
                 }
                 None => Ok(builder),
             }
@@ -250,14 +252,20 @@ impl Stage for DeltaLakeMergeLoad {
         }
         if let Some(clause) = &self.when_not_matched_by_source_delete {
             let cond = condition(clause, "whenNotMatchedBySourceDelete")?;
-            builder = builder.when_not_matched_by_source_delete(|d| match cond { Some(c) => d.predicate(c), None => d })?;
+            builder = builder.when_not_matched_by_source_delete(|d| match cond {
+                Some(c) => d.predicate(c),
+                None => d,
+            })?;
         }
         let (table, metrics) = builder.await?;
         if self.generate_symlink_manifest {
             crate::delta::write_symlink_manifest(session, &self.output_uri, &table).await?;
         }
         let mut outcome = Outcome {
-            rows: Some((metrics.num_target_rows_inserted + metrics.num_target_rows_updated + metrics.num_target_rows_deleted) as u64),
+            rows: Some(
+                (metrics.num_target_rows_inserted + metrics.num_target_rows_updated + metrics.num_target_rows_deleted)
+                    as u64,
+            ),
             ..Default::default()
         };
         outcome.detail.insert(
@@ -280,7 +288,11 @@ impl Stage for DeltaLakeMergeLoad {
 
 impl DeltaLakeMergeLoad {
     /// `createTableIfNotExists`: the input becomes the table's first version (clauses ignored).
-    async fn create(&self, session: &Session, mut source: datafusion::dataframe::DataFrame) -> Result<Outcome, StageError> {
+    async fn create(
+        &self,
+        session: &Session,
+        mut source: datafusion::dataframe::DataFrame,
+    ) -> Result<Outcome, StageError> {
         if let Some(n) = self.num_partitions {
             source = source.repartition(datafusion::logical_expr::Partitioning::RoundRobinBatch(n))?;
         }

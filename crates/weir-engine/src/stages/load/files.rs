@@ -119,18 +119,26 @@ impl Stage for FileLoad {
         // Swap: remove the old files (Overwrite), then move the new ones in.
         if self.common.save_mode == SaveMode::Overwrite {
             for meta in &existing {
-                store.delete(&meta.location).await.map_err(|e| StageError::msg(format!("cannot replace '{target}': {e}")))?;
+                store
+                    .delete(&meta.location)
+                    .await
+                    .map_err(|e| StageError::msg(format!("cannot replace '{target}': {e}")))?;
             }
         }
         let staging_prefix = object_path(&staging_url)?;
         let target_prefix = object_path(&target)?;
         for meta in &staged {
-            let relative = meta.location.as_ref().strip_prefix(staging_prefix.as_ref()).unwrap_or(meta.location.as_ref());
+            let relative =
+                meta.location.as_ref().strip_prefix(staging_prefix.as_ref()).unwrap_or(meta.location.as_ref());
             let dest = ObjectPath::parse(format!("{}/{}", target_prefix.as_ref(), relative.trim_start_matches('/')))
                 .map_err(|e| StageError::msg(e.to_string()))?;
-            store.rename(&meta.location, &dest).await.map_err(|e| StageError::msg(format!("cannot move output into '{target}': {e}")))?;
+            store
+                .rename(&meta.location, &dest)
+                .await
+                .map_err(|e| StageError::msg(format!("cannot move output into '{target}': {e}")))?;
         }
-        let success = ObjectPath::parse(format!("{}/_SUCCESS", target_prefix.as_ref())).map_err(|e| StageError::msg(e.to_string()))?;
+        let success = ObjectPath::parse(format!("{}/_SUCCESS", target_prefix.as_ref()))
+            .map_err(|e| StageError::msg(e.to_string()))?;
         store.put(&success, bytes::Bytes::new().into()).await.map_err(|e| StageError::msg(e.to_string()))?;
         if staging_url.scheme() == "file" {
             if let Ok(dir) = staging_url.to_file_path() {

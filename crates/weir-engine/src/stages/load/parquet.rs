@@ -7,5 +7,10 @@ use crate::stages::{LoadCommon, Stage};
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let common = LoadCommon::read(c);
     let _ = c.node("authentication");
-    Some(Box::new(FileLoad { stage: "ParquetLoad", common: common?, format: FileFormat::Parquet, extra: Default::default() }))
+    Some(Box::new(FileLoad {
+        stage: "ParquetLoad",
+        common: common?,
+        format: FileFormat::Parquet,
+        extra: Default::default(),
+    }))
 }

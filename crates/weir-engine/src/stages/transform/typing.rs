@@ -9,9 +9,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
@@ -42,7 +42,11 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let inline = c.node("schema").map(|n| n.to_json());
     let uri = c.string("schemaURI");
     let view = c.string("schemaView");
-    let fail_mode = c.choice("failMode", &[("permissive", FailMode::Permissive), ("failfast", FailMode::FailFast)], FailMode::Permissive);
+    let fail_mode = c.choice(
+        "failMode",
+        &[("permissive", FailMode::Permissive), ("failfast", FailMode::FailFast)],
+        FailMode::Permissive,
+    );
     let common = ViewCommon::read(c);
     let source = match (inline, uri, view) {
         (Some(schema), None, None) => Some(SchemaSource::Inline(schema)),
@@ -85,9 +89,8 @@ pub async fn load_schema(session: &Session, uri: &str) -> Result<Value, String> 
 
 /// Parses an Arc schema, turning its problems into config errors of `attribute`.
 pub fn schema_fields(doc: &Value, attribute: &str) -> Result<Vec<FieldSpec>, Vec<ConfigError>> {
-    typing::parse_schema(doc).map_err(|errors| {
-        errors.into_iter().map(|e| ConfigError::new(attribute, None, e.to_string())).collect()
-    })
+    typing::parse_schema(doc)
+        .map_err(|errors| errors.into_iter().map(|e| ConfigError::new(attribute, None, e.to_string())).collect())
 }
 
 #[async_trait]
@@ -117,9 +120,10 @@ impl Stage for TypingTransform {
                 }
                 ("schema", v.clone())
             }
-            SchemaSource::Uri(uri) => {
-                ("schemaURI", load_schema(session, uri).await.map_err(|e| vec![ConfigError::new("schemaURI", None, e)])?)
-            }
+            SchemaSource::Uri(uri) => (
+                "schemaURI",
+                load_schema(session, uri).await.map_err(|e| vec![ConfigError::new("schemaURI", None, e)])?,
+            ),
         };
         self.fields = Arc::new(schema_fields(&doc, attribute)?);
         Ok(())
@@ -128,7 +132,8 @@ impl Stage for TypingTransform {
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
         let input = session.view(&self.input_view).await?;
         let input_schema = input.schema().as_arrow().clone();
-        let out_schema = typing::output_schema(&input_schema, &self.fields).map_err(|e| StageError::msg(e.to_string()))?;
+        let out_schema =
+            typing::output_schema(&input_schema, &self.fields).map_err(|e| StageError::msg(e.to_string()))?;
         let plan = input.create_physical_plan().await?;
         let partitions: Vec<Arc<dyn PartitionStream>> = (0..plan.properties().output_partitioning().partition_count())
             .map(|partition| {
@@ -168,8 +173,8 @@ impl PartitionStream for TypedPartition {
         let fail_mode = self.fail_mode;
         let input = self.plan.execute(self.partition, ctx);
         let out_schema = schema.clone();
-        let stream = futures::stream::once(async move { input })
-            .flat_map(move |input| -> futures::stream::BoxStream<'static, _> {
+        let stream = futures::stream::once(async move { input }).flat_map(
+            move |input| -> futures::stream::BoxStream<'static, _> {
                 match input {
                     Ok(batches) => {
                         let fields = fields.clone();
@@ -185,7 +190,8 @@ impl PartitionStream for TypedPartition {
                     }
                     Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
                 }
-            });
+            },
+        );
         Box::pin(RecordBatchStreamAdapter::new(schema, stream))
     }
 }

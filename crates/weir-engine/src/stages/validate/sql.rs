@@ -80,10 +80,16 @@ impl Stage for SqlValidate {
             && types.len() == 2
             && schema.as_ref().is_some_and(|s| {
                 s.field(0).data_type() == &DataType::Boolean
-                    && matches!(s.field(1).data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+                    && matches!(
+                        s.field(1).data_type(),
+                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+                    )
             });
         if !shape_ok {
-            return Err(StageError::msg(format!("{PREFIX} Query returned {rows} rows of type [{}].", types.join(", "))));
+            return Err(StageError::msg(format!(
+                "{PREFIX} Query returned {rows} rows of type [{}].",
+                types.join(", ")
+            )));
         }
         let batch = batches.iter().find(|b| b.num_rows() == 1).ok_or_else(|| StageError::msg(PREFIX))?;
         let outcome = batch.column(0).as_boolean();

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the integration tests need, then runs every test
+# (cargo test --workspace, debug profile). Works from any directory.
+#
+#   ./scripts/test.sh [cargo test arguments...]      e.g. ./scripts/test.sh -- workshop
+#
+# Installs once, idempotently (seconds when already there):
+#   s3s-fs       S3-compatible server for the S3 tests: cargo install into ~/.cargo/bin
+#                (about 3.5 min once per machine; outlives fresh clones, so CI reuses it)
+#   .venv/       Python deltalake + pyarrow, the independent Delta reader
+#                (pins: tests/python/requirements.txt; about 10 s once per clone; git-ignored)
+# WEIR_S3S_FS_BIN / WEIR_PYTHON, when set, are used instead (nothing installed for that tool);
+# PYTHON picks the interpreter the venv is made from (default python3).
+# The first run builds DataFusion and delta-rs: about 7 minutes on 2 cores (debug profile).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+# s3s-fs 0.15 and later need rustc 1.96; 0.14.1 needs 1.92.
+S3S_FS_VERSION=0.14.1
+
+section() { printf '\n==== %s\n' "$*"; }
+elapsed() { echo "($(( SECONDS - $1 )) s)"; }
+
+section "s3s-fs $S3S_FS_VERSION: S3-compatible test server"
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+s3s=$cargo_home/bin/s3s-fs
+if [ -n "${WEIR_S3S_FS_BIN:-}" ]; then
+  echo "using WEIR_S3S_FS_BIN=$WEIR_S3S_FS_BIN"
+elif [ -x "$s3s" ] && [ "$("$s3s" --version 2>/dev/null)" = "s3s-fs $S3S_FS_VERSION" ]; then
+  echo "installed: $s3s"
+  export WEIR_S3S_FS_BIN=$s3s
+else
+  start=$SECONDS
+  echo "cargo install --locked s3s-fs@$S3S_FS_VERSION --features binary (about 3.5 min on 2 cores)"
+  cargo install --locked --quiet --force "s3s-fs@$S3S_FS_VERSION" --features binary --root "$cargo_home"
+  echo "installed $s3s $(elapsed "$start")"
+  export WEIR_S3S_FS_BIN=$s3s
+fi
+
+section "Python deltalake + pyarrow: the independent Delta reader"
+requirements=tests/python/requirements.txt
+if [ -n "${WEIR_PYTHON:-}" ]; then
+  echo "using WEIR_PYTHON=$WEIR_PYTHON"
+else
+  start=$SECONDS
+  stamp=.venv/.weir-requirements
+  versions='import deltalake, pyarrow; print("deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__)'
+  if [ -x .venv/bin/python ] && cmp -s "$requirements" "$stamp" && .venv/bin/python -c "$versions" >/dev/null 2>&1; then
+    echo "installed: .venv ($(.venv/bin/python -c "$versions"))"
+  else
+    if [ ! -x .venv/bin/python ]; then
+      "${PYTHON:-python3}" -m venv .venv
+    fi
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+    echo "installed into .venv: $(.venv/bin/python -c "$versions") $(elapsed "$start")"
+  fi
+  export WEIR_PYTHON=$repo/.venv/bin/python
+fi
+
+section "cargo test --workspace (debug profile)"
+start=$SECONDS
+status=0
+cargo test --workspace "$@" || status=$?
+section "cargo test --workspace: $([ "$status" = 0 ] && echo passed || echo "FAILED (exit $status)") $(elapsed "$start")"
+exit "$status"
