@@ -159,6 +159,35 @@ pub fn supported_names() -> Vec<&'static str> {
     names
 }
 
+/// Reads `delimiter` (Comma | Pipe | DefaultHive | Custom with `customDelimiter`) as one byte.
+pub(crate) fn read_delimiter(c: &mut StageConfig) -> Option<u8> {
+    #[derive(Clone, Copy)]
+    enum Delim {
+        Comma,
+        Pipe,
+        Hive,
+        Custom,
+    }
+    let kind = c.choice(
+        "delimiter",
+        &[("Comma", Delim::Comma), ("Pipe", Delim::Pipe), ("DefaultHive", Delim::Hive), ("Custom", Delim::Custom)],
+        Delim::Comma,
+    );
+    let custom = c.string("customDelimiter");
+    match kind? {
+        Delim::Comma => Some(b','),
+        Delim::Pipe => Some(b'|'),
+        Delim::Hive => Some(0x01),
+        Delim::Custom => match custom.as_deref().map(str::as_bytes) {
+            Some([b]) if b.is_ascii() => Some(*b),
+            _ => {
+                c.error("customDelimiter", "'customDelimiter' must be one ASCII character when delimiter is 'Custom'.");
+                None
+            }
+        },
+    }
+}
+
 /// Reads the options every load shares: `inputView`, `outputURI`, `saveMode`, `partitionBy`, `numPartitions`.
 #[derive(Debug, Clone)]
 pub struct LoadCommon {

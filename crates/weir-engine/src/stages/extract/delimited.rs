@@ -19,7 +19,6 @@ pub struct DelimitedExtract {
     input_uri: String,
     output_view: String,
     delimiter: u8,
-    delimiter_name: String,
     quote: Option<u8>,
     header: bool,
     escape: Option<u8>,
@@ -49,35 +48,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         c.error("inputURI", "Missing required attribute 'inputURI'.");
     }
     let output_view = c.required_string("outputView");
-    #[derive(Clone, Copy)]
-    enum Delim {
-        Comma,
-        Pipe,
-        Hive,
-        Custom,
-    }
-    let delimiter_kind = c.choice(
-        "delimiter",
-        &[("Comma", Delim::Comma), ("Pipe", Delim::Pipe), ("DefaultHive", Delim::Hive), ("Custom", Delim::Custom)],
-        Delim::Comma,
-    );
-    let custom = c.string("customDelimiter");
-    let delimiter = match delimiter_kind? {
-        Delim::Comma => b',',
-        Delim::Pipe => b'|',
-        Delim::Hive => 0x01,
-        Delim::Custom => match custom.as_deref().map(single_byte) {
-            Some(Some(b)) => b,
-            Some(None) => {
-                c.error("customDelimiter", "Weir supports single-character ASCII custom delimiters only.");
-                return None;
-            }
-            None => {
-                c.error("customDelimiter", "Missing required attribute 'customDelimiter' when delimiter is 'Custom'.");
-                return None;
-            }
-        },
-    };
+    let delimiter = crate::stages::read_delimiter(c);
     let quote =
         c.choice("quote", &[("DoubleQuote", Some(b'"')), ("SingleQuote", Some(b'\'')), ("None", None)], Some(b'"'));
     let header = c.bool_or("header", false);
@@ -109,8 +80,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     Some(Box::new(DelimitedExtract {
         input_uri: input_uri?,
         output_view: output_view?,
-        delimiter,
-        delimiter_name: custom.unwrap_or_else(|| (delimiter as char).to_string()),
+        delimiter: delimiter?,
         quote: quote?,
         header,
         escape,
@@ -169,7 +139,7 @@ impl Stage for DelimitedExtract {
         let mut m = crate::obj! {
             "inputURI" => self.input_uri,
             "outputView" => self.output_view,
-            "delimiter" => self.delimiter_name,
+            "delimiter" => (self.delimiter as char).to_string(),
             "header" => self.header,
             "contiguousIndex" => (self.index == IndexColumn::Contiguous),
         };

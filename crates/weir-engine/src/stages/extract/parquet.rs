@@ -43,21 +43,7 @@ impl Stage for ParquetExtract {
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let files = match session.storage.list_files(&self.input_uri).await? {
-            Some(files) if !files.is_empty() => files,
-            Some(_) => {
-                return Err(StageError::msg(format!(
-                    "No files matched '{}' and no schema has been provided to create an empty dataframe.",
-                    self.input_uri
-                )));
-            }
-            None => {
-                return Err(StageError::msg(format!(
-                    "Path '{}' does not exist and no schema has been provided to create an empty dataframe.",
-                    self.input_uri
-                )));
-            }
-        };
+        let files = crate::stages::extract::source::require_files(&session.storage, &self.input_uri).await?;
         session.storage.register(&session.ctx, &files[0].url)?;
         let paths: Vec<String> = files.iter().map(|f| f.url.to_string()).collect();
         let df = session.ctx.read_parquet(paths, ParquetReadOptions::default().file_extension("")).await?;

@@ -242,3 +242,16 @@ pub async fn head_bytes(
         .await
         .map_err(|e| crate::storage::StorageError::Read { uri: file.url.to_string(), source: e })
 }
+
+/// The files a location names, or Arc's error when there are none.
+pub async fn require_files(storage: &Storage, location: &str) -> Result<Vec<FileEntry>, crate::stages::StageError> {
+    match storage.list_files(location).await? {
+        Some(files) if !files.is_empty() => Ok(files),
+        Some(_) => Err(crate::stages::StageError::msg(format!(
+            "No files matched '{location}' and no schema has been provided to create an empty dataframe."
+        ))),
+        None => Err(crate::stages::StageError::msg(format!(
+            "Path '{location}' does not exist and no schema has been provided to create an empty dataframe."
+        ))),
+    }
+}
