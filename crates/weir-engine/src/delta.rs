@@ -52,11 +52,11 @@ pub async fn load(mut table: DeltaTable) -> Result<Option<DeltaTable>, DeltaTabl
 /// A table handle with no state loaded (to create a new table).
 pub fn uninitialized(session: &Session, uri: &str) -> Result<DeltaTable, DeltaTableError> {
     let url = table_url(uri)?;
-    if url.scheme() == "file" {
-        if let Ok(path) = url.to_file_path() {
-            std::fs::create_dir_all(&path)
-                .map_err(|e| DeltaTableError::Generic(format!("cannot create '{}': {e}", path.display())))?;
-        }
+    if url.scheme() == "file"
+        && let Ok(path) = url.to_file_path()
+    {
+        std::fs::create_dir_all(&path)
+            .map_err(|e| DeltaTableError::Generic(format!("cannot create '{}': {e}", path.display())))?;
     }
     builder(session, uri)?.build()
 }

@@ -150,7 +150,7 @@ pub enum JobError {
     )]
     NoEnvironment,
     #[error("cannot read job '{uri}': {source}")]
-    Read { uri: String, source: StorageError },
+    Read { uri: String, source: Box<StorageError> },
     #[error(
         "Support for IPython Notebook Configuration Files (.ipynb) for configuration '{0}' has been disabled by policy."
     )]
@@ -200,11 +200,16 @@ pub async fn load(options: &JobOptions, storage: &Storage) -> Result<LoadedJob, 
         return Err(JobError::NoUri);
     }
     let uri = options.uri.clone();
-    let url = parse_uri(&uri).map_err(|source| JobError::Read { uri: uri.clone(), source })?;
-    let bytes = storage.read_bytes(&url).await.map_err(|source| JobError::Read { uri: uri.clone(), source })?;
+    let url = parse_uri(&uri).map_err(|source| JobError::Read { uri: uri.clone(), source: Box::new(source) })?;
+    let bytes = storage
+        .read_bytes(&url)
+        .await
+        .map_err(|source| JobError::Read { uri: uri.clone(), source: Box::new(source) })?;
     let content_md5 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, Md5::digest(&bytes));
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| JobError::Read { uri: uri.clone(), source: StorageError::NotText { uri: uri.clone() } })?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| JobError::Read {
+        uri: uri.clone(),
+        source: Box::new(StorageError::NotText { uri: uri.clone() }),
+    })?;
     parse_text(options, &uri, &text, content_md5)
 }
 
@@ -273,7 +278,15 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
         let selected = options.ignore_environments
             || options.environment.as_ref().is_some_and(|env| environments.iter().any(|e| e == env));
         let node = if selected {
-            doc.resolve(item, &vars).map_err(|e| ConfigError::new("stage", Some(e.line), e.to_string()))
+            doc.resolve(item, &vars).map_err(|e| {
+                // In a notebook, say where in the cell (the generated text's lines mean nothing to users).
+                match converted.as_ref().and_then(|nb| nb.cell_of_line(e.line)) {
+                    Some((cell, line)) => {
+                        ConfigError::new("stage", Some(e.line), format!("cell {cell}, line {line}: {}", e.message))
+                    }
+                    None => ConfigError::new("stage", Some(e.line), e.to_string()),
+                }
+            })
         } else {
             Err(ConfigError::new("environments", Some(line), "skipped"))
         };

@@ -42,6 +42,9 @@ pub struct RunReport {
     pub stages: Vec<StageReport>,
     /// The failure, as one human-readable message.
     pub error: Option<String>,
+    /// Things worth fixing that do not stop the job: magic typos, notebook cells a job drops,
+    /// stages that can never run in a job (no `environments`).
+    pub warnings: Vec<String>,
 }
 
 /// Notified as a run progresses (progress display, kernel output, service records).
@@ -79,7 +82,8 @@ pub fn clean_error(message: &str) -> String {
     text.to_string()
 }
 
-fn stage_json(planned: &PlannedStage, mut detail: Map<String, Value>) -> Value {
+/// A stage's description in events: type, plugin, name, id, description and `detail`.
+pub fn stage_json(planned: &PlannedStage, mut detail: Map<String, Value>) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), planned.type_name.clone().into());
     m.insert("plugin".into(), format!("weir.{}:{}", planned.type_name, env!("CARGO_PKG_VERSION")).into());
@@ -187,6 +191,7 @@ async fn run_inner(
         .log
         .info(crate::obj! { "event" => "validateConfig", "uri" => loaded.uri, "content-md5" => loaded.content_md5 });
     log_loaded(options, session, &loaded);
+    report.warnings = job_warnings(&loaded);
     let planned = job::plan(&loaded, session).await.map_err(Failure::Job)?;
     if options.lint_only {
         for p in &planned {
@@ -236,6 +241,33 @@ async fn run_inner(
         }
     }
     Ok(())
+}
+
+fn job_warnings(loaded: &LoadedJob) -> Vec<String> {
+    let mut out = loaded.warnings.clone();
+    for (cell, magic) in &loaded.dropped_cells {
+        out.push(format!("cell {cell}: '{magic}' is a notebook-only magic; a job drops it"));
+    }
+    for entry in &loaded.entries {
+        if entry.environments.iter().all(|e| e.trim().is_empty()) {
+            let at = match entry.cell {
+                Some(cell) => format!("cell {cell}"),
+                None => format!("line {}", entry.line),
+            };
+            let warning = format!(
+                "{at}: stage {} '{}' has no 'environments', so it never runs in a job",
+                entry.index, entry.name
+            );
+            // Notebook SQL magics without environments already have a conversion warning.
+            if !out
+                .iter()
+                .any(|w| entry.cell.is_some_and(|c| w.starts_with(&format!("cell {c}:")) && w.contains("environments")))
+            {
+                out.push(warning);
+            }
+        }
+    }
+    out
 }
 
 fn log_loaded(options: &JobOptions, session: &Session, loaded: &LoadedJob) {

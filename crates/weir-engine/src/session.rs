@@ -39,14 +39,17 @@ impl Default for Settings {
 /// case-insensitive) while keeping the name as written.
 #[derive(Debug, Default)]
 pub struct ViewCatalog {
-    views: RwLock<HashMap<String, (String, Arc<dyn TableProvider>)>>,
+    views: RwLock<ViewMap>,
 }
 
+/// Views by lower-cased name: (name as written, table).
+type ViewMap = HashMap<String, (String, Arc<dyn TableProvider>)>;
+
 impl ViewCatalog {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, (String, Arc<dyn TableProvider>)>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, ViewMap> {
         self.views.read().unwrap_or_else(|p| p.into_inner())
     }
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, (String, Arc<dyn TableProvider>)>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, ViewMap> {
         self.views.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -154,6 +157,11 @@ impl Session {
             Some(table) => Ok(self.ctx.read_table(table)?),
             None => Err(ViewError::Missing(name.to_string(), self.views.table_names().join(", "))),
         }
+    }
+
+    /// Removes a view; true when it existed.
+    pub fn drop_view(&self, name: &str) -> bool {
+        self.views.deregister_table(name).ok().flatten().is_some()
     }
 
     /// Names of the registered views.

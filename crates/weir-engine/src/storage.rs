@@ -74,15 +74,14 @@ pub fn parse_uri(text: &str) -> Result<Url> {
     if text.is_empty() {
         return Err(StorageError::InvalidUri { uri: text.into(), reason: "empty".into() });
     }
-    if let Some((scheme, _)) = text.split_once("://") {
-        if scheme.len() > 1 {
-            let url =
-                Url::parse(text).map_err(|e| StorageError::InvalidUri { uri: text.into(), reason: e.to_string() })?;
-            return match url.scheme() {
-                "file" | "s3" | "s3a" => Ok(url),
-                other => Err(StorageError::UnsupportedScheme { scheme: other.into(), uri: text.into() }),
-            };
-        }
+    if let Some((scheme, _)) = text.split_once("://")
+        && scheme.len() > 1
+    {
+        let url = Url::parse(text).map_err(|e| StorageError::InvalidUri { uri: text.into(), reason: e.to_string() })?;
+        return match url.scheme() {
+            "file" | "s3" | "s3a" => Ok(url),
+            other => Err(StorageError::UnsupportedScheme { scheme: other.into(), uri: text.into() }),
+        };
     }
     let path = std::path::Path::new(text);
     let absolute = if path.is_absolute() {
@@ -215,10 +214,11 @@ impl Storage {
             .map_err(|e| StorageError::InvalidUri { uri: location.into(), reason: e.to_string() })?;
 
         // A single object?
-        if matcher.is_none() && !full.ends_with('/') {
-            if let Ok(meta) = store.head(&prefix_path).await {
-                return Ok(Some(vec![FileEntry { url: url.clone(), meta }]));
-            }
+        if matcher.is_none()
+            && !full.ends_with('/')
+            && let Ok(meta) = store.head(&prefix_path).await
+        {
+            return Ok(Some(vec![FileEntry { url: url.clone(), meta }]));
         }
         let listed: Vec<ObjectMeta> = match store.list(Some(&prefix_path)).try_collect().await {
             Ok(v) => v,
@@ -233,21 +233,20 @@ impl Storage {
             if relative.split('/').any(|seg| seg.starts_with('_') || seg.starts_with('.')) {
                 continue;
             }
-            if let Some(m) = &matcher {
-                if !m.is_match(key)
-                    && !relative
-                        .split('/')
-                        .scan(String::new(), |acc, seg| {
-                            if !acc.is_empty() {
-                                acc.push('/');
-                            }
-                            acc.push_str(seg);
-                            Some(format!("{prefix}/{acc}"))
-                        })
-                        .any(|dir| m.is_match(dir.trim_start_matches('/')))
-                {
-                    continue;
-                }
+            if let Some(m) = &matcher
+                && !m.is_match(key)
+                && !relative
+                    .split('/')
+                    .scan(String::new(), |acc, seg| {
+                        if !acc.is_empty() {
+                            acc.push('/');
+                        }
+                        acc.push_str(seg);
+                        Some(format!("{prefix}/{acc}"))
+                    })
+                    .any(|dir| m.is_match(dir.trim_start_matches('/')))
+            {
+                continue;
             }
             let mut file_url = store_root(&url);
             file_url.set_path(&format!("/{key}"));
@@ -261,12 +260,11 @@ impl Storage {
         }
         if !exists {
             // An empty local directory exists but lists nothing.
-            if url.scheme() == "file" {
-                if let Ok(path) = url.to_file_path() {
-                    if path.is_dir() {
-                        return Ok(Some(Vec::new()));
-                    }
-                }
+            if url.scheme() == "file"
+                && let Ok(path) = url.to_file_path()
+                && path.is_dir()
+            {
+                return Ok(Some(Vec::new()));
             }
             return Ok(None);
         }

@@ -62,7 +62,7 @@ impl BigDec {
             if digits.is_empty() { 0 } else { digits.parse().ok()? }
         } else {
             let cut = (-shift) as usize;
-            if cut >= digits.len() + 1 {
+            if cut > digits.len() {
                 0
             } else {
                 let keep_len = digits.len().saturating_sub(cut);
@@ -275,11 +275,11 @@ pub fn to_timestamp(text: &str, kind: &FieldKind) -> Option<i64> {
             },
         };
         let local = NaiveDateTime::new(date, local_time);
-        if has_zone(pattern) {
-            if let Some(offset) = parsed.offset {
-                let utc = local - chrono::Duration::seconds(i64::from(offset));
-                return Some(utc.and_utc().timestamp_micros());
-            }
+        if has_zone(pattern)
+            && let Some(offset) = parsed.offset
+        {
+            let utc = local - chrono::Duration::seconds(i64::from(offset));
+            return Some(utc.and_utc().timestamp_micros());
         }
         if let Some(zoned) = timezone.from_local_datetime(&local).earliest() {
             return Some(zoned.timestamp_micros());
@@ -380,21 +380,21 @@ pub fn validate_string(value: &str, kind: &FieldKind) -> Option<String> {
     let FieldKind::String { min_length, max_length, regex } = kind else { return None };
     let len = value.chars().count();
     let mut messages = Vec::new();
-    if let Some(min) = min_length {
-        if len < *min {
-            messages.push(format!("String '{value}' ({len} characters) is less than minLength ({min})."));
-        }
+    if let Some(min) = min_length
+        && len < *min
+    {
+        messages.push(format!("String '{value}' ({len} characters) is less than minLength ({min})."));
     }
-    if let Some(max) = max_length {
-        if len > *max {
-            messages.push(format!("String '{value}' ({len} characters) is greater than maxLength ({max})."));
-        }
+    if let Some(max) = max_length
+        && len > *max
+    {
+        messages.push(format!("String '{value}' ({len} characters) is greater than maxLength ({max})."));
     }
-    if let Some(re) = regex {
-        if !re.is_match(value) {
-            let shown = re.as_str().trim_start_matches("^(?:").trim_end_matches(")$");
-            messages.push(format!("String '{value}' does not match regex '{shown}'."));
-        }
+    if let Some(re) = regex
+        && !re.is_match(value)
+    {
+        let shown = re.as_str().trim_start_matches("^(?:").trim_end_matches(")$");
+        messages.push(format!("String '{value}' does not match regex '{shown}'."));
     }
     (!messages.is_empty()).then(|| messages.join(" "))
 }

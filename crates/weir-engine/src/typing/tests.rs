@@ -13,7 +13,7 @@ fn one(spec: &FieldSpec, value: &str) -> Result<String, String> {
     let typed =
         type_batch(&batch, std::slice::from_ref(spec), &out_schema, FailMode::Permissive).map_err(|e| e.to_string())?;
     let errors = typed.column(1).as_list::<i32>().value(0);
-    if errors.len() > 0 {
+    if !errors.is_empty() {
         let messages = errors.as_struct().column(1).as_string::<i32>().value(0).to_string();
         return Err(messages);
     }

@@ -168,7 +168,7 @@ impl Stage for DelimitedExtract {
                     &session.storage,
                     Vec::new(),
                     schema,
-                    Arc::new(|| unreachable_decoder()),
+                    Arc::new(unreachable_decoder),
                     self.index,
                 )?;
                 let df = session.ctx.read_table(Arc::new(table))?;

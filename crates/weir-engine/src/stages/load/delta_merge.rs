@@ -45,21 +45,19 @@ fn clause(c: &mut StageConfig, key: &str, with_values: bool) -> Option<Clause> {
     let mut n = nested(node);
     let condition = n.string("condition");
     let mut values = None;
-    if with_values {
-        if let Some(values_node) = n.object("values") {
-            let entries: &[(String, Node)] = match &values_node.value {
-                weir_config::hocon::NodeValue::Object(entries) => entries,
-                _ => &[],
-            };
-            let mut out = Vec::new();
-            for (column, expr) in entries {
-                match scalar_text(expr) {
-                    Some(text) => out.push((column.clone(), text)),
-                    None => n.error("values", format!("value of '{column}' must be an SQL expression string")),
-                }
+    if with_values && let Some(values_node) = n.object("values") {
+        let entries: &[(String, Node)] = match &values_node.value {
+            weir_config::hocon::NodeValue::Object(entries) => entries,
+            _ => &[],
+        };
+        let mut out = Vec::new();
+        for (column, expr) in entries {
+            match scalar_text(expr) {
+                Some(text) => out.push((column.clone(), text)),
+                None => n.error("values", format!("value of '{column}' must be an SQL expression string")),
             }
-            values = Some(out);
         }
+        values = Some(out);
     }
     c.absorb(key, n);
     Some(Clause { condition, values })

@@ -140,10 +140,10 @@ impl Stage for FileLoad {
         let success = ObjectPath::parse(format!("{}/_SUCCESS", target_prefix.as_ref()))
             .map_err(|e| StageError::msg(e.to_string()))?;
         store.put(&success, bytes::Bytes::new().into()).await.map_err(|e| StageError::msg(e.to_string()))?;
-        if staging_url.scheme() == "file" {
-            if let Ok(dir) = staging_url.to_file_path() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+        if staging_url.scheme() == "file"
+            && let Ok(dir) = staging_url.to_file_path()
+        {
+            let _ = std::fs::remove_dir_all(dir);
         }
         let mut outcome = Outcome { rows: Some(rows), ..Default::default() };
         outcome.detail.insert("count".into(), rows.into());
