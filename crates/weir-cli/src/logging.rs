@@ -44,8 +44,9 @@ impl<S: Subscriber> Layer<S> for EventsToStdout {
 }
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,buoyant_kernel=off,deltalake_core::operations::merge=error"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("warn,aws_config=error,buoyant_kernel=off,deltalake_core::operations::merge=error")
+    });
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(true)

@@ -1,6 +1,7 @@
 //! `weir`: the command line. It parses arguments, wires the engine's events to stdout and
 //! prints a short human summary on stderr; everything else lives in the libraries.
 
+mod kernel;
 mod logging;
 mod progress;
 
@@ -40,9 +41,43 @@ enum Command {
     /// Run a job: a .json or .conf (HOCON) job file or an .ipynb notebook, by path or URI (s3://, s3a://, file://)
     #[command(after_help = AFTER_HELP)]
     Run(JobArgs),
-    /// Validate a job without running it: every stage's configuration, SQL syntax, files it reads
+    /// Validate a job without running it: every stage's configuration, SQL syntax, files it reads;
+    /// for notebooks, also the cells a job would never run or drops
     #[command(after_help = AFTER_HELP)]
     Lint(JobArgs),
+    /// The Jupyter kernel (kernel name `arc`, display name "Arc")
+    Kernel {
+        #[command(subcommand)]
+        command: KernelCommand,
+    },
+    /// Start JupyterLab with the Weir kernel (installs the kernelspec for the user first)
+    Notebook {
+        /// Arguments passed to `jupyter lab`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KernelCommand {
+    /// Install the kernelspec so Jupyter can start Weir notebooks (default: --user)
+    Install {
+        /// Into the user's Jupyter data directory (JUPYTER_DATA_DIR, else ~/.local/share/jupyter)
+        #[arg(long, conflicts_with_all = ["sys_prefix", "prefix"])]
+        user: bool,
+        /// Into the active Python environment (VIRTUAL_ENV, CONDA_PREFIX, else python3's sys.prefix)
+        #[arg(long, conflicts_with = "prefix")]
+        sys_prefix: bool,
+        /// Into PREFIX/share/jupyter
+        #[arg(long)]
+        prefix: Option<std::path::PathBuf>,
+    },
+    /// Run the kernel (Jupyter starts it with a connection file)
+    Start {
+        /// The connection file Jupyter writes
+        #[arg(long, short = 'f')]
+        connection_file: std::path::PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -66,13 +101,13 @@ fn split_variables(args: Vec<String>) -> (Vec<String>, Vec<(String, String)>) {
     let mut rest = Vec::new();
     let mut vars = Vec::new();
     for arg in args {
-        if let Some(body) = arg.strip_prefix("--") {
-            if let Some((key, value)) = body.split_once('=') {
-                if !FLAGS.contains(&key) && !key.is_empty() {
-                    vars.push((key.to_string(), value.to_string()));
-                    continue;
-                }
-            }
+        if let Some(body) = arg.strip_prefix("--")
+            && let Some((key, value)) = body.split_once('=')
+            && !FLAGS.contains(&key)
+            && !key.is_empty()
+        {
+            vars.push((key.to_string(), value.to_string()));
+            continue;
         }
         rest.push(arg);
     }
@@ -80,7 +115,12 @@ fn split_variables(args: Vec<String>) -> (Vec<String>, Vec<(String, String)>) {
 }
 
 fn main() -> ExitCode {
-    let (args, vars) = split_variables(std::env::args().collect());
+    let raw: Vec<String> = std::env::args().collect();
+    // `--KEY=VALUE` job variables apply to running jobs only.
+    let (args, vars) = match raw.get(1).map(String::as_str) {
+        Some("kernel" | "notebook") => (raw, Vec::new()),
+        _ => split_variables(raw),
+    };
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -92,6 +132,8 @@ fn main() -> ExitCode {
     let (job_args, lint) = match cli.command {
         Some(Command::Run(a)) => (Some(a), false),
         Some(Command::Lint(a)) => (Some(a), true),
+        Some(Command::Kernel { command }) => return kernel::command(command),
+        Some(Command::Notebook { args }) => return kernel::notebook(args),
         None => {
             let arc_style = vars.iter().any(|(k, _)| k.starts_with("etl.config.")) || env.contains_key("ETL_CONF_URI");
             if !arc_style {
@@ -149,6 +191,9 @@ fn print_summary(options: &JobOptions, report: &RunReport) {
             s.duration_ms,
             rows
         ));
+    }
+    for w in &report.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
     }
     let what = if options.lint_only { "lint" } else { "run" };
     match &report.error {

@@ -120,48 +120,152 @@ fn quote(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
 }
 
-/// Builds the stage object text of a SQL magic cell.
-fn sql_stage(cell: usize, magic_line: &str, sql: &str, stage_type: &str, with_view: bool) -> (String, bool) {
-    let args = parse_magic_args(magic_line.split_once(char::is_whitespace).map(|(_, rest)| rest).unwrap_or(""));
-    let arg = |key: &str| args.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let mut out = String::from("{\n");
-    let _ = writeln!(out, "  \"type\": {},", quote(stage_type));
-    let _ = writeln!(out, "  \"name\": {},", quote(&arg("name").unwrap_or_else(|| format!("notebook cell {cell}"))));
-    let _ = writeln!(out, "  \"description\": {},", quote(&arg("description").unwrap_or_default()));
-    let environments = arg("environments");
-    let has_envs = environments.as_deref().is_some_and(|e| !e.trim().is_empty());
-    let envs: Vec<String> = environments.unwrap_or_default().split(',').map(|e| quote(e.trim())).collect();
-    let _ = writeln!(out, "  \"environments\": [{}],", envs.join(", "));
-    if let Some(params) = arg("sqlParams") {
-        let mut entries = Vec::new();
-        for pair in params.split(',').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = if v.trim_start().starts_with("${") { v.to_string() } else { quote(v) };
-            entries.push(format!("{}: {}", quote(k), value));
+/// A code cell, classified by its first line as Arc dispatches it (by prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Blank cell.
+    Empty,
+    /// One or more stage objects: a plain cell, or a `%arc` cell after its magic line.
+    Stage {
+        text: String,
+        /// Line of the cell where `text` starts.
+        cell_line: u32,
+        /// Arguments of the `%arc` magic line (display options such as `numRows`).
+        args: Vec<(String, String)>,
+    },
+    /// `%configplugin` body.
+    ConfigPlugin(String),
+    /// `%lifecycleplugin` body.
+    LifecyclePlugin(String),
+    /// A SQL magic that becomes a stage (`%sql`, `%sqlvalidate`, `%log`...).
+    Sql(SqlMagic),
+    /// Any other magic (`%conf`, `%env`, `%printschema`...): dropped from jobs.
+    Other {
+        /// The magic as written, e.g. `%printschema`.
+        magic: String,
+        /// The whole first line.
+        first_line: String,
+        /// The lines after the first.
+        rest: String,
+    },
+}
+
+/// A SQL magic cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlMagic {
+    /// The magic as written (may be a typo such as `%sqlvaildate`).
+    pub magic: String,
+    /// The magic it runs as (`%sql`...).
+    pub canonical: &'static str,
+    pub stage_type: &'static str,
+    /// Whether the stage has an `outputView`.
+    pub with_view: bool,
+    /// The magic line's `key=value` arguments.
+    pub args: Vec<(String, String)>,
+    /// The SQL body.
+    pub sql: String,
+}
+
+impl SqlMagic {
+    /// The last value of a magic argument.
+    pub fn arg(&self, key: &str) -> Option<&str> {
+        self.args.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// A warning when the magic is not exactly the one it runs as.
+    pub fn typo_warning(&self) -> Option<String> {
+        (!self.magic.eq_ignore_ascii_case(self.canonical)).then(|| {
+            format!(
+                "magic '{}' is not a known magic; Arc runs it as '{}' ({}) because it starts with '{}'",
+                self.magic, self.canonical, self.stage_type, self.canonical
+            )
+        })
+    }
+
+    /// The stage object text, and whether it has `environments`. `default_view` is used as
+    /// the `outputView` when the magic has none (the notebook kernel's placeholder view).
+    pub fn stage_text(&self, cell: usize, default_view: Option<&str>) -> (String, bool) {
+        let arg = |key: &str| self.arg(key).map(str::to_string);
+        let mut out = String::from("{\n");
+        let _ = writeln!(out, "  \"type\": {},", quote(self.stage_type));
+        let _ =
+            writeln!(out, "  \"name\": {},", quote(&arg("name").unwrap_or_else(|| format!("notebook cell {cell}"))));
+        let _ = writeln!(out, "  \"description\": {},", quote(&arg("description").unwrap_or_default()));
+        let environments = arg("environments");
+        let has_envs = environments.as_deref().is_some_and(|e| !e.trim().is_empty());
+        let envs: Vec<String> = environments.unwrap_or_default().split(',').map(|e| quote(e.trim())).collect();
+        let _ = writeln!(out, "  \"environments\": [{}],", envs.join(", "));
+        if let Some(params) = arg("sqlParams") {
+            let mut entries = Vec::new();
+            for pair in params.split(',').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let value = if v.trim_start().starts_with("${") { v.to_string() } else { quote(v) };
+                entries.push(format!("{}: {}", quote(k), value));
+            }
+            let _ = writeln!(out, "  \"sqlParams\": {{{}}},", entries.join(", "));
+        } else {
+            let _ = writeln!(out, "  \"sqlParams\": {{}},");
         }
-        let _ = writeln!(out, "  \"sqlParams\": {{{}}},", entries.join(", "));
+        if self.with_view {
+            if let Some(view) = arg("outputView").or_else(|| default_view.map(str::to_string)) {
+                let _ = writeln!(out, "  \"outputView\": {},", quote(&view));
+            }
+            let persist = arg("persist").map(|p| p.eq_ignore_ascii_case("true")).unwrap_or(false);
+            let _ = writeln!(out, "  \"persist\": {persist},");
+        }
+        for (k, v) in &self.args {
+            if !DISPLAY_ARGS.contains(&k.as_str()) {
+                let _ = writeln!(out, "  {}: {},", quote(k), quote(v));
+            }
+        }
+        if self.sql.contains("\"\"\"") {
+            let _ = writeln!(out, "  \"sql\": {}", quote(&self.sql));
+        } else {
+            let _ = writeln!(out, "  \"sql\": \"\"\"{}\"\"\"", self.sql);
+        }
+        out.push('}');
+        (out, has_envs)
+    }
+}
+
+/// Classifies a code cell's source as Arc does: trimmed, a trailing comma dropped, then
+/// dispatched on the first line by prefix.
+pub fn classify(source: &str) -> Cell {
+    let mut text = source.trim().to_string();
+    if text.ends_with(',') {
+        text.pop();
+    }
+    if text.is_empty() {
+        return Cell::Empty;
+    }
+    let (first, rest) = match text.split_once('\n') {
+        Some((f, r)) => (f.trim().to_string(), r.to_string()),
+        None => (text.trim().to_string(), String::new()),
+    };
+    if !first.starts_with('%') {
+        return Cell::Stage { text, cell_line: 1, args: Vec::new() };
+    }
+    let magic = first.split_whitespace().next().unwrap_or("").to_string();
+    let args_line = first.split_once(char::is_whitespace).map(|(_, r)| r).unwrap_or("");
+    let lower = first.to_lowercase();
+    if first.starts_with("%configplugin") {
+        Cell::ConfigPlugin(rest)
+    } else if first.starts_with("%lifecycleplugin") {
+        Cell::LifecyclePlugin(rest)
+    } else if lower.starts_with("%arc") {
+        Cell::Stage { text: rest, cell_line: 2, args: parse_magic_args(args_line) }
+    } else if let Some((canonical, stage_type, with_view)) = SQL_MAGICS.iter().find(|(m, _, _)| lower.starts_with(m)) {
+        Cell::Sql(SqlMagic {
+            magic,
+            canonical,
+            stage_type,
+            with_view: *with_view,
+            args: parse_magic_args(args_line),
+            sql: rest.trim().to_string(),
+        })
     } else {
-        let _ = writeln!(out, "  \"sqlParams\": {{}},");
+        Cell::Other { magic, first_line: first, rest }
     }
-    if with_view {
-        if let Some(view) = arg("outputView") {
-            let _ = writeln!(out, "  \"outputView\": {},", quote(&view));
-        }
-        let persist = arg("persist").map(|p| p.eq_ignore_ascii_case("true")).unwrap_or(false);
-        let _ = writeln!(out, "  \"persist\": {persist},");
-    }
-    for (k, v) in &args {
-        if !DISPLAY_ARGS.contains(&k.as_str()) {
-            let _ = writeln!(out, "  {}: {},", quote(k), quote(v));
-        }
-    }
-    if sql.contains("\"\"\"") {
-        let _ = writeln!(out, "  \"sql\": {}", quote(sql));
-    } else {
-        let _ = writeln!(out, "  \"sql\": \"\"\"{sql}\"\"\"");
-    }
-    out.push('}');
-    (out, has_envs)
 }
 
 /// Converts notebook JSON to Arc job text.
@@ -185,44 +289,25 @@ pub fn convert(notebook: &str, uri: &str) -> Result<Converted, NotebookError> {
             serde_json::Value::String(s) => s.clone(),
             _ => String::new(),
         };
-        let mut text = source.trim().to_string();
-        if text.ends_with(',') {
-            text.pop();
-        }
-        if text.is_empty() {
-            continue;
-        }
-        let (first, rest) = match text.split_once('\n') {
-            Some((f, r)) => (f.trim().to_string(), r.to_string()),
-            None => (text.trim().to_string(), String::new()),
-        };
-        if !first.starts_with('%') {
-            stages.push((index, text, 1, false));
-            continue;
-        }
-        let magic = first.split_whitespace().next().unwrap_or("").to_string();
-        let lower = first.to_lowercase();
-        if first.starts_with("%configplugin") {
-            config_plugins.push((index, rest, 2, false));
-        } else if first.starts_with("%lifecycleplugin") {
-            lifecycle_plugins.push((index, rest, 2, false));
-        } else if lower.starts_with("%arc") {
-            stages.push((index, rest, 2, false));
-        } else if let Some((name, stage_type, with_view)) = SQL_MAGICS.iter().find(|(m, _, _)| lower.starts_with(m)) {
-            if !magic.eq_ignore_ascii_case(name) {
-                warnings.push(format!(
-                    "cell {index}: magic '{magic}' is not a known magic; Arc runs it as '{name}' ({stage_type}) because it starts with '{name}'"
-                ));
+        match classify(&source) {
+            Cell::Empty => {}
+            Cell::Stage { text, cell_line, .. } => stages.push((index, text, cell_line, false)),
+            Cell::ConfigPlugin(text) => config_plugins.push((index, text, 2, false)),
+            Cell::LifecyclePlugin(text) => lifecycle_plugins.push((index, text, 2, false)),
+            Cell::Sql(magic) => {
+                if let Some(warning) = magic.typo_warning() {
+                    warnings.push(format!("cell {index}: {warning}"));
+                }
+                let (stage, has_envs) = magic.stage_text(index, None);
+                if !has_envs {
+                    warnings.push(format!(
+                        "cell {index}: '{}' has no 'environments=' argument, so it never runs in a job (as in Arc)",
+                        magic.magic
+                    ));
+                }
+                stages.push((index, stage, 1, true));
             }
-            let (stage, has_envs) = sql_stage(index, &first, rest.trim(), stage_type, *with_view);
-            if !has_envs {
-                warnings.push(format!(
-                    "cell {index}: '{magic}' has no 'environments=' argument, so it never runs in a job (as in Arc)"
-                ));
-            }
-            stages.push((index, stage, 1, true));
-        } else {
-            dropped.push(Dropped { cell: index, magic });
+            Cell::Other { magic, .. } => dropped.push(Dropped { cell: index, magic }),
         }
     }
 

@@ -2,6 +2,7 @@
 pub mod delta;
 pub mod errors;
 pub mod failures;
+pub mod kernel;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

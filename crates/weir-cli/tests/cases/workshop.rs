@@ -34,7 +34,7 @@ fn bundled_example_writes_1192_rows_of_which_92_expired() {
     assert_eq!((total, expired), (1192, 92));
 }
 
-const BUCKET: &str = "weir-workshop";
+pub const BUCKET: &str = "weir-workshop";
 
 /// The workshop notebook with its last code cells removed from the Athena JDBCExecute on.
 fn without_athena_cell(notebook: &str) -> String {
@@ -48,7 +48,7 @@ fn without_athena_cell(notebook: &str) -> String {
     serde_json::to_string_pretty(&nb).expect("serialize")
 }
 
-fn upload_app_code(s3: &S3Server, shared: &Path) {
+pub fn upload_app_code(s3: &S3Server, shared: &Path) {
     s3.create_bucket(BUCKET);
     for (dir, file) in [
         ("data", "initial_contacts.csv"),

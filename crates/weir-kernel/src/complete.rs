@@ -1,0 +1,247 @@
+//! Completion as Arc's kernel offers it: while the cursor is in the first word of a cell, items
+//! whose label starts with that word, each replacing the whole cell with a snippet — stage
+//! skeletons for every supported stage, magic snippets, and per-view `%sql`, `%schema`,
+//! `%printschema`, `%metadata` and `%printmetadata` snippets once views exist.
+
+use serde_json::{Value, json};
+
+use crate::interp::ViewInfo;
+
+/// One completion item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// What the user types to find it (`DelimitedExtract`, `%sql`...).
+    pub label: String,
+    /// Arc's item type: extract, transform, load, validate, execute, magic, view.
+    pub kind: &'static str,
+    /// The text that replaces the cell.
+    pub snippet: String,
+}
+
+const DOCS: &str = "https://arc.tripl.ai";
+
+/// Stage skeletons (`{envs}` is replaced by the completion environments).
+const STAGES: &[(&str, &str, &str)] = &[
+    (
+        "DelimitedExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.csv",
+  "outputView": "raw",
+  "delimiter": "Comma",
+  "quote": "DoubleQuote",
+  "header": true"#,
+    ),
+    (
+        "JSONExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.json",
+  "outputView": "raw",
+  "multiLine": false"#,
+    ),
+    (
+        "ParquetExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.parquet",
+  "outputView": "raw""#,
+    ),
+    (
+        "TextExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.txt",
+  "outputView": "raw",
+  "multiLine": false"#,
+    ),
+    (
+        "DeltaLakeExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/table/",
+  "outputView": "raw",
+  "options": {
+    "relativeVersion": 0
+  }"#,
+    ),
+    (
+        "SQLTransform",
+        "transform",
+        r#""inputURI": "s3a://bucket/sql/transform.sql",
+  "outputView": "transformed",
+  "sqlParams": {}"#,
+    ),
+    (
+        "TypingTransform",
+        "transform",
+        r#""schemaURI": "s3a://bucket/meta/schema.json",
+  "inputView": "raw",
+  "outputView": "typed",
+  "failMode": "permissive""#,
+    ),
+    (
+        "SQLValidate",
+        "validate",
+        r#""inputURI": "s3a://bucket/sql/validate.sql",
+  "sqlParams": {}"#,
+    ),
+    (
+        "DelimitedLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/data.csv",
+  "saveMode": "Overwrite",
+  "header": true"#,
+    ),
+    (
+        "JSONLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/data.json",
+  "saveMode": "Overwrite""#,
+    ),
+    (
+        "ParquetLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/data.parquet",
+  "saveMode": "Overwrite""#,
+    ),
+    (
+        "DeltaLakeLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/table/",
+  "saveMode": "Overwrite""#,
+    ),
+    (
+        "DeltaLakeMergeLoad",
+        "load",
+        r#""inputView": "updates",
+  "outputURI": "s3a://bucket/out/table/",
+  "condition": "source.id = target.id",
+  "whenMatchedUpdate": {},
+  "whenNotMatchedByTargetInsert": {},
+  "createTableIfNotExists": true"#,
+    ),
+];
+
+fn magics() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("%sql", "%sql outputView=\"view\" name=\"transform\" environments=production,test\nSELECT *\nFROM input"),
+        (
+            "%sqlvalidate",
+            "%sqlvalidate name=\"validate\" environments=production,test\nSELECT\n  COUNT(*) > 0 AS valid\n  ,TO_JSON(NAMED_STRUCT('count', COUNT(*))) AS message\nFROM input",
+        ),
+        ("%printschema", "%printschema\nview"),
+        ("%schema", "%schema\nview"),
+        ("%metadata", "%metadata\nview"),
+        ("%printmetadata", "%printmetadata\nview"),
+        ("%summary", "%summary\nview"),
+        ("%list", "%list\ns3a://bucket/path/"),
+        ("%conf", "%conf\nnumRows=20\ntruncate=50"),
+        ("%env", "%env\nKEY=VALUE"),
+        ("%secret", "%secret\nPASSWORD"),
+        ("%version", "%version"),
+        ("%help", "%help"),
+    ]
+}
+
+/// Every item for the current state.
+pub fn items(environments: &[String], views: &[ViewInfo]) -> Vec<Item> {
+    let envs = environments.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", ");
+    let env_arg = environments.join(",");
+    let mut out = Vec::new();
+    for (name, kind, body) in STAGES {
+        out.push(Item {
+            label: name.to_string(),
+            kind,
+            snippet: format!(
+                "{{\n  \"type\": \"{name}\",\n  \"name\": \"{}\",\n  \"environments\": [{envs}],\n  {body}\n}}",
+                name.to_lowercase()
+            ),
+        });
+    }
+    for (label, snippet) in magics() {
+        out.push(Item {
+            label: label.to_string(),
+            kind: "magic",
+            snippet: snippet.replace("production,test", &env_arg),
+        });
+    }
+    for v in views {
+        let columns = if v.columns.is_empty() { "*".to_string() } else { v.columns.join("\n  ,") };
+        out.push(Item {
+            label: format!("%sql {}", v.name),
+            kind: "view",
+            snippet: format!(
+                "%sql outputView=\"{0}_out\" name=\"{0}\" environments={env_arg}\nSELECT\n  {columns}\nFROM {0}",
+                v.name
+            ),
+        });
+        for magic in ["%schema", "%printschema", "%metadata", "%printmetadata"] {
+            out.push(Item {
+                label: format!("{magic} {}", v.name),
+                kind: "view",
+                snippet: format!("{magic}\n{}", v.name),
+            });
+        }
+    }
+    out
+}
+
+/// The reply to a completion request: (matches, cursor_start, cursor_end, metadata).
+pub fn complete(code: &str, cursor: usize, all: &[Item]) -> (Vec<String>, usize, usize, Value) {
+    // Jupyter counts the cursor in Unicode code points.
+    let chars: Vec<char> = code.chars().collect();
+    let cursor = cursor.min(chars.len());
+    let before: String = chars[..cursor].iter().collect();
+    let typed = before.trim_start();
+    // The first word of a cell, or the start of a magic line (`%sql con` finds view items).
+    let completing =
+        if typed.starts_with('%') { !typed.contains('\n') } else { !typed.chars().any(char::is_whitespace) };
+    if !completing {
+        return (Vec::new(), cursor, cursor, json!({}));
+    }
+    let typed = typed.trim_start_matches('{').trim().to_lowercase();
+    let end = chars.len();
+    let mut matches = Vec::new();
+    let mut typed_items = Vec::new();
+    for item in all {
+        let label = item.label.to_lowercase();
+        if label.starts_with(&typed) || label.trim_start_matches('%').starts_with(&typed) {
+            matches.push(item.snippet.clone());
+            typed_items.push(json!({
+                "start": 0,
+                "end": end,
+                "text": item.snippet,
+                "type": item.kind,
+                "signature": item.label,
+                "documentation": DOCS,
+            }));
+        }
+    }
+    (matches, 0, end, json!({"_jupyter_types_experimental": typed_items}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_word_completes_to_whole_cell_snippets() {
+        let envs = vec!["dev".to_string(), "test".to_string()];
+        let views = vec![ViewInfo { name: "contacts".into(), columns: vec!["id".into(), "`first name`".into()] }];
+        let all = items(&envs, &views);
+        let (matches, start, end, meta) = complete("Delimited", 9, &all);
+        assert_eq!((start, end), (0, 9));
+        assert!(
+            matches.iter().any(|m| m.contains("\"type\": \"DelimitedExtract\"") && m.contains("[\"dev\", \"test\"]"))
+        );
+        assert!(matches.iter().any(|m| m.contains("DelimitedLoad")));
+        assert_eq!(meta["_jupyter_types_experimental"][0]["type"], "extract");
+        let (matches, _, _, _) = complete("%sql c", 4, &all);
+        assert!(matches.iter().any(|m| m.starts_with("%sql outputView=") && m.contains("environments=dev,test")));
+        assert!(matches.iter().any(|m| m.contains("SELECT\n  id\n  ,`first name`\nFROM contacts")), "{matches:?}");
+        let (matches, _, _, _) = complete("%sql x\nSELECT", 12, &all);
+        assert!(matches.is_empty(), "only the first word completes");
+        let (matches, _, _, _) = complete("%printsch", 9, &all);
+        assert_eq!(matches, ["%printschema\nview", "%printschema\ncontacts"]);
+    }
+}
