@@ -17,7 +17,7 @@ command -v /usr/bin/time >/dev/null || { echo "bench needs GNU time: apt-get ins
 
 echo "== building weir (release)" >&2
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p weir-cli
-weir="$repo/target/release/weir"
+weir="${CARGO_TARGET_DIR:-$repo/target}/release/weir"
 
 printf "%-10s %10s %10s %12s %s\n" rows wall_s cpu_s peak_rss_mib result
 for n in "${sizes[@]}"; do

@@ -7,7 +7,8 @@
 # Installs once, idempotently (seconds when already there):
 #   s3s-fs       S3-compatible server for the S3 tests: cargo install into ~/.cargo/bin
 #                (about 3.5 min once per machine; outlives fresh clones, so CI reuses it)
-#   .venv/       Python deltalake + pyarrow, the independent Delta reader
+#   .venv/       Python deltalake + pyarrow (the independent Delta reader) and the Jupyter
+#                clients the kernel tests drive (jupyter_client, nbclient)
 #                (pins: tests/python/requirements.txt; about 10 s once per clone; git-ignored)
 # WEIR_S3S_FS_BIN / WEIR_PYTHON, when set, are used instead (nothing installed for that tool);
 # PYTHON picks the interpreter the venv is made from (default python3).
@@ -39,7 +40,7 @@ else
   export WEIR_S3S_FS_BIN=$s3s
 fi
 
-section "Python deltalake + pyarrow: the independent Delta reader"
+section "Python: deltalake + pyarrow (independent Delta reader), jupyter_client + nbclient (kernel tests)"
 requirements=tests/python/requirements.txt
 if [ -n "${WEIR_PYTHON:-}" ]; then
   echo "using WEIR_PYTHON=$WEIR_PYTHON"

@@ -54,3 +54,10 @@ pub fn init() {
         .with_filter(filter);
     let _ = tracing_subscriber::registry().with(EventsToStdout).with(stderr).try_init();
 }
+
+/// The service's log: info and above on stderr (`RUST_LOG` overrides).
+pub fn init_service() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_config=error,buoyant_kernel=off,hyper=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+}

@@ -50,12 +50,36 @@ enum Command {
         #[command(subcommand)]
         command: KernelCommand,
     },
+    /// Run jobs when job files are dropped into DATA_DIR/trigger/, keep their history, serve the API and web UI
+    Serve(ServeArgs),
     /// Start JupyterLab with the Weir kernel (installs the kernelspec for the user first)
     Notebook {
         /// Arguments passed to `jupyter lab`
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Where the run store, the API token and the trigger directory (DATA_DIR/trigger/) live
+    #[arg(long, default_value = "weir-data")]
+    data_dir: std::path::PathBuf,
+    /// Address of the HTTP API and web UI
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// Runs executed at the same time
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// How often trigger locations are listed, in milliseconds
+    #[arg(long, default_value_t = 250)]
+    poll_interval_ms: u64,
+    /// A run still going after this many seconds is killed and failed
+    #[arg(long, default_value_t = 6 * 3600)]
+    run_timeout_s: u64,
+    /// ETL_CONF_ENV for triggered runs (default: the service's own ETL_CONF_ENV)
+    #[arg(long, short = 'e')]
+    env: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,7 +142,7 @@ fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().collect();
     // `--KEY=VALUE` job variables apply to running jobs only.
     let (args, vars) = match raw.get(1).map(String::as_str) {
-        Some("kernel" | "notebook") => (raw, Vec::new()),
+        Some("kernel" | "notebook" | "serve") => (raw, Vec::new()),
         _ => split_variables(raw),
     };
     let cli = match Cli::try_parse_from(&args) {
@@ -134,6 +158,7 @@ fn main() -> ExitCode {
         Some(Command::Lint(a)) => (Some(a), true),
         Some(Command::Kernel { command }) => return kernel::command(command),
         Some(Command::Notebook { args }) => return kernel::notebook(args),
+        Some(Command::Serve(a)) => return serve(a),
         None => {
             let arc_style = vars.iter().any(|(k, _)| k.starts_with("etl.config.")) || env.contains_key("ETL_CONF_URI");
             if !arc_style {
@@ -172,6 +197,40 @@ fn main() -> ExitCode {
         print_summary(&options, &report);
     }
     if report.success { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn serve(a: ServeArgs) -> ExitCode {
+    logging::init_service();
+    let weir = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("weir serve: cannot find the weir binary's path: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let options = weir_service::ServeOptions {
+        data_dir: a.data_dir,
+        listen: a.listen,
+        workers: a.workers,
+        poll_interval: std::time::Duration::from_millis(a.poll_interval_ms.max(10)),
+        run_timeout: std::time::Duration::from_secs(a.run_timeout_s.max(1)),
+        environment: a.env,
+        weir,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weir serve: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(weir_service::serve(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("weir serve: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn print_summary(options: &JobOptions, report: &RunReport) {

@@ -222,9 +222,12 @@ async fn run_inner(
                 stage_report.message = outcome.detail.get("message").cloned();
                 let mut detail = p.stage.detail();
                 detail.extend(outcome.detail);
-                session.log.info(
-                    crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) },
-                );
+                let mut exit =
+                    crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) };
+                if let Some(rows) = outcome.rows {
+                    exit.insert("rows".into(), rows.into());
+                }
+                session.log.info(exit);
                 observer.stage_finished(&stage_report);
                 report.stages.push(stage_report);
             }

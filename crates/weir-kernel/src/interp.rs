@@ -364,7 +364,7 @@ impl Interpreter {
             let mut exit =
                 weir_engine::obj! { "event" => "exit", "duration" => duration, "stage" => stage_json(p, detail) };
             if let Some(rows) = outcome.rows {
-                exit.insert("count".into(), rows.into());
+                exit.insert("rows".into(), rows.into());
             }
             self.session.log.info(exit.clone());
             let log = options.show_log.then(|| Value::Object(self.session.log.build(Level::Info, exit)).to_string());

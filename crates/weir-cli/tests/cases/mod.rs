@@ -3,6 +3,7 @@ pub mod delta;
 pub mod errors;
 pub mod failures;
 pub mod kernel;
+pub mod service;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

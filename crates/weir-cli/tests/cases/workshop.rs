@@ -37,7 +37,7 @@ fn bundled_example_writes_1192_rows_of_which_92_expired() {
 pub const BUCKET: &str = "weir-workshop";
 
 /// The workshop notebook with its last code cells removed from the Athena JDBCExecute on.
-fn without_athena_cell(notebook: &str) -> String {
+pub fn without_athena_cell(notebook: &str) -> String {
     let mut nb: serde_json::Value = serde_json::from_str(notebook).expect("workshop notebook is JSON");
     let cells = nb["cells"].as_array_mut().expect("cells");
     let athena = cells

@@ -1,0 +1,244 @@
+//! `weir serve` as users run it: the real binary, a scratch data directory, job files dropped
+//! into DATA_DIR/trigger/, the HTTP API over a real socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::Scratch;
+use super::workshop::{BUCKET, upload_app_code, without_athena_cell};
+use crate::support::{self, S3Server};
+
+const TOKEN: &str = "test-token-123";
+
+struct Service {
+    child: Child,
+    addr: String,
+}
+
+impl Service {
+    fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
+        cmd.args(["serve", "--data-dir", data_dir.to_str().expect("utf8"), "--listen", "127.0.0.1:0", "--env", "dev"])
+            .env("WEIR_API_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for key in ["ETL_CONF_ENV", "ETL_CONF_URI", "ETL_CONF_DATALAKE_LOC", "ETL_CONF_CURRENT_TIMESTAMP"] {
+            cmd.env_remove(key);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("weir serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines.next().expect("serve prints its address").expect("read");
+            if let Some(rest) = line.strip_prefix("weir serve: http://") {
+                break rest.split('/').next().expect("addr").to_string();
+            }
+        };
+        // Keep draining stderr so the service never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+
+    fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        if let Some(t) = token {
+            request.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+
+    fn json(&self, path: &str) -> Value {
+        let (status, body) = self.http("GET", path, Some(TOKEN), None);
+        assert_eq!(status, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+
+    fn runs(&self) -> Vec<Value> {
+        self.json("/api/runs?limit=10000")["runs"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `n` runs exist and none is queued or running.
+    fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let runs = self.runs();
+            let done = runs.iter().all(|r| r["status"] != "queued" && r["status"] != "running");
+            if runs.len() >= n && done {
+                return runs;
+            }
+            assert!(started.elapsed() < timeout, "runs did not finish in {timeout:?}: {runs:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes a file next to the trigger directory, then renames it in (as an atomic drop).
+fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
+    let staging = data_dir.join(format!(".{name}.tmp"));
+    std::fs::write(&staging, content).expect("write job");
+    std::fs::rename(&staging, data_dir.join("trigger").join(name)).expect("drop job");
+}
+
+#[test]
+fn dropped_job_files_run_once_each_with_history_and_api() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    let service = Service::start(&data, &[]);
+
+    // Health is open; everything else needs the token.
+    assert_eq!(service.http("GET", "/healthz", None, None).0, 200);
+    assert_eq!(service.http("GET", "/api/runs", None, None).0, 401);
+    assert_eq!(service.http("GET", "/api/runs", Some("wrong"), None).0, 401);
+    assert_eq!(service.http("GET", "/metrics", None, None).0, 401);
+
+    let out = s.path().join("out");
+    let job = format!(
+        r#"{{"stages": [
+          {{"type": "SQLTransform", "name": "numbers", "environments": ["dev"], "outputView": "n",
+            "sql": "SELECT id FROM (VALUES (1), (2), (3)) AS t(id)"}},
+          {{"type": "ParquetLoad", "name": "save", "environments": ["dev"], "inputView": "n",
+            "outputURI": "{}/n.parquet", "saveMode": "Overwrite"}}
+        ]}}"#,
+        out.display()
+    );
+    drop_job(&data, "numbers.json", &job);
+    drop_job(
+        &data,
+        "broken.json",
+        r#"{"stages": [{"type": "SQLTransfrom", "name": "typo", "environments": ["dev"]}]}"#,
+    );
+    drop_job(&data, "notes.txt", "not a job");
+    let runs = service.wait_finished(2, Duration::from_secs(60));
+    assert_eq!(runs.len(), 2, "one run per job file, none for notes.txt: {runs:?}");
+    let ok = runs.iter().find(|r| r["job"].as_str().unwrap_or("").ends_with("numbers.json")).expect("numbers run");
+    assert_eq!(ok["status"], "succeeded", "{ok}");
+    assert_eq!(ok["trigger"], "directory");
+    assert_eq!(ok["env"]["ETL_CONF_JOB_NAME"], "numbers");
+    let detail = service.json(&format!("/api/runs/{}", ok["id"]));
+    let stages = detail["stages"].as_array().expect("stages");
+    assert_eq!(stages.len(), 2, "{detail}");
+    assert_eq!((stages[1]["name"].as_str(), stages[1]["rows"].as_i64()), (Some("save"), Some(3)));
+    assert!(detail["log"].as_str().unwrap_or("").contains("\"event\":\"exit\""), "log kept");
+    let bad = runs.iter().find(|r| r["job"].as_str().unwrap_or("").ends_with("broken.json")).expect("broken run");
+    assert_eq!(bad["status"], "failed");
+    let bad_detail = service.json(&format!("/api/runs/{}", bad["id"]));
+    assert!(bad_detail["error"].as_str().unwrap_or("").contains("SQLTransfrom"), "{bad_detail}");
+
+    // The same version again is not a new run; a changed file is.
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(service.runs().len(), 2);
+    drop_job(&data, "numbers.json", &job.replace("(3)", "(3), (4)"));
+    let runs = service.wait_finished(3, Duration::from_secs(60));
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0]["status"], "succeeded", "newest first: {runs:?}");
+
+    // Submit through the API; bad submits are 400.
+    let (status, body) = service.http(
+        "POST",
+        "/api/runs",
+        Some(TOKEN),
+        Some(&format!(r#"{{"job": "{}/trigger/numbers.json"}}"#, data.display())),
+    );
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(service.http("POST", "/api/runs", Some(TOKEN), Some("{not json")).0, 400);
+    let runs = service.wait_finished(4, Duration::from_secs(60));
+    assert_eq!(runs[0]["trigger"], "api");
+    let (status, metrics) = service.http("GET", "/metrics", Some(TOKEN), None);
+    assert_eq!(status, 200);
+    assert!(metrics.contains("weir_runs{status=\"succeeded\"} 3"), "{metrics}");
+    // The UI lists runs and shows a run's stages.
+    let (status, page) = service.http("GET", "/", Some(TOKEN), None);
+    assert!(status == 200 && page.contains("numbers.json"), "{page}");
+    let (_, page) = service.http("GET", &format!("/runs/{}", ok["id"]), Some(TOKEN), None);
+    assert!(page.contains("<td>save</td>"), "{page}");
+}
+
+#[test]
+fn productionized_workshop_notebook_dropped_in_the_trigger_directory() {
+    let Some(shared) = support::shared_dir() else {
+        eprintln!("../shared not found: skipping the service workshop test");
+        return;
+    };
+    let notebook = std::fs::read_to_string(shared.join("workshop/job/SCD_Type2_workshop.ipynb")).expect("notebook");
+    let s3 = S3Server::start();
+    upload_app_code(&s3, &shared);
+    let mut env = s3.env();
+    env.push(("ETL_CONF_DATALAKE_LOC".into(), BUCKET.into()));
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    let service = Service::start(&data, &env);
+    drop_job(&data, "scd2_prod.ipynb", &without_athena_cell(&notebook));
+    let runs = service.wait_finished(1, Duration::from_secs(180));
+    assert_eq!(runs[0]["status"], "succeeded", "{:?}", service.json(&format!("/api/runs/{}", runs[0]["id"]))["log"]);
+    let detail = service.json(&format!("/api/runs/{}", runs[0]["id"]));
+    let stages = detail["stages"].as_array().expect("stages");
+    assert_eq!(stages.len(), 11, "{detail}");
+    assert!(stages.iter().all(|s| s["status"] == "succeeded"), "{stages:?}");
+    let load = stages.iter().find(|s| s["type"] == "DeltaLakeLoad").expect("load");
+    assert_eq!(load["rows"], 1000);
+    let result = support::read_delta_with_python(&format!("s3://{BUCKET}/output/delta_contact/"), &s3.env());
+    assert_eq!((result["num_rows"].as_u64(), result["expired"].as_u64()), (Some(1192), Some(92)));
+}
+
+#[test]
+fn kill_9_part_way_then_restart_gives_exactly_one_run_per_file() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
+    let job = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
+    const FILES: usize = 200;
+    let mut service = Service::start(&data, &[]);
+    for i in 0..FILES {
+        drop_job(&data, &format!("job_{i:03}.json"), job);
+    }
+    // Kill -9 once some runs have finished and others are queued or running.
+    let started = Instant::now();
+    loop {
+        let runs = service.runs();
+        if runs.iter().filter(|r| r["status"] == "succeeded").count() >= 20 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "runs never started: {runs:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    service.child.kill().expect("SIGKILL");
+    let _ = service.child.wait();
+    drop(service);
+    let service = Service::start(&data, &[]);
+    let runs = service.wait_finished(FILES, Duration::from_secs(300));
+    assert_eq!(runs.len(), FILES, "exactly one run per file");
+    let mut jobs: Vec<&str> = runs.iter().map(|r| r["job"].as_str().unwrap_or("")).collect();
+    jobs.sort();
+    jobs.dedup();
+    assert_eq!(jobs.len(), FILES, "no file ran twice");
+    let interrupted: Vec<&Value> = runs.iter().filter(|r| r["status"] == "failed").collect();
+    assert!(
+        interrupted.iter().all(|r| r["error"].as_str().unwrap_or("").contains("service stopped")),
+        "only runs cut by the kill failed: {interrupted:?}"
+    );
+    assert!(runs.iter().filter(|r| r["status"] == "succeeded").count() >= FILES - 2 * 2, "queued runs still ran");
+}

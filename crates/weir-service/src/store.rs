@@ -1,0 +1,412 @@
+//! The durable run history. [`Store`] is the service's only view of persistence; the
+//! embedded default is SQLite in the data directory (WAL mode, one writer at a time).
+//!
+//! A run is inserted as `queued` with a dedupe key (trigger + object + version) that is unique:
+//! a repeat of the same object version is recorded as a duplicate of the first run instead of a
+//! new run. Workers claim queued runs atomically, so each run is executed once.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// Status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "queued" => Status::Queued,
+            "running" => Status::Running,
+            "succeeded" => Status::Succeeded,
+            "failed" => Status::Failed,
+            "cancelled" => Status::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub id: i64,
+    /// The job file's URI or path.
+    pub job: String,
+    /// What started it: `directory`, `api`, `s3-event`...
+    pub trigger: String,
+    pub status: Status,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub exit_code: Option<i64>,
+    pub error: Option<String>,
+    /// Repeats of the same object version seen after this run was queued.
+    pub duplicates: i64,
+    /// `ETL_CONF_*` and other variables the run gets.
+    pub env: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One stage of a run, from its JSON events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageRecord {
+    pub index: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub status: String,
+    pub duration_ms: Option<i64>,
+    pub rows: Option<i64>,
+}
+
+/// A new run to queue.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub job: String,
+    pub trigger: String,
+    /// Unique per object version; `None` for runs that are never deduplicated (API submits).
+    pub dedupe_key: Option<String>,
+    /// Whether a repeat counts as a duplicate delivery (events do; re-listing a directory doesn't).
+    pub count_duplicate: bool,
+    pub env: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What queueing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    New(i64),
+    /// The same object version already has this run.
+    Duplicate(i64),
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("run store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("run store: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("run store: {0}")]
+    Task(String),
+}
+
+/// The SQLite run store.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    dedupe_key TEXT UNIQUE,
+    status TEXT NOT NULL,
+    env TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    exit_code INTEGER,
+    error TEXT,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    log TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, id);
+CREATE TABLE IF NOT EXISTS stages (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    duration_ms INTEGER,
+    rows INTEGER,
+    PRIMARY KEY (run_id, idx)
+);
+";
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Durably queues a run (or records a duplicate). Returns once committed.
+    pub async fn enqueue(&self, run: NewRun) -> Result<Queued, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            if let Some(key) = &run.dedupe_key {
+                let existing: Option<i64> =
+                    tx.query_row("SELECT id FROM runs WHERE dedupe_key = ?1", [key], |r| r.get(0)).optional()?;
+                if let Some(id) = existing {
+                    if run.count_duplicate {
+                        tx.execute("UPDATE runs SET duplicates = duplicates + 1 WHERE id = ?1", [id])?;
+                    }
+                    tx.commit()?;
+                    return Ok(Queued::Duplicate(id));
+                }
+            }
+            tx.execute(
+                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?5)",
+                params![run.job, run.trigger, run.dedupe_key, serde_json::to_string(&run.env)?, now()],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(Queued::New(id))
+        })
+        .await
+    }
+
+    /// Claims the oldest queued run (marks it running), if any.
+    pub async fn claim(&self) -> Result<Option<Run>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let id: Option<i64> = tx
+                .query_row("SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1", [], |r| r.get(0))
+                .optional()?;
+            let Some(id) = id else { return Ok(None) };
+            tx.execute("UPDATE runs SET status = 'running', started_at = ?2 WHERE id = ?1", params![id, now()])?;
+            let run = get_run(&tx, id)?;
+            tx.commit()?;
+            Ok(run)
+        })
+        .await
+    }
+
+    /// Records a run's end.
+    pub async fn finish(
+        &self,
+        id: i64,
+        status: Status,
+        exit_code: Option<i64>,
+        error: Option<String>,
+        log: String,
+        stages: Vec<StageRecord>,
+    ) -> Result<(), StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE runs SET status = ?2, finished_at = ?3, exit_code = ?4, error = ?5, log = ?6 WHERE id = ?1",
+                params![id, status.as_str(), now(), exit_code, error, log],
+            )?;
+            tx.execute("DELETE FROM stages WHERE run_id = ?1", [id])?;
+            for s in &stages {
+                tx.execute(
+                    "INSERT INTO stages (run_id, idx, name, type, status, duration_ms, rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![id, s.index, s.name, s.type_name, s.status, s.duration_ms, s.rows],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks a queued run cancelled; true when it was queued.
+    pub async fn cancel_queued(&self, id: i64) -> Result<bool, StoreError> {
+        self.with(move |c| {
+            let n = c.execute(
+                "UPDATE runs SET status = 'cancelled', finished_at = ?2, error = 'cancelled before it started' WHERE id = ?1 AND status = 'queued'",
+                params![id, now()],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    /// After a restart: runs left `running` by a previous process are failed (their process is gone).
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?1, error = 'the service stopped while the run was in progress' WHERE status = 'running'",
+                [now()],
+            )?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Runs, newest first, optionally filtered.
+    pub async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR job LIKE '%' || ?2 || '%') ORDER BY id DESC LIMIT ?3",
+            )?;
+            let ids: Vec<i64> = stmt
+                .query_map(params![status.map(Status::as_str), job, limit], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(run) = get_run(c, id)? {
+                    out.push(run);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// One run with its stages and log.
+    pub async fn get(&self, id: i64) -> Result<Option<(Run, Vec<StageRecord>, String)>, StoreError> {
+        self.with(move |c| {
+            let Some(run) = get_run(c, id)? else { return Ok(None) };
+            let mut stmt = c.prepare(
+                "SELECT idx, name, type, status, duration_ms, rows FROM stages WHERE run_id = ?1 ORDER BY idx",
+            )?;
+            let stages = stmt
+                .query_map([id], |r| {
+                    Ok(StageRecord {
+                        index: r.get(0)?,
+                        name: r.get(1)?,
+                        type_name: r.get(2)?,
+                        status: r.get(3)?,
+                        duration_ms: r.get(4)?,
+                        rows: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let log: String = c.query_row("SELECT log FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
+            Ok(Some((run, stages, log)))
+        })
+        .await
+    }
+
+    /// Run counts by status (metrics).
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT status, COUNT(*) FROM runs GROUP BY status ORDER BY status")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+fn get_run(c: &Connection, id: i64) -> Result<Option<Run>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env FROM runs WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, i64>(9)?,
+                    r.get::<_, String>(10)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env)) = row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Run {
+        id,
+        job,
+        trigger,
+        status: Status::parse(&status).unwrap_or(Status::Failed),
+        created_at,
+        started_at,
+        finished_at,
+        exit_code,
+        error,
+        duplicates,
+        env: serde_json::from_str(&env)?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_run(key: Option<&str>) -> NewRun {
+        NewRun {
+            job: "/jobs/a.json".into(),
+            trigger: "directory".into(),
+            dedupe_key: key.map(String::from),
+            count_duplicate: true,
+            env: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn runs_are_deduplicated_claimed_once_and_recovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("weir.db")).unwrap();
+        assert_eq!(store.enqueue(new_run(Some("k1"))).await.unwrap(), Queued::New(1));
+        assert_eq!(store.enqueue(new_run(Some("k1"))).await.unwrap(), Queued::Duplicate(1));
+        assert_eq!(store.enqueue(new_run(None)).await.unwrap(), Queued::New(2));
+        let first = store.claim().await.unwrap().unwrap();
+        assert_eq!((first.id, first.status, first.duplicates), (1, Status::Running, 1));
+        let second = store.claim().await.unwrap().unwrap();
+        assert_eq!(second.id, 2);
+        assert!(store.claim().await.unwrap().is_none());
+        let stage = StageRecord {
+            index: 0,
+            name: "x".into(),
+            type_name: "SQLTransform".into(),
+            status: "succeeded".into(),
+            duration_ms: Some(3),
+            rows: Some(7),
+        };
+        store.finish(1, Status::Succeeded, Some(0), None, "log".into(), vec![stage.clone()]).await.unwrap();
+        // A restart fails what was in flight.
+        let reopened = Store::open(&dir.path().join("weir.db")).unwrap();
+        assert_eq!(reopened.recover().await.unwrap(), 1);
+        let runs = reopened.list(None, None, 10).await.unwrap();
+        assert_eq!(
+            runs.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>(),
+            [(2, Status::Failed), (1, Status::Succeeded)]
+        );
+        let (run, stages, log) = reopened.get(1).await.unwrap().unwrap();
+        assert_eq!((run.exit_code, stages, log.as_str()), (Some(0), vec![stage], "log"));
+    }
+}

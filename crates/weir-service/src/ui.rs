@@ -1,0 +1,158 @@
+//! The web UI: server-rendered pages (no front-end build, nothing to download): the runs list,
+//! a run's detail with its stage timeline and log, and the login page.
+
+use axum::response::Html;
+
+use crate::store::{Run, StageRecord};
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}\
+td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}.succeeded{color:#2a7d2a}.failed{color:#b22}\
+.running{color:#1f5fa8}.queued,.cancelled{color:#777}pre{background:#f6f6f6;padding:1rem;overflow:auto;max-height:40rem}\
+.bar{background:#4c8bd6;height:10px;display:inline-block}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{} · Weir</title><style>{STYLE}</style></head><body><h1>{}</h1>{body}</body></html>",
+        escape(title),
+        escape(title)
+    )
+}
+
+fn duration(run: &Run) -> String {
+    let parse = |t: &Option<String>| t.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    match (parse(&run.started_at), parse(&run.finished_at)) {
+        (Some(s), Some(f)) => format!("{:.1} s", (f - s).num_milliseconds() as f64 / 1000.0),
+        (Some(_), None) => "running".into(),
+        _ => String::new(),
+    }
+}
+
+/// The runs list.
+pub fn runs_page(runs: &[Run]) -> String {
+    let mut rows = String::new();
+    for r in runs {
+        rows.push_str(&format!(
+            "<tr class=\"run\"><td><a href=\"/runs/{id}\">#{id}</a></td><td class=\"{st}\">{st}</td><td>{job}</td><td>{trigger}</td><td>{start}</td><td>{dur}</td></tr>",
+            id = r.id,
+            st = r.status.as_str(),
+            job = escape(&r.job),
+            trigger = escape(&r.trigger),
+            start = escape(r.started_at.as_deref().unwrap_or(&r.created_at)),
+            dur = duration(r),
+        ));
+    }
+    if runs.is_empty() {
+        rows.push_str(
+            "<tr><td colspan=\"6\">No runs yet: drop a job file into a trigger location, or POST /api/runs.</td></tr>",
+        );
+    }
+    page(
+        "Runs",
+        &format!(
+            "<table id=\"runs\"><thead><tr><th>run</th><th>status</th><th>job</th><th>trigger</th><th>start</th><th>duration</th></tr></thead><tbody>{rows}</tbody></table>"
+        ),
+    )
+}
+
+/// One run: stage timeline with row counts, error and log.
+pub fn run_page(run: &Run, stages: &[StageRecord], log: &str) -> String {
+    let total: i64 = stages.iter().filter_map(|s| s.duration_ms).sum::<i64>().max(1);
+    let mut rows = String::new();
+    for s in stages {
+        let ms = s.duration_ms.unwrap_or(0);
+        let width = (ms * 300 / total).max(1);
+        rows.push_str(&format!(
+            "<tr class=\"stage\"><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td><td>{ms} ms <span class=\"bar\" style=\"width:{width}px\"></span></td></tr>",
+            s.index,
+            escape(&s.name),
+            escape(&s.type_name),
+            s.rows.map(|r| r.to_string()).unwrap_or_default(),
+            st = escape(&s.status),
+        ));
+    }
+    let error = run
+        .error
+        .as_deref()
+        .map(|e| format!("<p class=\"failed\"><b>Error:</b> {}</p>", escape(e)))
+        .unwrap_or_default();
+    let status = run.status.as_str();
+    page(
+        &format!("Run #{}", run.id),
+        &format!(
+            "<p><a href=\"/\">all runs</a></p><p>Job <code>{}</code>, trigger {}, status <span class=\"{status}\">{status}</span>, started {}, {}{}</p>{error}\
+             <h2>Stages</h2><table id=\"stages\"><thead><tr><th>#</th><th>name</th><th>type</th><th>status</th><th>rows</th><th>duration</th></tr></thead><tbody>{rows}</tbody></table>\
+             <h2>Log</h2><pre id=\"log\">{}</pre>",
+            escape(&run.job),
+            escape(&run.trigger),
+            escape(run.started_at.as_deref().unwrap_or("-")),
+            duration(run),
+            if run.duplicates > 0 { format!(", {} duplicate event(s)", run.duplicates) } else { String::new() },
+            escape(log),
+        ),
+    )
+}
+
+pub fn not_found(id: i64) -> String {
+    page("Not found", &format!("<p>No run #{id}. <a href=\"/\">All runs</a></p>"))
+}
+
+pub fn login_html(message: Option<&str>) -> String {
+    let message = message.map(|m| format!("<p class=\"failed\">{}</p>", escape(m))).unwrap_or_default();
+    page(
+        "Sign in",
+        &format!(
+            "{message}<form method=\"post\" action=\"/login\"><label>API token <input type=\"password\" name=\"token\" autofocus></label> <button type=\"submit\">Sign in</button></form><p>The token is WEIR_API_TOKEN, or the one printed at the service's first start (DATA_DIR/api-token).</p>"
+        ),
+    )
+}
+
+pub async fn login_page() -> Html<String> {
+    Html(login_html(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Status;
+
+    #[test]
+    fn pages_escape_and_link() {
+        let run = Run {
+            id: 3,
+            job: "/jobs/<x>.json".into(),
+            trigger: "directory".into(),
+            status: Status::Failed,
+            created_at: "2026-11-25T10:00:00.000Z".into(),
+            started_at: Some("2026-11-25T10:00:00.000Z".into()),
+            finished_at: Some("2026-11-25T10:00:02.500Z".into()),
+            exit_code: Some(1),
+            error: Some("stage 'a' failed".into()),
+            duplicates: 0,
+            env: Default::default(),
+        };
+        let list = runs_page(std::slice::from_ref(&run));
+        assert!(
+            list.contains("<a href=\"/runs/3\">#3</a>")
+                && list.contains("/jobs/&lt;x&gt;.json")
+                && list.contains("2.5 s")
+        );
+        let stage = StageRecord {
+            index: 0,
+            name: "extract".into(),
+            type_name: "DelimitedExtract".into(),
+            status: "succeeded".into(),
+            duration_ms: Some(10),
+            rows: Some(1000),
+        };
+        let detail = run_page(&run, &[stage], "log <line>");
+        assert!(
+            detail.contains("<td>extract</td>")
+                && detail.contains("<td>1000</td>")
+                && detail.contains("log &lt;line&gt;")
+        );
+    }
+}
