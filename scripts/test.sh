@@ -7,6 +7,7 @@
 # Installs once, idempotently (seconds when already there):
 #   s3s-fs       S3-compatible server for the S3 tests: cargo install into ~/.cargo/bin
 #                (about 3.5 min once per machine; outlives fresh clones, so CI reuses it)
+#   chromium     Debian's package, for the web UI test (apt-get, when root)
 #   .venv/       Python deltalake + pyarrow (the independent Delta reader) and the Jupyter
 #                clients the kernel tests drive (jupyter_client, nbclient)
 #                (pins: tests/python/requirements.txt; about 10 s once per clone; git-ignored)
@@ -59,6 +60,23 @@ else
     echo "installed into .venv: $(.venv/bin/python -c "$versions") $(elapsed "$start")"
   fi
   export WEIR_PYTHON=$repo/.venv/bin/python
+fi
+
+section "Chromium: the browser of the web UI test"
+if [ -n "${WEIR_CHROMIUM:-}" ]; then
+  echo "using WEIR_CHROMIUM=$WEIR_CHROMIUM"
+elif command -v chromium >/dev/null 2>&1; then
+  echo "installed: $(command -v chromium)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  start=$SECONDS
+  echo "apt-get install chromium (Debian's package; about a minute)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  echo "installed $(command -v chromium) $(elapsed "$start")"
+else
+  echo "chromium is missing and cannot be installed here (needs root and apt-get):" >&2
+  echo "install Debian's chromium package, or set WEIR_CHROMIUM to a Chromium binary" >&2
+  exit 1
 fi
 
 section "cargo test --workspace (debug profile)"

@@ -72,13 +72,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs", get(list_runs).post(submit))
         .route("/api/runs/{id}", get(run_detail))
         .route("/api/runs/{id}/cancel", post(cancel))
+        .route("/api/events/s3", post(s3_event))
         .route("/metrics", get(metrics))
         .route("/", get(ui_runs))
         .route("/runs/{id}", get(ui_run))
         .layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/login", get(ui::login_page).post(login))
+        .route("/login", get(login_page).post(login))
         .merge(protected)
         .with_state(state)
 }
@@ -157,6 +158,45 @@ async fn submit(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
     }
 }
 
+/// S3 object-created notifications (from a Lambda, EventBridge or SNS forwarder): one run per
+/// object version; repeats are recorded as duplicates. Answers only once every run is queued.
+async fn s3_event(State(state): State<AppState>, body: String) -> Response {
+    let parsed = match crate::s3event::parse(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("rejected an S3 event: {e}");
+            return error(StatusCode::BAD_REQUEST, e);
+        }
+    };
+    let mut queued = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut skipped = parsed.skipped;
+    for object in parsed.objects {
+        let uri = object.uri();
+        if !crate::trigger::default_suffixes().iter().any(|s| object.key.ends_with(s.as_str())) {
+            skipped.push(format!("{uri} is not a job file (.ipynb, .json, .conf)"));
+            continue;
+        }
+        let run = NewRun {
+            job: uri.clone(),
+            trigger: "s3-event".into(),
+            dedupe_key: Some(object.dedupe_key()),
+            count_duplicate: true,
+            env: run_env(&uri, &state.run_env),
+        };
+        match state.store.enqueue(run).await {
+            Ok(Queued::New(id)) => queued.push(id),
+            Ok(Queued::Duplicate(id)) => duplicates.push(id),
+            Err(e) => return internal(e),
+        }
+    }
+    if !queued.is_empty() {
+        state.wake.notify_waiters();
+    }
+    (StatusCode::ACCEPTED, axum::Json(json!({"queued": queued, "duplicates": duplicates, "skipped": skipped})))
+        .into_response()
+}
+
 async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     match state.store.cancel_queued(id).await {
         Ok(true) => return axum::Json(json!({"id": id, "status": "cancelled"})).into_response(),
@@ -203,10 +243,31 @@ struct LoginForm {
     token: String,
 }
 
+#[derive(Deserialize)]
+struct LoginQuery {
+    token: Option<String>,
+    next: Option<String>,
+}
+
+fn signed_in(token: &str, next: Option<&str>) -> Response {
+    // Only local paths: never redirect elsewhere.
+    let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/");
+    let cookie = format!("weir_token={token}; HttpOnly; SameSite=Strict; Path=/");
+    ([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response()
+}
+
+/// The sign-in page; `?token=...&next=/path` signs in directly (links from chat or scripts).
+async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    match q.token {
+        Some(t) if t.trim() == state.token.as_str() => signed_in(&state.token, q.next.as_deref()),
+        Some(_) => (StatusCode::UNAUTHORIZED, Html(ui::login_html(Some("Wrong token.")))).into_response(),
+        None => Html(ui::login_html(None)).into_response(),
+    }
+}
+
 async fn login(State(state): State<AppState>, axum::Form(form): axum::Form<LoginForm>) -> Response {
     if form.token.trim() != state.token.as_str() {
         return (StatusCode::UNAUTHORIZED, Html(ui::login_html(Some("Wrong token.")))).into_response();
     }
-    let cookie = format!("weir_token={}; HttpOnly; SameSite=Strict; Path=/", state.token);
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+    signed_in(&state.token, None)
 }

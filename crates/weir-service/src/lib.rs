@@ -4,6 +4,7 @@
 //! Triggers ([`trigger`]) queue runs in the [`store`]; workers ([`worker`]) claim them and run
 //! each as a child `weir run` process; [`api`] serves the history, submits and cancels.
 pub mod api;
+pub mod s3event;
 pub mod store;
 pub mod trigger;
 pub mod ui;

@@ -1,8 +1,6 @@
 //! The web UI: server-rendered pages (no front-end build, nothing to download): the runs list,
 //! a run's detail with its stage timeline and log, and the login page.
 
-use axum::response::Html;
-
 use crate::store::{Run, StageRecord};
 
 fn escape(text: &str) -> String {
@@ -108,10 +106,6 @@ pub fn login_html(message: Option<&str>) -> String {
             "{message}<form method=\"post\" action=\"/login\"><label>API token <input type=\"password\" name=\"token\" autofocus></label> <button type=\"submit\">Sign in</button></form><p>The token is WEIR_API_TOKEN, or the one printed at the service's first start (DATA_DIR/api-token).</p>"
         ),
     )
-}
-
-pub async fn login_page() -> Html<String> {
-    Html(login_html(None))
 }
 
 #[cfg(test)]

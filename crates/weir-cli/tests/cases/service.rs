@@ -242,3 +242,82 @@ fn kill_9_part_way_then_restart_gives_exactly_one_run_per_file() {
     );
     assert!(runs.iter().filter(|r| r["status"] == "succeeded").count() >= FILES - 2 * 2, "queued runs still ran");
 }
+
+#[test]
+fn s3_event_notifications_start_one_run_per_object_version() {
+    let s3 = S3Server::start();
+    s3.create_bucket("jobs");
+    let job = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
+    s3.put("jobs", "incoming/my job.json", job.as_bytes());
+    let s = Scratch::new();
+    let service = Service::start(&s.path().join("data"), &s3.env());
+    let event = r#"{"Records": [
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "jobs"}, "object": {"key": "incoming/my+job.json", "eTag": "e1"}}},
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "jobs"}, "object": {"key": "incoming/readme.txt", "eTag": "e2"}}}
+    ]}"#;
+    let (status, body) = service.http("POST", "/api/events/s3", Some(TOKEN), Some(event));
+    assert_eq!(status, 202, "{body}");
+    let first: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(first["queued"].as_array().map(Vec::len), Some(1), "{first}");
+    assert_eq!(first["skipped"].as_array().map(Vec::len), Some(1), "{first}");
+    // Redelivery of the same event: recorded as a duplicate, no second run.
+    let (_, body) = service.http("POST", "/api/events/s3", Some(TOKEN), Some(event));
+    let second: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(second["duplicates"], first["queued"], "{second}");
+    let test_event = r#"{"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "jobs"}"#;
+    assert_eq!(service.http("POST", "/api/events/s3", Some(TOKEN), Some(test_event)).0, 202);
+    assert_eq!(service.http("POST", "/api/events/s3", Some(TOKEN), Some("{\"Records\": 5")).0, 400);
+    let runs = service.wait_finished(1, Duration::from_secs(60));
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["job"], "s3a://jobs/incoming/my job.json");
+    assert_eq!(runs[0]["status"], "succeeded", "{:?}", service.json(&format!("/api/runs/{}", runs[0]["id"]))["log"]);
+    assert_eq!(runs[0]["duplicates"], 1);
+    assert_eq!(runs[0]["env"]["ETL_CONF_JOB_NAME"], "my job");
+}
+
+/// Headless Chromium (Debian's `chromium`, installed by ./scripts/test.sh): the page as a
+/// browser renders it, after signing in through `/login?token=...&next=...`.
+fn browser_dom(url: &str) -> String {
+    let chromium = std::env::var_os("WEIR_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .or_else(|| support::which("chromium"))
+        .expect("chromium is needed for the web UI test: ./scripts/test.sh installs it (apt-get install chromium)");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(["--dump-dom", url]);
+    let out = support::run_with_timeout(cmd, Duration::from_secs(60));
+    assert!(out.success(), "chromium failed: {}", out.all());
+    out.stdout
+}
+
+#[test]
+fn web_ui_in_headless_chromium() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    let service = Service::start(&data, &[]);
+    let job = r#"{"stages": [
+      {"type": "SQLTransform", "name": "numbers", "environments": ["dev"], "outputView": "n", "sql": "SELECT id FROM (VALUES (1), (2)) AS t(id)", "persist": true}
+    ]}"#;
+    drop_job(&data, "ui_job.json", job);
+    let runs = service.wait_finished(1, Duration::from_secs(60));
+    let id = runs[0]["id"].as_i64().expect("id");
+    // Without the token the browser lands on the sign-in page.
+    let dom = browser_dom(&format!("http://{}/", service.addr));
+    assert!(dom.contains("API token") && !dom.contains("ui_job.json"), "{dom}");
+    let dom = browser_dom(&format!("http://{}/login?token={TOKEN}&next=/", service.addr));
+    assert!(dom.contains("ui_job.json") && dom.contains("succeeded"), "runs page: {dom}");
+    let dom = browser_dom(&format!("http://{}/login?token={TOKEN}&next=/runs/{id}", service.addr));
+    assert!(dom.contains("<td>numbers</td>") && dom.contains("<td>2</td>"), "run page: {dom}");
+}
