@@ -52,6 +52,11 @@ enum Command {
     },
     /// Run jobs when job files are dropped into DATA_DIR/trigger/, keep their history, serve the API and web UI
     Serve(ServeArgs),
+    /// Cron schedules: preview fire times
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// Start JupyterLab with the Weir kernel (installs the kernelspec for the user first)
     Notebook {
         /// Arguments passed to `jupyter lab`
@@ -80,6 +85,24 @@ struct ServeArgs {
     /// ETL_CONF_ENV for triggered runs (default: the service's own ETL_CONF_ENV)
     #[arg(long, short = 'e')]
     env: Option<String>,
+    /// Config file with [[schedule]] entries (name, cron, timezone, job, concurrency, missed, env)
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScheduleCommand {
+    /// Print the next fire times of a cron expression (5 fields, or 6 with seconds first)
+    Next {
+        /// The cron expression, e.g. "0 2 * * *"
+        cron: String,
+        /// IANA time zone the expression is in
+        #[arg(long, short = 'z', default_value = "UTC")]
+        timezone: String,
+        /// How many fire times
+        #[arg(long, short = 'n', default_value_t = 5)]
+        count: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,7 +165,7 @@ fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().collect();
     // `--KEY=VALUE` job variables apply to running jobs only.
     let (args, vars) = match raw.get(1).map(String::as_str) {
-        Some("kernel" | "notebook" | "serve") => (raw, Vec::new()),
+        Some("kernel" | "notebook" | "serve" | "schedule") => (raw, Vec::new()),
         _ => split_variables(raw),
     };
     let cli = match Cli::try_parse_from(&args) {
@@ -159,6 +182,9 @@ fn main() -> ExitCode {
         Some(Command::Kernel { command }) => return kernel::command(command),
         Some(Command::Notebook { args }) => return kernel::notebook(args),
         Some(Command::Serve(a)) => return serve(a),
+        Some(Command::Schedule { command: ScheduleCommand::Next { cron, timezone, count } }) => {
+            return schedule_next(&cron, &timezone, count);
+        }
         None => {
             let arc_style = vars.iter().any(|(k, _)| k.starts_with("etl.config.")) || env.contains_key("ETL_CONF_URI");
             if !arc_style {
@@ -216,6 +242,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         run_timeout: std::time::Duration::from_secs(a.run_timeout_s.max(1)),
         environment: a.env,
         weir,
+        config: a.config,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -231,6 +258,25 @@ fn serve(a: ServeArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn schedule_next(cron: &str, timezone: &str, count: usize) -> ExitCode {
+    use weir_service::schedule;
+    let parsed = schedule::parse_cron(cron).and_then(|c| schedule::parse_tz(timezone).map(|tz| (c, tz)));
+    let (c, tz) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("weir: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for t in schedule::next_fires(&c, tz, chrono::Utc::now(), count) {
+        println!("{}  ({})", t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z"), t.format("%Y-%m-%dT%H:%M:%SZ"));
+    }
+    if let Some(warning) = schedule::pitfall(cron) {
+        eprintln!("note: {warning}");
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_summary(options: &JobOptions, report: &RunReport) {

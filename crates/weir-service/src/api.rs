@@ -27,6 +27,7 @@ pub struct AppState {
     pub running: Running,
     /// Variables every run gets (from the service config).
     pub run_env: Map<String, Value>,
+    pub schedules: Arc<Vec<crate::schedule::Schedule>>,
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}", get(run_detail))
         .route("/api/runs/{id}/cancel", post(cancel))
         .route("/api/events/s3", post(s3_event))
+        .route("/api/schedules", get(schedules))
         .route("/metrics", get(metrics))
         .route("/", get(ui_runs))
         .route("/runs/{id}", get(ui_run))
@@ -197,6 +199,11 @@ async fn s3_event(State(state): State<AppState>, body: String) -> Response {
         .into_response()
 }
 
+async fn schedules(State(state): State<AppState>) -> Response {
+    let list: Vec<Value> = state.schedules.iter().map(|s| s.describe(5)).collect();
+    axum::Json(json!({ "schedules": list })).into_response()
+}
+
 async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     match state.store.cancel_queued(id).await {
         Ok(true) => return axum::Json(json!({"id": id, "status": "cancelled"})).into_response(),
@@ -225,7 +232,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn ui_runs(State(state): State<AppState>) -> Response {
     match state.store.list(None, None, 200).await {
-        Ok(runs) => Html(ui::runs_page(&runs)).into_response(),
+        Ok(runs) => {
+            let schedules: Vec<Value> = state.schedules.iter().map(|s| s.describe(3)).collect();
+            Html(ui::runs_page(&runs, &schedules)).into_response()
+        }
         Err(e) => internal(e),
     }
 }

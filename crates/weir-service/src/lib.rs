@@ -5,6 +5,7 @@
 //! each as a child `weir run` process; [`api`] serves the history, submits and cancels.
 pub mod api;
 pub mod s3event;
+pub mod schedule;
 pub mod store;
 pub mod trigger;
 pub mod ui;
@@ -30,6 +31,35 @@ pub struct ServeOptions {
     pub environment: Option<String>,
     /// The `weir` binary runs are started with.
     pub weir: PathBuf,
+    /// `weir.toml`: schedules.
+    pub config: Option<PathBuf>,
+}
+
+/// The service's config file (`--config weir.toml`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// `[[schedule]]` entries.
+    #[serde(default)]
+    pub schedule: Vec<schedule::ScheduleConfig>,
+}
+
+impl ServiceConfig {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<(Self, Vec<schedule::Schedule>), ServeError> {
+        let config_err = |message: String| ServeError::Config { path: path.display().to_string(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| config_err(e.to_string()))?;
+        let config: ServiceConfig = toml::from_str(&text).map_err(|e| config_err(e.to_string()))?;
+        let mut schedules = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for s in &config.schedule {
+            if !names.insert(s.name.clone()) {
+                return Err(config_err(format!("two schedules are named '{}'", s.name)));
+            }
+            schedules.push(schedule::Schedule::new(s.clone()).map_err(config_err)?);
+        }
+        Ok((config, schedules))
+    }
 }
 
 /// Why the service could not start.
@@ -41,6 +71,8 @@ pub enum ServeError {
     Store(#[from] store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Config { path: String, message: String },
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
 }
@@ -79,6 +111,10 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     };
     let trigger_dir = options.data_dir.join("trigger");
     std::fs::create_dir_all(&trigger_dir).map_err(dir_err(&trigger_dir))?;
+    let schedules = match &options.config {
+        Some(path) => ServiceConfig::load(path)?.1,
+        None => Vec::new(),
+    };
     let token = api_token(&options.data_dir)?;
     let store = store::Store::open(&options.data_dir.join("weir.db"))?;
     let recovered = store.recover().await?;
@@ -116,7 +152,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         store.clone(),
         wake.clone(),
     );
-    let state = api::AppState { store, token: Arc::new(token), wake, running, run_env };
+    for s in &schedules {
+        if let Some(warning) = schedule::pitfall(&s.config.cron) {
+            tracing::warn!("schedule '{}': {warning}", s.config.name);
+        }
+        schedule::start(s.clone(), store.clone(), running.clone(), wake.clone(), run_env.clone());
+    }
+    let state = api::AppState { store, token: Arc::new(token), wake, running, run_env, schedules: Arc::new(schedules) };
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;

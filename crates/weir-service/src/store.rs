@@ -311,6 +311,46 @@ impl Store {
         .await
     }
 
+    /// Queued or running runs of a trigger, oldest first: (id, status).
+    pub async fn active_for_trigger(&self, trigger: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let trigger = trigger.to_string();
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, status FROM runs WHERE trigger = ?1 AND status IN ('queued', 'running') ORDER BY id",
+            )?;
+            let rows = stmt.query_map([trigger], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// When a trigger last queued (or skipped) a run.
+    pub async fn last_created_for_trigger(
+        &self,
+        trigger: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let trigger = trigger.to_string();
+        self.with(move |c| {
+            let last: Option<String> =
+                c.query_row("SELECT MAX(created_at) FROM runs WHERE trigger = ?1", [trigger], |r| r.get(0))?;
+            Ok(last.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&chrono::Utc)))
+        })
+        .await
+    }
+
+    /// Records a fire that did not start a run (e.g. concurrency `forbid`), with the reason.
+    pub async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
+        self.with(move |c| {
+            let t = now();
+            c.execute(
+                "INSERT OR IGNORE INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES (?1, ?2, ?3, 'cancelled', ?4, ?5, ?5, ?6)",
+                params![run.job, run.trigger, run.dedupe_key, serde_json::to_string(&run.env)?, t, reason],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Run counts by status (metrics).
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.with(|c| {

@@ -29,8 +29,36 @@ fn duration(run: &Run) -> String {
     }
 }
 
-/// The runs list.
-pub fn runs_page(runs: &[Run]) -> String {
+fn schedules_table(schedules: &[serde_json::Value]) -> String {
+    if schedules.is_empty() {
+        return String::new();
+    }
+    let mut rows = String::new();
+    for s in schedules {
+        let text = |k: &str| escape(s[k].as_str().unwrap_or(""));
+        let next: Vec<String> =
+            s["next"].as_array().map(|a| a.iter().filter_map(|t| t.as_str()).map(escape).collect()).unwrap_or_default();
+        let warning = s["warning"]
+            .as_str()
+            .map(|w| format!("<br><span class=\"failed\">{}</span>", escape(w)))
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr class=\"schedule\"><td>{}</td><td><code>{}</code> {}{warning}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            text("name"),
+            text("cron"),
+            text("timezone"),
+            text("job"),
+            escape(s["concurrency"].as_str().unwrap_or("allow")),
+            next.join("<br>")
+        ));
+    }
+    format!(
+        "<h2>Schedules</h2><table id=\"schedules\"><thead><tr><th>name</th><th>cron</th><th>job</th><th>concurrency</th><th>next fire times (UTC)</th></tr></thead><tbody>{rows}</tbody></table><h2>Runs</h2>"
+    )
+}
+
+/// The runs list, with the schedules and their next fire times above it.
+pub fn runs_page(runs: &[Run], schedules: &[serde_json::Value]) -> String {
     let mut rows = String::new();
     for r in runs {
         rows.push_str(&format!(
@@ -51,7 +79,8 @@ pub fn runs_page(runs: &[Run]) -> String {
     page(
         "Runs",
         &format!(
-            "<table id=\"runs\"><thead><tr><th>run</th><th>status</th><th>job</th><th>trigger</th><th>start</th><th>duration</th></tr></thead><tbody>{rows}</tbody></table>"
+            "{}<table id=\"runs\"><thead><tr><th>run</th><th>status</th><th>job</th><th>trigger</th><th>start</th><th>duration</th></tr></thead><tbody>{rows}</tbody></table>",
+            schedules_table(schedules)
         ),
     )
 }
@@ -128,7 +157,7 @@ mod tests {
             duplicates: 0,
             env: Default::default(),
         };
-        let list = runs_page(std::slice::from_ref(&run));
+        let list = runs_page(std::slice::from_ref(&run), &[]);
         assert!(
             list.contains("<a href=\"/runs/3\">#3</a>")
                 && list.contains("/jobs/&lt;x&gt;.json")

@@ -21,8 +21,13 @@ struct Service {
 
 impl Service {
     fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
+        Self::start_with_args(data_dir, env, &[])
+    }
+
+    fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
         cmd.args(["serve", "--data-dir", data_dir.to_str().expect("utf8"), "--listen", "127.0.0.1:0", "--env", "dev"])
+            .args(args)
             .env("WEIR_API_TOKEN", TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -320,4 +325,71 @@ fn web_ui_in_headless_chromium() {
     assert!(dom.contains("ui_job.json") && dom.contains("succeeded"), "runs page: {dom}");
     let dom = browser_dom(&format!("http://{}/login?token={TOKEN}&next=/runs/{id}", service.addr));
     assert!(dom.contains("<td>numbers</td>") && dom.contains("<td>2</td>"), "run page: {dom}");
+}
+
+#[test]
+fn schedules_fire_on_time_and_forbid_skips_while_running() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    let quick = s.file(
+        "jobs/quick.json",
+        r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#,
+    );
+    // Long enough (a few seconds on a debug build) to still be running at the next fires.
+    let slow = s.file(
+        "jobs/slow.json",
+        r#"{"stages": [{"type": "SQLTransform", "name": "busy", "environments": ["dev"], "outputView": "o", "persist": true,
+            "sql": "SELECT count(*) AS n FROM range(20000) a CROSS JOIN range(20000) b WHERE a.value + b.value < 0"}]}"#,
+    );
+    let config = s.file(
+        "weir.toml",
+        &format!(
+            r#"
+[[schedule]]
+name = "tick"
+cron = "*/2 * * * * *"
+timezone = "Europe/Paris"
+job = "{}"
+
+[[schedule]]
+name = "slow"
+cron = "* * * * * *"
+job = "{}"
+concurrency = "forbid"
+env = {{ PARAM = "x" }}
+"#,
+            quick.display(),
+            slow.display()
+        ),
+    );
+    let service = Service::start_with_args(&data, &[], &["--config", config.to_str().expect("utf8")]);
+    let schedules = service.json("/api/schedules");
+    let list = schedules["schedules"].as_array().expect("schedules");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["next"].as_array().map(Vec::len), Some(5), "{schedules}");
+    std::thread::sleep(Duration::from_secs(7));
+    let runs = service.runs();
+    let tick: Vec<&Value> = runs.iter().filter(|r| r["trigger"] == "schedule:tick").collect();
+    assert!(tick.len() >= 3, "a run every 2 s: {tick:?}");
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("time")).expect("rfc3339");
+    // Fire times follow the expression exactly; runs start right after them (the bound is loose:
+    // latency is measured by the benchmark, not asserted here).
+    let mut fired: Vec<_> = tick.iter().map(|r| at(&r["env"]["WEIR_SCHEDULED_AT"])).collect();
+    fired.sort();
+    assert!(fired.windows(2).all(|w| (w[1] - w[0]).num_seconds() == 2), "every 2 s: {fired:?}");
+    for r in tick.iter().filter(|r| r["started_at"].is_string()) {
+        let late = at(&r["started_at"]) - at(&r["env"]["WEIR_SCHEDULED_AT"]);
+        assert!(late.num_milliseconds() < 5000, "started {late} after its fire time: {r}");
+    }
+    let slow_runs: Vec<&Value> = runs.iter().filter(|r| r["trigger"] == "schedule:slow").collect();
+    let skipped: Vec<&&Value> = slow_runs.iter().filter(|r| r["status"] == "cancelled").collect();
+    assert!(!skipped.is_empty(), "forbid skipped fires while the run was going: {slow_runs:?}");
+    assert!(skipped[0]["error"].as_str().unwrap_or("").contains("concurrency = forbid"), "{:?}", skipped[0]);
+    assert_eq!(slow_runs[slow_runs.len() - 1]["env"]["PARAM"], "x", "per-schedule parameters");
+    // The CLI previews fire times and names the classic mistake.
+    let out = super::weir(&["schedule", "next", "* 1 * * *", "-n", "3"], &[], s.path());
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    assert!(out.stderr.contains("'0 1 * * *'"), "{}", out.stderr);
+    assert_eq!(super::weir(&["schedule", "next", "61 * * * *"], &[], s.path()).code, 1);
 }
