@@ -13,7 +13,7 @@
 #                (pins: tests/python/requirements.txt; about 10 s once per clone; git-ignored)
 # WEIR_S3S_FS_BIN / WEIR_PYTHON, when set, are used instead (nothing installed for that tool);
 # PYTHON picks the interpreter the venv is made from (default python3).
-# The first run builds DataFusion and delta-rs: about 7 minutes on 2 cores (debug profile).
+# The first run builds DataFusion and delta-rs: about 9 minutes on 2 cores (debug profile).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
