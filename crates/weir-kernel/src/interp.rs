@@ -32,8 +32,6 @@ pub enum Output {
     Table { table: Table, options: DisplayOptions, log: Option<String> },
     /// Plain text (schemas, `%conf`, `%env`...).
     Text(String),
-    /// HTML with its plain-text equivalent.
-    Html { html: String, text: String },
     /// A warning shown on the cell's stderr stream.
     Warning(String),
 }

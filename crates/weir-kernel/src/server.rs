@@ -110,16 +110,10 @@ pub async fn run(connection_file: &Path) -> Result<(), KernelError> {
         let shutdown_tx = shutdown_tx.clone();
         tokio::spawn(async move {
             loop {
-                let message = match control.read().await {
-                    Ok(m) => m,
-                    Err(e) if fatal(&e) => {
-                        tracing::error!("control channel closed: {e}");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!("ignored a message on the control channel: {}", describe(&e));
-                        continue;
-                    }
+                let message = match accept("control", control.read().await) {
+                    Ok(Some(m)) => m,
+                    Ok(None) => continue,
+                    Err(()) => break,
                 };
                 let reply = match &message.content {
                     JupyterMessageContent::KernelInfoRequest(_) => kernel_info().as_child_of(&message),
@@ -158,16 +152,10 @@ pub async fn run(connection_file: &Path) -> Result<(), KernelError> {
             m = shell_reader.read() => m,
             _ = &mut shutdown_rx => break,
         };
-        let message = match message {
-            Ok(m) => m,
-            Err(e) if fatal(&e) => {
-                tracing::error!("shell channel closed: {e}");
-                break;
-            }
-            Err(e) => {
-                tracing::warn!("ignored a message on the shell channel: {}", describe(&e));
-                continue;
-            }
+        let message = match accept("shell", message) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(()) => break,
         };
         let _ = publish.send(Status::busy().as_child_of(&message));
         let reply: Option<JupyterMessage> = match &message.content {
@@ -254,6 +242,22 @@ pub async fn run(connection_file: &Path) -> Result<(), KernelError> {
     tokio::time::sleep(Duration::from_millis(50)).await;
     tracing::info!("weir kernel shutting down");
     Ok(())
+}
+
+/// A channel read: the message, `None` for a bad message (logged and dropped), or `Err` when
+/// the socket failed (the channel is done).
+fn accept(channel: &str, read: Result<JupyterMessage, RuntimeError>) -> Result<Option<JupyterMessage>, ()> {
+    match read {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if fatal(&e) => {
+            tracing::error!("{channel} channel closed: {e}");
+            Err(())
+        }
+        Err(e) => {
+            tracing::warn!("ignored a message on the {channel} channel: {}", describe(&e));
+            Ok(None)
+        }
+    }
 }
 
 /// Socket-level failures end the kernel; bad messages (signature, parse) are dropped.
@@ -475,9 +479,6 @@ impl Frontend for KernelFrontend {
             }
             Output::Text(text) => {
                 self.send(DisplayData::new(Media::new(vec![MediaType::Plain(self.secrets.mask(&text))])));
-            }
-            Output::Html { html, text } => {
-                self.send(DisplayData::new(Media::new(vec![MediaType::Html(html), MediaType::Plain(text)])));
             }
             Output::Warning(text) => self.send(StreamContent::stderr(&format!("{}\n", self.secrets.mask(&text)))),
         }

@@ -269,19 +269,11 @@ impl Store {
     /// Runs, newest first, optionally filtered.
     pub async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError> {
         self.with(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT id FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR job LIKE '%' || ?2 || '%') ORDER BY id DESC LIMIT ?3",
-            )?;
-            let ids: Vec<i64> = stmt
-                .query_map(params![status.map(Status::as_str), job, limit], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(run) = get_run(c, id)? {
-                    out.push(run);
-                }
-            }
-            Ok(out)
+            let mut stmt = c.prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR job LIKE '%' || ?2 || '%') ORDER BY id DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![status.map(Status::as_str), job, limit], run_row)?;
+            rows.map(|r| r.map_err(StoreError::from).and_then(|r| r)).collect()
         })
         .await
     }
@@ -362,45 +354,34 @@ impl Store {
     }
 }
 
-fn get_run(c: &Connection, id: i64) -> Result<Option<Run>, StoreError> {
-    let row = c
-        .query_row(
-            "SELECT id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env FROM runs WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<i64>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, i64>(9)?,
-                    r.get::<_, String>(10)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env)) = row
-    else {
-        return Ok(None);
+const RUN_COLUMNS: &str =
+    "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env";
+
+/// A run from a row of [`RUN_COLUMNS`] (the inner error is the `env` JSON).
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Run, StoreError>> {
+    let status: String = r.get(3)?;
+    let env: String = r.get(10)?;
+    let env = match serde_json::from_str(&env) {
+        Ok(env) => env,
+        Err(e) => return Ok(Err(e.into())),
     };
-    Ok(Some(Run {
-        id,
-        job,
-        trigger,
+    Ok(Ok(Run {
+        id: r.get(0)?,
+        job: r.get(1)?,
+        trigger: r.get(2)?,
         status: Status::parse(&status).unwrap_or(Status::Failed),
-        created_at,
-        started_at,
-        finished_at,
-        exit_code,
-        error,
-        duplicates,
-        env: serde_json::from_str(&env)?,
+        created_at: r.get(4)?,
+        started_at: r.get(5)?,
+        finished_at: r.get(6)?,
+        exit_code: r.get(7)?,
+        error: r.get(8)?,
+        duplicates: r.get(9)?,
+        env,
     }))
+}
+
+fn get_run(c: &Connection, id: i64) -> Result<Option<Run>, StoreError> {
+    c.query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row).optional()?.transpose()
 }
 
 #[cfg(test)]
