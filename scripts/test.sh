@@ -41,7 +41,7 @@ else
   export WEIR_S3S_FS_BIN=$s3s
 fi
 
-section "Python: deltalake + pyarrow (independent Delta reader), jupyter_client + nbclient (kernel tests)"
+section "Python: deltalake + pyarrow (independent Delta reader), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events)"
 requirements=tests/python/requirements.txt
 if [ -n "${WEIR_PYTHON:-}" ]; then
   echo "using WEIR_PYTHON=$WEIR_PYTHON"

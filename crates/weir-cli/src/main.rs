@@ -85,7 +85,7 @@ struct ServeArgs {
     /// ETL_CONF_ENV for triggered runs (default: the service's own ETL_CONF_ENV)
     #[arg(long, short = 'e')]
     env: Option<String>,
-    /// Config file with [[schedule]] entries (name, cron, timezone, job, concurrency, missed, env)
+    /// Config file (TOML): [[schedule]] cron schedules, [[trigger]] bucket / SQS triggers, [runs] retries and retention (see the README)
     #[arg(long)]
     config: Option<std::path::PathBuf>,
 }

@@ -1,6 +1,12 @@
 //! Delta Lake access shared by the Delta stages: opening tables through [`Storage`]'s
-//! options, and the `commit` detail Arc logs after reading or writing.
+//! options, the `commit` detail Arc logs after reading or writing, and copy-on-write
+//! rewrites (data files written in parallel, then one commit replacing the old ones).
 
+use datafusion::arrow::record_batch::RecordBatch;
+use deltalake::kernel::transaction::{CommitBuilder, TableReference};
+use deltalake::kernel::{Action, Add};
+use deltalake::protocol::DeltaOperation;
+use deltalake::writer::RecordBatchWriter;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::StreamExt;
 use serde_json::{Map, Value};
@@ -111,4 +117,105 @@ pub async fn write_symlink_manifest(session: &Session, uri: &str, table: &DeltaT
             .map_err(|e| DeltaTableError::Generic(e.to_string()))?;
     }
     Ok(())
+}
+
+/// A stream of record batches to write into a table's data files.
+pub type BatchStream = futures::stream::BoxStream<'static, Result<RecordBatch, DeltaTableError>>;
+
+/// Writes each stream into new data files of `table` (one writer task per stream, so the
+/// streams are encoded in parallel) and returns their `add` actions. Nothing is committed:
+/// until [`commit_rewrite`] the files are invisible to readers, and [`discard`] removes them.
+/// Files are rolled at the table's target file size (`delta.targetFileSize`, 100 MiB).
+pub async fn write_files(table: &DeltaTable, streams: Vec<BatchStream>) -> Result<Vec<Add>, DeltaTableError> {
+    use deltalake::table::config::TablePropertiesExt;
+    use deltalake::writer::DeltaWriter;
+    let target_size = table.snapshot()?.table_config().target_file_size().get();
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut stream in streams {
+        let mut writer = RecordBatchWriter::for_table(table)?.with_target_file_size(target_size);
+        tasks.spawn(async move {
+            let result = async {
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    if batch.num_rows() > 0 {
+                        writer.write(batch).await?;
+                    }
+                }
+                writer.flush().await
+            }
+            .await;
+            if result.is_err() {
+                writer.reset();
+            }
+            result
+        });
+    }
+    let mut adds = Vec::new();
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(mut written)) => adds.append(&mut written),
+            Ok(Err(e)) => {
+                failure.get_or_insert(e);
+                tasks.abort_all();
+            }
+            Err(e) if e.is_cancelled() => {}
+            Err(e) => {
+                failure.get_or_insert(DeltaTableError::Generic(format!("a writer task failed: {e}")));
+                tasks.abort_all();
+            }
+        }
+    }
+    match failure {
+        None => Ok(adds),
+        Some(e) => {
+            discard(table, &adds).await;
+            Err(e)
+        }
+    }
+}
+
+/// Deletes data files written by [`write_files`] that will not be committed (best effort:
+/// an uncommitted file is never read, so a leftover only costs space until a vacuum).
+pub async fn discard(table: &DeltaTable, adds: &[Add]) {
+    let store = table.object_store();
+    for add in adds {
+        let path = object_store::path::Path::from(add.path.as_str());
+        if let Err(e) = object_store::ObjectStoreExt::delete(&store, &path).await {
+            tracing::debug!(path = %add.path, error = %e, "could not delete an uncommitted data file");
+        }
+    }
+}
+
+/// Commits `adds` as the table's new content, removing every file of the version `table`
+/// was read at (copy-on-write), as one Delta commit recording `operation` and `metrics`.
+/// A concurrent commit that conflicts makes this fail; the table then keeps the other writer's
+/// version and the new files are discarded.
+pub async fn commit_rewrite(
+    table: &mut DeltaTable,
+    adds: Vec<Add>,
+    operation: DeltaOperation,
+    metrics: Value,
+) -> Result<(), DeltaTableError> {
+    let mut actions: Vec<Action> = Vec::new();
+    {
+        let mut files = table.get_active_add_actions_by_predicate(None);
+        while let Some(file) = files.next().await {
+            actions.push(Action::Remove(file?.remove_action(true)));
+        }
+    }
+    actions.extend(adds.iter().cloned().map(Action::Add));
+    let app_metadata = std::collections::HashMap::from([("operationMetrics".to_string(), metrics)]);
+    let committed = CommitBuilder::default()
+        .with_actions(actions)
+        .with_app_metadata(app_metadata)
+        .build(Some(table.snapshot()? as &dyn TableReference), table.log_store(), operation)
+        .await;
+    match committed {
+        Ok(_) => table.update_state().await,
+        Err(e) => {
+            discard(table, &adds).await;
+            Err(e)
+        }
+    }
 }

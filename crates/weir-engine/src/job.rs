@@ -69,6 +69,7 @@ impl JobOptions {
             inline_sql: flag("etl.policy.inline.sql", "ETL_POLICY_INLINE_SQL", true),
             inline_schema: flag("etl.policy.inline.schema", "ETL_POLICY_INLINE_SCHEMA", true),
             drop_unsupported: flag("etl.policy.drop.unsupported", "ETL_POLICY_DROP_UNSUPPORTED", true),
+            count_rows: flag("weir.countRows", "WEIR_COUNT_ROWS", false),
         };
         Self {
             uri: setting("etl.config.uri", "ETL_CONF_URI").unwrap_or_default(),

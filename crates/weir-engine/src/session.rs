@@ -27,11 +27,20 @@ pub struct Settings {
     pub inline_schema: bool,
     /// `ETL_POLICY_DROP_UNSUPPORTED`: drop NullType columns in loads instead of failing.
     pub drop_unsupported: bool,
+    /// `WEIR_COUNT_ROWS` (Weir's own): every stage that registers a view counts its rows
+    /// (one extra pass over an unpersisted view), so run histories show a count per stage.
+    pub count_rows: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { immutable_views: false, inline_sql: true, inline_schema: true, drop_unsupported: true }
+        Self {
+            immutable_views: false,
+            inline_sql: true,
+            inline_schema: true,
+            drop_unsupported: true,
+            count_rows: false,
+        }
     }
 }
 

@@ -170,28 +170,19 @@ async fn s3_event(State(state): State<AppState>, body: String) -> Response {
             return error(StatusCode::BAD_REQUEST, e);
         }
     };
-    let mut queued = Vec::new();
-    let mut duplicates = Vec::new();
-    let mut skipped = parsed.skipped;
-    for object in parsed.objects {
-        let uri = object.uri();
-        if !crate::trigger::default_suffixes().iter().any(|s| object.key.ends_with(s.as_str())) {
-            skipped.push(format!("{uri} is not a job file (.ipynb, .json, .conf)"));
-            continue;
-        }
-        let run = NewRun {
-            job: uri.clone(),
-            trigger: "s3-event".into(),
-            dedupe_key: Some(object.dedupe_key()),
-            count_duplicate: true,
-            env: run_env(&uri, &state.run_env),
-        };
-        match state.store.enqueue(run).await {
-            Ok(Queued::New(id)) => queued.push(id),
-            Ok(Queued::Duplicate(id)) => duplicates.push(id),
-            Err(e) => return internal(e),
-        }
-    }
+    let (queued, duplicates, mut skipped) = match crate::trigger::queue_objects(
+        &state.store,
+        "s3-event",
+        &crate::trigger::Filter::default(),
+        parsed.objects,
+        &state.run_env,
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(e) => return internal(e),
+    };
+    skipped.extend(parsed.skipped);
     if !queued.is_empty() {
         state.wake.notify_waiters();
     }

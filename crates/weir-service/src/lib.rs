@@ -1,11 +1,13 @@
 //! `weir serve`: runs jobs when job files are dropped into a trigger location, keeps a durable
 //! run history, and serves an HTTP API and a web UI.
 //!
-//! Triggers ([`trigger`]) queue runs in the [`store`]; workers ([`worker`]) claim them and run
+//! Triggers ([`trigger`]: directories and buckets polled, [`sqs`] S3 event notifications, the
+//! HTTP endpoint in [`api`]) queue runs in the [`store`]; workers ([`worker`]) claim them and run
 //! each as a child `weir run` process; [`api`] serves the history, submits and cancels.
 pub mod api;
 pub mod s3event;
 pub mod schedule;
+pub mod sqs;
 pub mod store;
 pub mod trigger;
 pub mod ui;
@@ -31,7 +33,7 @@ pub struct ServeOptions {
     pub environment: Option<String>,
     /// The `weir` binary runs are started with.
     pub weir: PathBuf,
-    /// `weir.toml`: schedules.
+    /// `weir.toml`: schedules, triggers, retries and retention.
     pub config: Option<PathBuf>,
 }
 
@@ -42,6 +44,61 @@ pub struct ServiceConfig {
     /// `[[schedule]]` entries.
     #[serde(default)]
     pub schedule: Vec<schedule::ScheduleConfig>,
+    /// `[[trigger]]` entries (besides the data directory's `trigger/`, always watched).
+    #[serde(default)]
+    pub trigger: Vec<trigger::TriggerConfig>,
+    /// `[runs]`: retries and retention.
+    #[serde(default)]
+    pub runs: RunPolicy,
+}
+
+/// Retries and retention (`[runs]` in weir.toml).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunPolicy {
+    /// A failed run is retried up to this many times (default 0). Runs that fail before any
+    /// stage starts (an invalid or unreadable job) are not: a retry would fail the same way.
+    #[serde(default)]
+    pub retries: u32,
+    /// Delay before the first retry, in seconds; doubled for each further one (default 30).
+    #[serde(default = "default_backoff")]
+    pub retry_backoff_s: f64,
+    /// Finished runs older than this many days are deleted with their stages and logs (their
+    /// object versions are remembered, so they never run again). Default: kept forever.
+    pub retention_days: Option<f64>,
+}
+
+fn default_backoff() -> f64 {
+    30.0
+}
+
+impl Default for RunPolicy {
+    fn default() -> Self {
+        RunPolicy { retries: 0, retry_backoff_s: default_backoff(), retention_days: None }
+    }
+}
+
+impl RunPolicy {
+    /// The delay before retrying a run that failed at `attempt` (1 = first run), if it is retried.
+    pub fn retry_delay(&self, attempt: i64) -> Option<Duration> {
+        if attempt < 1 || attempt > i64::from(self.retries) {
+            return None;
+        }
+        let factor = 2f64.powi((attempt - 1).min(30) as i32);
+        Some(Duration::from_secs_f64((self.retry_backoff_s * factor).clamp(0.0, 7.0 * 86400.0)))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !self.retry_backoff_s.is_finite() || self.retry_backoff_s < 0.0 {
+            return Err("[runs] retry_backoff_s must be a number of seconds, 0 or more".into());
+        }
+        if let Some(days) = self.retention_days
+            && !(days.is_finite() && days > 0.0)
+        {
+            return Err("[runs] retention_days must be more than 0".into());
+        }
+        Ok(())
+    }
 }
 
 impl ServiceConfig {
@@ -58,6 +115,14 @@ impl ServiceConfig {
             }
             schedules.push(schedule::Schedule::new(s.clone()).map_err(config_err)?);
         }
+        let mut trigger_names = std::collections::HashSet::new();
+        for t in &config.trigger {
+            if !trigger_names.insert(t.name.clone()) {
+                return Err(config_err(format!("two triggers are named '{}'", t.name)));
+            }
+            t.validate().map_err(config_err)?;
+        }
+        config.runs.validate().map_err(config_err)?;
         Ok((config, schedules))
     }
 }
@@ -111,19 +176,44 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     };
     let trigger_dir = options.data_dir.join("trigger");
     std::fs::create_dir_all(&trigger_dir).map_err(dir_err(&trigger_dir))?;
-    let schedules = match &options.config {
-        Some(path) => ServiceConfig::load(path)?.1,
-        None => Vec::new(),
+    let (config, schedules) = match &options.config {
+        Some(path) => ServiceConfig::load(path)?,
+        None => (ServiceConfig::default(), Vec::new()),
     };
     let token = api_token(&options.data_dir)?;
     let store = store::Store::open(&options.data_dir.join("weir.db"))?;
+    let policy = config.runs.clone();
     let recovered = store.recover().await?;
-    if recovered > 0 {
-        tracing::warn!("{recovered} run(s) were in progress when the service stopped: marked failed");
+    if !recovered.is_empty() {
+        tracing::warn!("{} run(s) were in progress when the service stopped: marked failed", recovered.len());
+    }
+    for run in &recovered {
+        if let Some(delay) = policy.retry_delay(run.attempt) {
+            let id = store.retry(run, delay).await?;
+            tracing::info!(run = run.id, retry = id, "interrupted run retried in {:.0} s", delay.as_secs_f64());
+        }
+    }
+    if let Some(days) = policy.retention_days {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                let cutoff = chrono::Utc::now() - chrono::Duration::milliseconds((days * 86_400_000.0) as i64);
+                match store.purge(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("retention: deleted {n} run(s) finished before {cutoff}"),
+                    Err(e) => tracing::error!("retention: cannot delete old runs: {e}"),
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
     }
     let mut run_env = Map::new();
     if let Some(env) = &options.environment {
         run_env.insert("ETL_CONF_ENV".into(), Value::String(env.clone()));
+    }
+    // Run histories show rows for every stage (unless the service's environment says otherwise).
+    if std::env::var_os("WEIR_COUNT_ROWS").is_none() {
+        run_env.insert("WEIR_COUNT_ROWS".into(), Value::String("true".into()));
     }
     let wake = Arc::new(Notify::new());
     let running = worker::Running::default();
@@ -133,6 +223,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             workers: options.workers,
             timeout: options.run_timeout,
             max_log_bytes: 4 << 20,
+            policy,
         },
         store.clone(),
         running.clone(),
@@ -143,8 +234,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         trigger::PollTrigger {
             name: "directory".into(),
             location: trigger_dir.display().to_string(),
-            prefix: String::new(),
-            suffixes: trigger::default_suffixes(),
+            filter: trigger::Filter::default(),
             interval: options.poll_interval,
             env: run_env.clone(),
         },
@@ -152,6 +242,36 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         store.clone(),
         wake.clone(),
     );
+    for t in &config.trigger {
+        let mut env = run_env.clone();
+        env.extend(t.env.clone());
+        match t.kind {
+            trigger::TriggerKind::Poll => {
+                let location = t.location.clone().unwrap_or_default();
+                eprintln!("weir serve: trigger '{}' polls {location}", t.name);
+                trigger::start_polling(
+                    trigger::PollTrigger {
+                        name: t.name.clone(),
+                        location,
+                        filter: t.filter(),
+                        interval: t.interval_ms.map(Duration::from_millis).unwrap_or(options.poll_interval),
+                        env,
+                    },
+                    weir_engine::storage::Storage::new(Default::default()),
+                    store.clone(),
+                    wake.clone(),
+                );
+            }
+            trigger::TriggerKind::Sqs => {
+                eprintln!(
+                    "weir serve: trigger '{}' reads S3 events from {}",
+                    t.name,
+                    t.queue_url.as_deref().unwrap_or("")
+                );
+                sqs::start(t.clone(), env, store.clone(), wake.clone()).await;
+            }
+        }
+    }
     for s in &schedules {
         if let Some(warning) = schedule::pitfall(&s.config.cron) {
             tracing::warn!("schedule '{}': {warning}", s.config.name);

@@ -4,6 +4,11 @@
 //! A run is inserted as `queued` with a dedupe key (trigger + object + version) that is unique:
 //! a repeat of the same object version is recorded as a duplicate of the first run instead of a
 //! new run. Workers claim queued runs atomically, so each run is executed once.
+//!
+//! A failed run may be retried: the retry is a new run (`attempt` + 1, `retry_of` the failed
+//! one) that is not claimed before its `not_before` time. Retention deletes finished runs with
+//! their stages and logs, keeping their dedupe keys (`retired_keys`), so a purged object
+//! version still never runs twice.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -63,6 +68,12 @@ pub struct Run {
     pub duplicates: i64,
     /// `ETL_CONF_*` and other variables the run gets.
     pub env: serde_json::Map<String, serde_json::Value>,
+    /// 1 for a first run, 2 for its first retry...
+    pub attempt: i64,
+    /// The failed run this one retries.
+    pub retry_of: Option<i64>,
+    /// A retry is not started before this time.
+    pub not_before: Option<String>,
 }
 
 /// One stage of a run, from its JSON events.
@@ -131,6 +142,10 @@ CREATE TABLE IF NOT EXISTS runs (
     log TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, id);
+CREATE TABLE IF NOT EXISTS retired_keys (
+    dedupe_key TEXT PRIMARY KEY,
+    run_id INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS stages (
     run_id INTEGER NOT NULL REFERENCES runs(id),
     idx INTEGER NOT NULL,
@@ -155,6 +170,20 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        // Columns added after the first release: stores made by it gain them.
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('runs')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (column, ddl) in [
+            ("attempt", "ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1"),
+            ("retry_of", "ALTER TABLE runs ADD COLUMN retry_of INTEGER"),
+            ("not_before", "ALTER TABLE runs ADD COLUMN not_before TEXT"),
+        ] {
+            if !columns.iter().any(|c| c == column) {
+                conn.execute_batch(ddl)?;
+            }
+        }
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -178,6 +207,16 @@ impl Store {
             if let Some(key) = &run.dedupe_key {
                 let existing: Option<i64> =
                     tx.query_row("SELECT id FROM runs WHERE dedupe_key = ?1", [key], |r| r.get(0)).optional()?;
+                let retired: Option<i64> = match existing {
+                    Some(_) => None,
+                    None => tx
+                        .query_row("SELECT run_id FROM retired_keys WHERE dedupe_key = ?1", [key], |r| r.get(0))
+                        .optional()?,
+                };
+                if let Some(id) = retired {
+                    tx.commit()?;
+                    return Ok(Queued::Duplicate(id));
+                }
                 if let Some(id) = existing {
                     if run.count_duplicate {
                         tx.execute("UPDATE runs SET duplicates = duplicates + 1 WHERE id = ?1", [id])?;
@@ -197,12 +236,52 @@ impl Store {
         .await
     }
 
-    /// Claims the oldest queued run (marks it running), if any.
+    /// Queues a retry of the failed run `of`, not to start before `delay` has passed.
+    pub async fn retry(&self, of: &Run, delay: std::time::Duration) -> Result<i64, StoreError> {
+        let (job, trigger, env, attempt, id) =
+            (of.job.clone(), of.trigger.clone(), serde_json::to_string(&of.env)?, of.attempt + 1, of.id);
+        let not_before = (chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO runs (job, trigger, status, env, created_at, attempt, retry_of, not_before) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+                params![job, trigger, env, now(), attempt, id, not_before],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    /// Deletes runs that finished before `cutoff`, with their stages and logs, keeping their
+    /// dedupe keys so their object versions are still never run again. Returns how many.
+    pub async fn purge(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
+        let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let old = "SELECT id FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?1";
+            tx.execute(
+                &format!("INSERT OR IGNORE INTO retired_keys (dedupe_key, run_id) SELECT dedupe_key, id FROM runs WHERE dedupe_key IS NOT NULL AND id IN ({old})"),
+                [&cutoff],
+            )?;
+            tx.execute(&format!("DELETE FROM stages WHERE run_id IN ({old})"), [&cutoff])?;
+            let n = tx.execute(&format!("DELETE FROM runs WHERE id IN ({old})"), [&cutoff])?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Claims the oldest queued run that is due (marks it running), if any.
     pub async fn claim(&self) -> Result<Option<Run>, StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
             let id: Option<i64> = tx
-                .query_row("SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1", [], |r| r.get(0))
+                .query_row(
+                    "SELECT id FROM runs WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?1) ORDER BY id LIMIT 1",
+                    [now()],
+                    |r| r.get(0),
+                )
                 .optional()?;
             let Some(id) = id else { return Ok(None) };
             tx.execute("UPDATE runs SET status = 'running', started_at = ?2 WHERE id = ?1", params![id, now()])?;
@@ -254,14 +333,25 @@ impl Store {
         .await
     }
 
-    /// After a restart: runs left `running` by a previous process are failed (their process is gone).
-    pub async fn recover(&self) -> Result<usize, StoreError> {
+    /// After a restart: runs left `running` by a previous process are failed (their process is
+    /// gone). Returns them, for the retry policy.
+    pub async fn recover(&self) -> Result<Vec<Run>, StoreError> {
         self.with(|c| {
-            let n = c.execute(
+            let tx = c.transaction()?;
+            let ids: Vec<i64> = tx
+                .prepare("SELECT id FROM runs WHERE status = 'running' ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            tx.execute(
                 "UPDATE runs SET status = 'failed', finished_at = ?1, error = 'the service stopped while the run was in progress' WHERE status = 'running'",
                 [now()],
             )?;
-            Ok(n)
+            let mut runs = Vec::new();
+            for id in ids {
+                runs.extend(get_run(&tx, id)?);
+            }
+            tx.commit()?;
+            Ok(runs)
         })
         .await
     }
@@ -354,8 +444,7 @@ impl Store {
     }
 }
 
-const RUN_COLUMNS: &str =
-    "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env";
+const RUN_COLUMNS: &str = "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env, attempt, retry_of, not_before";
 
 /// A run from a row of [`RUN_COLUMNS`] (the inner error is the `env` JSON).
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Run, StoreError>> {
@@ -377,6 +466,9 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Run, StoreError>> {
         error: r.get(8)?,
         duplicates: r.get(9)?,
         env,
+        attempt: r.get(11)?,
+        retry_of: r.get(12)?,
+        not_before: r.get(13)?,
     }))
 }
 
@@ -421,7 +513,7 @@ mod tests {
         store.finish(1, Status::Succeeded, Some(0), None, "log".into(), vec![stage.clone()]).await.unwrap();
         // A restart fails what was in flight.
         let reopened = Store::open(&dir.path().join("weir.db")).unwrap();
-        assert_eq!(reopened.recover().await.unwrap(), 1);
+        assert_eq!(reopened.recover().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
         let runs = reopened.list(None, None, 10).await.unwrap();
         assert_eq!(
             runs.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>(),
@@ -429,5 +521,28 @@ mod tests {
         );
         let (run, stages, log) = reopened.get(1).await.unwrap().unwrap();
         assert_eq!((run.exit_code, stages, log.as_str()), (Some(0), vec![stage], "log"));
+    }
+
+    #[tokio::test]
+    async fn retries_wait_for_their_time_and_purged_versions_stay_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("weir.db")).unwrap();
+        store.enqueue(new_run(Some("k1"))).await.unwrap();
+        let run = store.claim().await.unwrap().unwrap();
+        store.finish(run.id, Status::Failed, Some(1), Some("boom".into()), String::new(), vec![]).await.unwrap();
+        let retry = store.retry(&run, std::time::Duration::from_millis(300)).await.unwrap();
+        assert!(store.claim().await.unwrap().is_none(), "not before its time");
+        tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+        let claimed = store.claim().await.unwrap().unwrap();
+        assert_eq!((claimed.id, claimed.attempt, claimed.retry_of), (retry, 2, Some(run.id)));
+        store.finish(retry, Status::Succeeded, Some(0), None, String::new(), vec![]).await.unwrap();
+
+        // Retention: both finished runs go; the object version is still known.
+        assert_eq!(store.purge(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 2);
+        assert!(store.list(None, None, 10).await.unwrap().is_empty());
+        assert_eq!(store.enqueue(new_run(Some("k1"))).await.unwrap(), Queued::Duplicate(run.id));
+        assert!(matches!(store.enqueue(new_run(Some("k2"))).await.unwrap(), Queued::New(_)));
+        // Unfinished runs are kept.
+        assert_eq!(store.purge(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 0);
     }
 }

@@ -12,11 +12,45 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 use weir_engine::storage::Storage;
 
 use crate::store::{NewRun, Queued, Store};
+
+/// Which files a trigger starts runs for: the object key (for polling, the path below the
+/// trigger's location) must start with `prefix` and end with one of `suffixes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub prefix: String,
+    pub suffixes: Vec<String>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter { prefix: String::new(), suffixes: default_suffixes() }
+    }
+}
+
+impl Filter {
+    pub fn matches(&self, key: &str) -> bool {
+        key.starts_with(&self.prefix)
+            && (self.suffixes.is_empty() || self.suffixes.iter().any(|s| key.ends_with(s.as_str())))
+    }
+
+    /// Why `key` is not a job file for this trigger (`None`: it is).
+    pub fn rejects(&self, key: &str) -> Option<String> {
+        if self.matches(key) {
+            return None;
+        }
+        let mut what = format!("ending with {}", self.suffixes.join(", "));
+        if !self.prefix.is_empty() {
+            what = format!("starting with '{}' and {what}", self.prefix);
+        }
+        Some(format!("'{key}' is not a job file for this trigger (keys {what})"))
+    }
+}
 
 /// A polling trigger's settings.
 #[derive(Debug, Clone)]
@@ -24,13 +58,92 @@ pub struct PollTrigger {
     pub name: String,
     /// Directory path or URI (`file://`, `s3://bucket/prefix/`).
     pub location: String,
-    /// Only keys whose file name starts with this.
-    pub prefix: String,
-    /// Only keys ending with one of these (e.g. `.ipynb`, `.json`, `.conf`).
-    pub suffixes: Vec<String>,
+    pub filter: Filter,
     pub interval: Duration,
     /// Extra variables for every run (`ETL_CONF_ENV`...).
     pub env: Map<String, Value>,
+}
+
+/// A trigger as configured (`[[trigger]]` in weir.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerConfig {
+    pub name: String,
+    /// `poll` (a directory or bucket prefix, listed every `interval_ms`) or `sqs` (S3 event
+    /// notifications from an SQS queue).
+    #[serde(rename = "type", default)]
+    pub kind: TriggerKind,
+    /// poll: the directory or URI listed (`/srv/jobs`, `s3://bucket/jobs/`).
+    pub location: Option<String>,
+    /// sqs: the queue URL.
+    pub queue_url: Option<String>,
+    /// sqs: endpoint override (else `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL` / AWS).
+    pub endpoint: Option<String>,
+    /// sqs: region (else `AWS_REGION`, else us-east-1).
+    pub region: Option<String>,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default = "default_suffixes")]
+    pub suffixes: Vec<String>,
+    /// poll: how often to list (default: `--poll-interval-ms`).
+    pub interval_ms: Option<u64>,
+    /// sqs: long-poll wait per receive, 0–20 s (default 20).
+    pub wait_seconds: Option<i32>,
+    /// Variables for its runs.
+    #[serde(default)]
+    pub env: Map<String, Value>,
+}
+
+/// The kinds of configured trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerKind {
+    #[default]
+    Poll,
+    Sqs,
+}
+
+impl TriggerConfig {
+    /// Checks the fields its kind needs.
+    pub fn validate(&self) -> Result<(), String> {
+        let name = &self.name;
+        let unexpected = |field: &str, present: bool| match present {
+            true => Err(format!("trigger '{name}': '{field}' does not apply to a {:?} trigger", self.kind)),
+            false => Ok(()),
+        };
+        match self.kind {
+            TriggerKind::Poll => {
+                if self.location.as_deref().unwrap_or("").is_empty() {
+                    return Err(format!(
+                        "trigger '{name}': a poll trigger needs 'location' (a directory or s3:// URI)"
+                    ));
+                }
+                unexpected("queue_url", self.queue_url.is_some())?;
+                unexpected("wait_seconds", self.wait_seconds.is_some())?;
+                unexpected("endpoint", self.endpoint.is_some())?;
+            }
+            TriggerKind::Sqs => {
+                if self.queue_url.as_deref().unwrap_or("").is_empty() {
+                    return Err(format!("trigger '{name}': an sqs trigger needs 'queue_url'"));
+                }
+                unexpected("location", self.location.is_some())?;
+                unexpected("interval_ms", self.interval_ms.is_some())?;
+                if let Some(w) = self.wait_seconds
+                    && !(0..=20).contains(&w)
+                {
+                    return Err(format!("trigger '{name}': wait_seconds must be between 0 and 20"));
+                }
+            }
+        }
+        if ["directory", "api", "s3-event"].contains(&name.as_str()) || name.starts_with("schedule:") {
+            return Err(format!("trigger name '{name}' is reserved"));
+        }
+        Ok(())
+    }
+
+    pub fn filter(&self) -> Filter {
+        Filter { prefix: self.prefix.clone(), suffixes: self.suffixes.clone() }
+    }
 }
 
 /// Default job file suffixes.
@@ -51,9 +164,48 @@ pub fn run_env(uri: &str, extra: &Map<String, Value>) -> Map<String, Value> {
     env
 }
 
-fn matches(t: &PollTrigger, uri: &str) -> bool {
-    let file = uri.rsplit('/').next().unwrap_or(uri);
-    file.starts_with(&t.prefix) && (t.suffixes.is_empty() || t.suffixes.iter().any(|s| file.ends_with(s.as_str())))
+/// The path of `uri` below the listed location `root` (a directory URL ending in `/`).
+fn relative_key<'a>(root: &str, uri: &'a str) -> &'a str {
+    uri.strip_prefix(root).unwrap_or_else(|| uri.rsplit('/').next().unwrap_or(uri))
+}
+
+/// Queues one run per S3 object of an event notification (from the HTTP endpoint or SQS):
+/// exactly one run per object version, repeats counted as duplicates on that run. Returns
+/// the queued and duplicate run ids and the records skipped (with why). Any store error is
+/// returned before the caller acknowledges the event, so nothing is lost.
+pub async fn queue_objects(
+    store: &Store,
+    trigger: &str,
+    filter: &Filter,
+    objects: Vec<crate::s3event::ObjectEvent>,
+    extra_env: &Map<String, Value>,
+) -> Result<(Vec<i64>, Vec<i64>, Vec<String>), crate::store::StoreError> {
+    let (mut queued, mut duplicates, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for object in objects {
+        let uri = object.uri();
+        if let Some(why) = filter.rejects(&object.key) {
+            skipped.push(format!("s3://{}/{}: {why}", object.bucket, object.key));
+            continue;
+        }
+        let run = NewRun {
+            job: uri.clone(),
+            trigger: trigger.to_string(),
+            dedupe_key: Some(object.dedupe_key()),
+            count_duplicate: true,
+            env: run_env(&uri, extra_env),
+        };
+        match store.enqueue(run).await? {
+            Queued::New(id) => {
+                tracing::info!(run = id, job = %uri, trigger, "run queued");
+                queued.push(id)
+            }
+            Queued::Duplicate(id) => {
+                tracing::info!(run = id, job = %uri, trigger, "duplicate event for an object version already queued");
+                duplicates.push(id)
+            }
+        }
+    }
+    Ok((queued, duplicates, skipped))
 }
 
 /// Polls `trigger` forever, queueing a run per new object version and waking the workers.
@@ -64,6 +216,12 @@ pub fn start_polling(trigger: PollTrigger, storage: Storage, store: Store, wake:
         // Versions already queued (or recorded) by this process: not offered again.
         let mut queued: HashMap<String, String> = HashMap::new();
         let mut warned = false;
+        let root = weir_engine::storage::parse_uri(&trigger.location)
+            .map(|u| {
+                let text = u.to_string();
+                if text.ends_with('/') { text } else { format!("{text}/") }
+            })
+            .unwrap_or_default();
         loop {
             match storage.list_files(&trigger.location).await {
                 Ok(files) => {
@@ -71,7 +229,7 @@ pub fn start_polling(trigger: PollTrigger, storage: Storage, store: Store, wake:
                     let mut seen = HashMap::new();
                     for f in files.unwrap_or_default() {
                         let uri = f.url.to_string();
-                        if !matches(&trigger, &uri) {
+                        if !trigger.filter.matches(relative_key(&root, &uri)) {
                             continue;
                         }
                         let version = f.meta.e_tag.clone().unwrap_or_else(|| {
@@ -143,16 +301,38 @@ mod tests {
 
     #[test]
     fn filters_by_prefix_and_suffix() {
-        let t = PollTrigger {
-            name: "t".into(),
-            location: "/x".into(),
-            prefix: "prod_".into(),
-            suffixes: default_suffixes(),
-            interval: Duration::from_millis(10),
-            env: Map::new(),
-        };
-        assert!(matches(&t, "file:///x/prod_a.ipynb"));
-        assert!(!matches(&t, "file:///x/dev_a.ipynb"));
-        assert!(!matches(&t, "file:///x/prod_a.csv"));
+        let f = Filter { prefix: "prod_".into(), suffixes: default_suffixes() };
+        let key = |uri| relative_key("file:///x/", uri);
+        assert!(f.matches(key("file:///x/prod_a.ipynb")));
+        assert!(!f.matches(key("file:///x/dev_a.ipynb")));
+        assert!(!f.matches(key("file:///x/prod_a.csv")));
+        let nested = Filter { prefix: "jobs/".into(), suffixes: vec![".json".into()] };
+        assert!(nested.matches(relative_key("s3://b/in/", "s3://b/in/jobs/a.json")));
+        assert!(!nested.matches(relative_key("s3://b/in/", "s3://b/in/a.json")));
+        assert_eq!(
+            nested.rejects("a.csv").as_deref(),
+            Some("'a.csv' is not a job file for this trigger (keys starting with 'jobs/' and ending with .json)")
+        );
+    }
+
+    #[test]
+    fn trigger_config_needs_the_fields_of_its_kind() {
+        let parse =
+            |text: &str| toml::from_str::<TriggerConfig>(text).map_err(|e| e.to_string()).and_then(|t| t.validate());
+        assert!(parse("name = 'a'\nlocation = 's3://b/in/'").is_ok());
+        assert!(parse("name = 'a'").unwrap_err().contains("needs 'location'"));
+        assert!(parse("name = 'a'\ntype = 'sqs'").unwrap_err().contains("needs 'queue_url'"));
+        assert!(
+            parse("name = 'a'\ntype = 'sqs'\nqueue_url = 'q'\nlocation = 'x'")
+                .unwrap_err()
+                .contains("'location' does not apply")
+        );
+        assert!(
+            parse("name = 'a'\ntype = 'sqs'\nqueue_url = 'q'\nwait_seconds = 30")
+                .unwrap_err()
+                .contains("between 0 and 20")
+        );
+        assert!(parse("name = 'directory'\nlocation = '/x'").unwrap_err().contains("reserved"));
+        assert!(parse("name = 'a'\nlocation = '/x'\nsufixes = []").is_err());
     }
 }

@@ -117,7 +117,16 @@ pub fn run_page(run: &Run, stages: &[StageRecord], log: &str) -> String {
             escape(&run.trigger),
             escape(run.started_at.as_deref().unwrap_or("-")),
             duration(run),
-            if run.duplicates > 0 { format!(", {} duplicate event(s)", run.duplicates) } else { String::new() },
+            {
+                let mut extra = String::new();
+                if run.duplicates > 0 {
+                    extra.push_str(&format!(", {} duplicate event(s)", run.duplicates));
+                }
+                if let Some(of) = run.retry_of {
+                    extra.push_str(&format!(", attempt {} (retry of <a href=\"/runs/{of}\">#{of}</a>)", run.attempt));
+                }
+                extra
+            },
             escape(log),
         ),
     )
@@ -156,6 +165,9 @@ mod tests {
             error: Some("stage 'a' failed".into()),
             duplicates: 0,
             env: Default::default(),
+            attempt: 2,
+            retry_of: Some(2),
+            not_before: None,
         };
         let list = runs_page(std::slice::from_ref(&run), &[]);
         assert!(
@@ -176,6 +188,7 @@ mod tests {
             detail.contains("<td>extract</td>")
                 && detail.contains("<td>1000</td>")
                 && detail.contains("log &lt;line&gt;")
+                && detail.contains("attempt 2 (retry of <a href=\"/runs/2\">#2</a>)")
         );
     }
 }

@@ -25,6 +25,8 @@ pub struct WorkerConfig {
     pub timeout: Duration,
     /// Largest log kept per run (the tail is kept).
     pub max_log_bytes: usize,
+    /// Retries of failed runs.
+    pub policy: crate::RunPolicy,
 }
 
 /// Running children, so a cancel can kill them.
@@ -184,8 +186,18 @@ async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: R
     };
     running.remove(run.id);
     tracing::info!(run = run.id, status = status.as_str(), "run finished");
+    // A run that failed before any stage started (weir reported the job invalid or unreadable)
+    // would fail the same way again.
+    let retryable = status == Status::Failed && !(stages.is_empty() && exit_code.is_some());
     if let Err(e) = store.finish(run.id, status, exit_code, error, log, stages).await {
         tracing::error!(run = run.id, "cannot record the run's end: {e}");
+        return;
+    }
+    if retryable && let Some(delay) = config.policy.retry_delay(run.attempt) {
+        match store.retry(&run, delay).await {
+            Ok(id) => tracing::info!(run = run.id, retry = id, "failed run retried in {:.1} s", delay.as_secs_f64()),
+            Err(e) => tracing::error!(run = run.id, "cannot queue a retry: {e}"),
+        }
     }
 }
 

@@ -124,3 +124,117 @@ fn merge_clauses() {
         missing.stderr
     );
 }
+
+/// The merge's exit event: its `metrics` object.
+fn merge_metrics(run: &super::Run) -> serde_json::Value {
+    run.events()
+        .into_iter()
+        .find(|e| e["event"] == "exit" && e["stage"]["type"] == "DeltaLakeMergeLoad")
+        .map(|e| e["stage"]["metrics"].clone())
+        .unwrap_or_else(|| panic!("no merge exit event:\n{}", run.all()))
+}
+
+#[test]
+fn merge_clause_order_values_and_duplicate_matches() {
+    let s = Scratch::new();
+    let table = s.path().join("people");
+    let t = table.display();
+    let create = format!(
+        r#"{},
+        {{"type": "DeltaLakeMergeLoad", "name": "create", "environments": ["test"], "inputView": "v", "outputURI": "{t}",
+          "condition": "source.id = target.id", "createTableIfNotExists": true, "whenNotMatchedByTargetInsert": {{}}}}"#,
+        sql_view(
+            "rows",
+            "v",
+            "SELECT * FROM (VALUES (1, 'a', 10), (2, 'b', 20), (3, 'c', 30), (4, 'd', 40)) AS x(id, name, score)"
+        )
+    );
+    assert_eq!(run(&s, "create.json", &create).code, 0);
+    let merge = |file: &str, source: &str, clauses: &str| {
+        let job = format!(
+            r#"{},
+            {{"type": "DeltaLakeMergeLoad", "name": "merge", "environments": ["test"], "inputView": "src", "outputURI": "{t}",
+              "condition": "source.id = target.id", {clauses}}}"#,
+            sql_view("source", "src", &format!("SELECT * FROM (VALUES {source}) AS x(id, name, score)"))
+        );
+        run(&s, file, &job)
+    };
+    let rows = || {
+        let read = crate::support::DeltaRead::new(&t.to_string()).columns(&["id", "name", "score"]).sort(&["id"]).run();
+        read["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| format!("{}={}/{}", r["id"], r["name"].as_str().unwrap_or("null"), r["score"]))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+
+    // Both matched clauses unconditional: whenMatchedDeleteFirst decides which one applies.
+    let update_first = merge(
+        "update_first.json",
+        "(1, 'A', 11)",
+        r#""whenMatchedDeleteFirst": false, "whenMatchedDelete": {}, "whenMatchedUpdate": {}"#,
+    );
+    assert_eq!(update_first.code, 0, "{}", update_first.all());
+    assert_eq!(rows(), "1=A/11,2=b/20,3=c/30,4=d/40");
+    let m = merge_metrics(&update_first);
+    assert_eq!((m["numTargetRowsUpdated"].as_u64(), m["numTargetRowsDeleted"].as_u64()), (Some(1), Some(0)), "{m}");
+    let delete_first =
+        merge("delete_first.json", "(1, 'A', 11)", r#""whenMatchedDelete": {}, "whenMatchedUpdate": {}"#);
+    assert_eq!(delete_first.code, 0, "{}", delete_first.all());
+    assert_eq!(rows(), "2=b/20,3=c/30,4=d/40");
+
+    // Insert `values` that leave a column out set it to NULL: refused for a NOT NULL column.
+    let not_null = merge(
+        "not_null.json",
+        "(7, 'g', 70)",
+        r#""whenNotMatchedByTargetInsert": {"values": {"id": "source.id", "name": "source.name"}}"#,
+    );
+    assert_eq!(not_null.code, 1, "{}", not_null.all());
+    assert!(not_null.stderr.contains("NOT NULL constraint violated for column: score"), "{}", not_null.stderr);
+    assert_eq!(rows(), "2=b/20,3=c/30,4=d/40");
+
+    // Update `values` mixing target and source (unlisted columns keep their value); a
+    // conditional insert with `values`; a source row matching nothing and failing the insert
+    // condition is dropped.
+    let mixed = merge(
+        "mixed.json",
+        "(2, 'B', 99), (3, 'C', 5), (7, 'g', 70), (8, 'h', 80)",
+        r#""whenMatchedUpdate": {"condition": "source.score > target.score", "values": {"name": "concat(target.name, source.name)"}},
+           "whenNotMatchedByTargetInsert": {"condition": "source.id <> 8", "values": {"id": "source.id", "name": "upper(source.name)", "score": "source.score + 1"}}"#,
+    );
+    assert_eq!(mixed.code, 0, "{}", mixed.all());
+    assert_eq!(rows(), "2=bB/20,3=c/30,4=d/40,7=G/71");
+    let m = merge_metrics(&mixed);
+    assert_eq!(m["numTargetRowsInserted"], 1, "{m}");
+    assert_eq!(m["numTargetRowsUpdated"], 1, "{m}");
+    assert_eq!(m["numTargetRowsCopied"], 2, "{m}");
+    assert_eq!(m["numSourceRows"], 4, "{m}");
+    let history = crate::support::DeltaRead::new(&t.to_string()).history().run();
+    let last = history["history"].as_array().and_then(|h| h.last()).cloned().expect("history");
+    assert_eq!(last["operation"], "MERGE", "{history}");
+    let version = history["version"].as_i64().expect("version");
+
+    // A merge that changes nothing writes no new version.
+    let nothing =
+        merge("nothing.json", "(2, 'x', 0)", r#""whenMatchedUpdate": {"condition": "source.score > target.score"}"#);
+    assert_eq!(nothing.code, 0, "{}", nothing.all());
+    assert_eq!(merge_metrics(&nothing)["numTargetRowsUpdated"], 0);
+    assert_eq!(crate::support::DeltaRead::new(&t.to_string()).run()["version"].as_i64(), Some(version));
+
+    // Two source rows updating one target row: refused as Spark does; the table is unchanged
+    // and no data file is left behind.
+    let files_before = std::fs::read_dir(&table).expect("table dir").count();
+    let dup = merge("dup.json", "(2, 'x', 1), (2, 'y', 2)", r#""whenMatchedUpdate": {}"#);
+    assert_eq!(dup.code, 1, "{}", dup.all());
+    assert!(dup.stderr.contains("multiple source rows matched"), "{}", dup.stderr);
+    assert!(dup.stderr.contains("ROW_NUMBER() in the SQL that builds 'src'"), "{}", dup.stderr);
+    assert_eq!(crate::support::DeltaRead::new(&t.to_string()).run()["version"].as_i64(), Some(version));
+    assert_eq!(std::fs::read_dir(&table).expect("table dir").count(), files_before);
+    assert_eq!(rows(), "2=bB/20,3=c/30,4=d/40,7=G/71");
+    // ... but several source rows may match a row that only an unconditional delete touches.
+    let dup_delete = merge("dup_delete.json", "(3, 'x', 1), (3, 'y', 2)", r#""whenMatchedDelete": {}"#);
+    assert_eq!(dup_delete.code, 0, "{}", dup_delete.all());
+    assert_eq!(rows(), "2=bB/20,4=d/40,7=G/71");
+}

@@ -14,6 +14,9 @@ use crate::support::{self, S3Server};
 
 const TOKEN: &str = "test-token-123";
 
+/// A job that succeeds at once.
+const TRIVIAL_JOB: &str = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
+
 struct Service {
     child: Child,
     addr: String,
@@ -101,6 +104,16 @@ impl Drop for Service {
     }
 }
 
+/// `weir serve` with `bad.toml` holding `config` (for configs it must refuse at start).
+fn serve_with_config(s: &Scratch, data: &std::path::Path, config: &str) -> super::Run {
+    let bad = s.file("bad.toml", config);
+    super::weir(
+        &["serve", "--data-dir", data.to_str().expect("utf8"), "--config", bad.to_str().expect("utf8")],
+        &[],
+        s.path(),
+    )
+}
+
 /// Writes a file next to the trigger directory, then renames it in (as an atomic drop).
 fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
     let staging = data_dir.join(format!(".{name}.tmp"));
@@ -183,30 +196,74 @@ fn dropped_job_files_run_once_each_with_history_and_api() {
 }
 
 #[test]
-fn productionized_workshop_notebook_dropped_in_the_trigger_directory() {
+fn productionized_workshop_notebook_dropped_in_a_directory_and_in_a_bucket() {
     let Some(shared) = support::shared_dir() else {
         eprintln!("../shared not found: skipping the service workshop test");
         return;
     };
     let notebook = std::fs::read_to_string(shared.join("workshop/job/SCD_Type2_workshop.ipynb")).expect("notebook");
+    let notebook = without_athena_cell(&notebook);
     let s3 = S3Server::start();
     upload_app_code(&s3, &shared);
     let mut env = s3.env();
     env.push(("ETL_CONF_DATALAKE_LOC".into(), BUCKET.into()));
     let s = Scratch::new();
     let data = s.path().join("data");
-    let service = Service::start(&data, &env);
-    drop_job(&data, "scd2_prod.ipynb", &without_athena_cell(&notebook));
+    let config = s.file(
+        "weir.toml",
+        &format!(
+            r#"
+[[trigger]]
+name = "bucket"
+location = "s3://{BUCKET}/incoming/"
+prefix = "scd2"
+suffixes = [".ipynb"]
+interval_ms = 300
+env = {{ TRIGGERED_BY = "bucket" }}
+"#
+        ),
+    );
+    let service = Service::start_with_args(&data, &env, &["--config", config.to_str().expect("utf8")]);
+    let check = |run: &Value, trigger: &str| {
+        let detail = service.json(&format!("/api/runs/{}", run["id"]));
+        assert_eq!(run["status"], "succeeded", "{}", detail["log"]);
+        assert_eq!(run["trigger"], trigger);
+        let stages = detail["stages"].as_array().expect("stages");
+        assert_eq!(stages.len(), 11, "{detail}");
+        assert!(stages.iter().all(|s| s["status"] == "succeeded" && s["rows"].is_u64()), "{stages:?}");
+        let load = stages.iter().find(|s| s["type"] == "DeltaLakeLoad").expect("load");
+        assert_eq!(load["rows"], 1000);
+        let result = support::read_delta_with_python(&format!("s3://{BUCKET}/output/delta_contact/"), &s3.env());
+        assert_eq!((result["num_rows"].as_u64(), result["expired"].as_u64()), (Some(1192), Some(92)));
+        detail
+    };
+
+    // (a) the data directory's trigger/
+    drop_job(&data, "scd2_prod.ipynb", &notebook);
     let runs = service.wait_finished(1, Duration::from_secs(180));
-    assert_eq!(runs[0]["status"], "succeeded", "{:?}", service.json(&format!("/api/runs/{}", runs[0]["id"]))["log"]);
-    let detail = service.json(&format!("/api/runs/{}", runs[0]["id"]));
-    let stages = detail["stages"].as_array().expect("stages");
-    assert_eq!(stages.len(), 11, "{detail}");
-    assert!(stages.iter().all(|s| s["status"] == "succeeded"), "{stages:?}");
-    let load = stages.iter().find(|s| s["type"] == "DeltaLakeLoad").expect("load");
-    assert_eq!(load["rows"], 1000);
-    let result = support::read_delta_with_python(&format!("s3://{BUCKET}/output/delta_contact/"), &s3.env());
-    assert_eq!((result["num_rows"].as_u64(), result["expired"].as_u64()), (Some(1192), Some(92)));
+    check(&runs[0], "directory");
+
+    // (b) a bucket prefix on the S3-compatible server; files the filters exclude never run.
+    s3.put(BUCKET, "incoming/readme.txt", b"not a job");
+    s3.put(BUCKET, "incoming/other.ipynb", b"{}");
+    s3.put(BUCKET, "incoming/scd2_prod.ipynb", notebook.as_bytes());
+    let runs = service.wait_finished(2, Duration::from_secs(180));
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let detail = check(&runs[0], "bucket");
+    assert_eq!(detail["job"], format!("s3://{BUCKET}/incoming/scd2_prod.ipynb"));
+    assert_eq!(detail["env"]["ETL_CONF_JOB_NAME"], "scd2_prod");
+    assert_eq!(detail["env"]["TRIGGERED_BY"], "bucket");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(service.runs().len(), 2, "one run per object version");
+
+    // A bad trigger config is refused at start, naming the file and the trigger.
+    let out = serve_with_config(&s, &data, "[[trigger]]\nname = \"q\"\ntype = \"sqs\"\n");
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("bad.toml") && out.stderr.contains("trigger 'q': an sqs trigger needs 'queue_url'"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -214,7 +271,7 @@ fn kill_9_part_way_then_restart_gives_exactly_one_run_per_file() {
     let s = Scratch::new();
     let data = s.path().join("data");
     std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
-    let job = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
+    let job = TRIVIAL_JOB;
     const FILES: usize = 200;
     let mut service = Service::start(&data, &[]);
     for i in 0..FILES {
@@ -252,7 +309,7 @@ fn kill_9_part_way_then_restart_gives_exactly_one_run_per_file() {
 fn s3_event_notifications_start_one_run_per_object_version() {
     let s3 = S3Server::start();
     s3.create_bucket("jobs");
-    let job = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
+    let job = TRIVIAL_JOB;
     s3.put("jobs", "incoming/my job.json", job.as_bytes());
     let s = Scratch::new();
     let service = Service::start(&s.path().join("data"), &s3.env());
@@ -278,6 +335,14 @@ fn s3_event_notifications_start_one_run_per_object_version() {
     assert_eq!(runs[0]["status"], "succeeded", "{:?}", service.json(&format!("/api/runs/{}", runs[0]["id"]))["log"]);
     assert_eq!(runs[0]["duplicates"], 1);
     assert_eq!(runs[0]["env"]["ETL_CONF_JOB_NAME"], "my job");
+
+    // An object that cannot be read: its run fails with the error recorded.
+    let gone = r#"{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "jobs"}, "object": {"key": "incoming/gone.json", "eTag": "e3"}}}]}"#;
+    assert_eq!(service.http("POST", "/api/events/s3", Some(TOKEN), Some(gone)).0, 202);
+    let runs = service.wait_finished(2, Duration::from_secs(60));
+    assert_eq!(runs[0]["status"], "failed", "{runs:?}");
+    let error = runs[0]["error"].as_str().unwrap_or("");
+    assert!(error.contains("s3a://jobs/incoming/gone.json"), "{error}");
 }
 
 /// Headless Chromium (Debian's `chromium`, installed by ./scripts/test.sh): the page as a
@@ -392,4 +457,154 @@ env = {{ PARAM = "x" }}
     assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
     assert!(out.stderr.contains("'0 1 * * *'"), "{}", out.stderr);
     assert_eq!(super::weir(&["schedule", "next", "61 * * * *"], &[], s.path()).code, 1);
+}
+
+/// A moto server (from the test venv) on 127.0.0.1; killed on drop.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Self {
+        let python = support::python();
+        let bin = python.parent().map(|d| d.join("moto_server")).filter(|p| p.is_file()).unwrap_or_else(|| {
+            panic!("moto_server not found next to {}: run ./scripts/test.sh (it installs moto)", python.display())
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let mut child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("moto_server exited ({status}) before listening");
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "moto_server did not listen within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto { child, port }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Messages left on the queue (visible + in flight).
+    fn queue_depth(&self, queue_url: &str) -> u64 {
+        let script = format!(
+            "import boto3; q = boto3.client('sqs', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='moto', aws_secret_access_key='moto'); a = q.get_queue_attributes(QueueUrl='{queue_url}', AttributeNames=['All'])['Attributes']; print(int(a['ApproximateNumberOfMessages']) + int(a['ApproximateNumberOfMessagesNotVisible']))",
+            self.endpoint()
+        );
+        let out = Command::new(support::python()).args(["-c", &script]).output().expect("python");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn s3_events_from_sqs_start_one_run_per_object_version() {
+    // The job lives on the S3-compatible server the runs read from; moto only emits the
+    // S3 -> SQS notifications for an object of the same bucket and key.
+    let s3 = S3Server::start();
+    s3.create_bucket("jobs");
+    let job = TRIVIAL_JOB;
+    s3.put("jobs", "incoming/sqs job.json", job.as_bytes());
+    let s = Scratch::new();
+    let local_job = s.file("job.json", job);
+    let moto = Moto::start();
+    let script = support::repo_root().join("tests/python/moto_s3_events.py");
+    let out = Command::new(support::python())
+        .arg(&script)
+        .args([&moto.endpoint(), "jobs", "incoming/sqs job.json", local_job.to_str().expect("utf8")])
+        .output()
+        .expect("python");
+    let events: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let queue_url = events["queue_url"].as_str().expect("queue url").to_string();
+    assert!(events["event"].as_str().unwrap_or("").contains("sqs+job.json"), "keys are URL-encoded: {events}");
+    assert_eq!(moto.queue_depth(&queue_url), 3 + events["test_events"].as_u64().unwrap_or(0));
+
+    let config = s.file(
+        "weir.toml",
+        &format!(
+            "[[trigger]]\nname = \"queue\"\ntype = \"sqs\"\nqueue_url = \"{queue_url}\"\nendpoint = \"{}\"\nwait_seconds = 1\nprefix = \"incoming/\"\n",
+            moto.endpoint()
+        ),
+    );
+    let service =
+        Service::start_with_args(&s.path().join("data"), &s3.env(), &["--config", config.to_str().expect("utf8")]);
+    let runs = service.wait_finished(1, Duration::from_secs(60));
+    // Every message handled and deleted: the test event skipped, the redelivery a duplicate,
+    // the non-event dropped (and logged).
+    let started = Instant::now();
+    while moto.queue_depth(&queue_url) > 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "messages left on the queue");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let runs = if runs.len() == 1 { service.runs() } else { runs };
+    assert_eq!(runs.len(), 1, "the same event twice gives one run: {runs:?}");
+    let run = &runs[0];
+    assert_eq!(run["status"], "succeeded", "{}", service.json(&format!("/api/runs/{}", run["id"]))["log"]);
+    assert_eq!(run["job"], "s3a://jobs/incoming/sqs job.json");
+    assert_eq!(run["trigger"], "queue");
+    assert_eq!(run["duplicates"], 1, "{run}");
+    assert_eq!(run["env"]["ETL_CONF_JOB_NAME"], "sqs job");
+}
+
+#[test]
+fn failed_runs_are_retried_with_backoff_but_invalid_jobs_are_not() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
+    let config = s.file("weir.toml", "[runs]\nretries = 2\nretry_backoff_s = 1\nretention_days = 30\n");
+    let service = Service::start_with_args(&data, &[], &["--config", config.to_str().expect("utf8")]);
+    drop_job(
+        &data,
+        "flaky.json",
+        r#"{"stages": [{"type": "SQLValidate", "name": "check", "environments": ["dev"], "sql": "SELECT false, 'not yet'"}]}"#,
+    );
+    drop_job(&data, "invalid.json", r#"{"stages": [{"type": "SQLTransfrom", "name": "x", "environments": ["dev"]}]}"#);
+    let started = Instant::now();
+    let runs = loop {
+        let runs = service.wait_finished(4, Duration::from_secs(60));
+        if runs.len() >= 4 || started.elapsed() > Duration::from_secs(60) {
+            break runs;
+        }
+    };
+    let flaky: Vec<&Value> =
+        runs.iter().filter(|r| r["job"].as_str().unwrap_or("").ends_with("flaky.json")).rev().collect();
+    assert_eq!(flaky.len(), 3, "first run and two retries: {runs:?}");
+    assert!(flaky.iter().all(|r| r["status"] == "failed"), "{flaky:?}");
+    assert_eq!(flaky.iter().map(|r| r["attempt"].as_i64().unwrap_or(0)).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(flaky[1]["retry_of"], flaky[0]["id"]);
+    assert_eq!(flaky[2]["retry_of"], flaky[1]["id"]);
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("time")).expect("rfc3339");
+    // Backoff 1 s, then 2 s (measured from the failure to the retry's start).
+    let gap = |a: &Value, b: &Value| (at(&b["started_at"]) - at(&a["finished_at"])).num_milliseconds();
+    assert!(gap(flaky[0], flaky[1]) >= 1000, "{flaky:?}");
+    assert!(gap(flaky[1], flaky[2]) >= 2000, "{flaky:?}");
+    let invalid: Vec<&Value> =
+        runs.iter().filter(|r| r["job"].as_str().unwrap_or("").ends_with("invalid.json")).collect();
+    assert_eq!(invalid.len(), 1, "an invalid job is not retried: {runs:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(service.runs().len(), 4, "no more retries");
+
+    let out = serve_with_config(&s, &data, "[runs]\nretention_days = 0\n");
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("retention_days must be more than 0"), "{}", out.stderr);
 }

@@ -287,7 +287,15 @@ impl ViewCommon {
             outcome.rows = Some(rows);
             outcome.detail.insert("records".into(), rows.into());
         } else {
+            let counted = match session.settings.count_rows {
+                true => Some(df.clone().count().await? as u64),
+                false => None,
+            };
             session.register_dataframe(name, df)?;
+            if let Some(rows) = counted {
+                outcome.rows = Some(rows);
+                outcome.detail.insert("records".into(), rows.into());
+            }
         }
         Ok(outcome)
     }

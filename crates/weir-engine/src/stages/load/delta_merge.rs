@@ -5,9 +5,21 @@
 
 use std::sync::Arc;
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use async_trait::async_trait;
-use datafusion::common::{Column, DFSchema};
-use datafusion::logical_expr::Expr;
+use datafusion::arrow::array::{AsArray, BooleanArray, UInt64Array};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::{DataType, Int8Type, UInt64Type};
+use datafusion::common::{Column, DFSchema, JoinType, ScalarValue};
+use datafusion::dataframe::DataFrame;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, cast, lit,
+};
+use deltalake::protocol::{DeltaOperation, MergePredicate};
+use futures::StreamExt;
 use serde_json::{Map, Value};
 use weir_config::hocon::Node;
 
@@ -123,10 +135,6 @@ impl ExprParser<'_> {
     }
 }
 
-fn source_col(name: &str) -> Expr {
-    Expr::Column(Column::new(Some("source"), name))
-}
-
 #[async_trait]
 impl Stage for DeltaLakeMergeLoad {
     fn detail(&self) -> Map<String, Value> {
@@ -156,22 +164,196 @@ impl Stage for DeltaLakeMergeLoad {
             }
             return self.create(session, source).await;
         };
+        self.merge(session, table, source).await
+    }
+}
+
+/// What the merge does with one row of the full outer join of target and source. Rows with
+/// an action up to [`INSERT`] are written; the others only count.
+mod action {
+    pub const DISCARD: i8 = 0;
+    pub const COPY_MATCHED: i8 = 1;
+    pub const COPY_UNMATCHED: i8 = 2;
+    pub const UPDATE: i8 = 3;
+    pub const INSERT: i8 = 4;
+    pub const DELETE_MATCHED: i8 = 5;
+    pub const DELETE_UNMATCHED: i8 = 6;
+    pub const COUNT: usize = 7;
+}
+
+const TARGET_MARK: &str = "__weir_merge_target";
+const SOURCE_MARK: &str = "__weir_merge_source";
+const ACTION: &str = "__weir_merge_action";
+const ROW_ID: &str = "__weir_merge_row_id";
+
+/// The target rows modified so far (by [`RowId`]) and the error for a second modification.
+struct DuplicateCheck {
+    seen: Mutex<HashSet<u64>>,
+    message: String,
+}
+
+/// A fresh number for each row (volatile, so never folded or evaluated twice): numbers the
+/// target's rows for the [`DuplicateCheck`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RowId {
+    signature: Signature,
+}
+
+static NEXT_ROW_ID: AtomicU64 = AtomicU64::new(0);
+
+impl RowId {
+    fn new() -> Self {
+        RowId { signature: Signature::nullary(Volatility::Volatile) }
+    }
+}
+
+impl ScalarUDFImpl for RowId {
+    fn name(&self) -> &str {
+        "weir_merge_row_id"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+        Ok(DataType::UInt64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> datafusion::error::Result<ColumnarValue> {
+        let n = args.number_rows as u64;
+        let start = NEXT_ROW_ID.fetch_add(n, Ordering::Relaxed);
+        Ok(ColumnarValue::Array(Arc::new(UInt64Array::from_iter_values(start..start + n))))
+    }
+}
+
+/// Row counts per [`action`], shared by the writer tasks.
+type Counters = Arc<[AtomicU64; action::COUNT]>;
+
+fn qualified(relation: &str, name: &str) -> Expr {
+    Expr::Column(Column::new(Some(relation), name))
+}
+
+impl DeltaLakeMergeLoad {
+    /// Our own MERGE (copy-on-write): one full outer join of target and source on `condition`
+    /// decides each row's action with Arc's clause order; the rows to keep are streamed into new
+    /// data files (one writer per partition of the join, in parallel) and one Delta commit
+    /// replaces the old files. A failure at any point leaves the table at its previous version.
+    async fn merge(
+        &self,
+        session: &Session,
+        mut table: deltalake::DeltaTable,
+        source: DataFrame,
+    ) -> Result<Outcome, StageError> {
+        let started = std::time::Instant::now();
         let target_schema = table.snapshot()?.snapshot().arrow_schema();
         let source_schema = source.schema().as_arrow().clone();
         let schema = DFSchema::try_from_qualified_schema("source", &source_schema)?
             .join(&DFSchema::try_from_qualified_schema("target", &target_schema)?)?;
         let parser = ExprParser { session, schema };
         let predicate = parser.parse("condition", &self.condition)?;
+        // The schema data files are written with (plain Utf8 rather than the scan's views,
+        // the table's nullability and field metadata).
+        let file_schema = deltalake::writer::RecordBatchWriter::for_table(&table)?.arrow_schema();
+        let plan = self.plan(&parser, &file_schema, &source_schema)?;
 
-        let state = session.ctx.state();
-        table.update_datafusion_session(&state)?;
-        let mut builder = table
-            .merge(source, predicate)
-            .with_source_alias("source")
-            .with_target_alias("target")
-            .with_session_state(Arc::new(state));
+        table.update_datafusion_session(&session.ctx.state())?;
+        let target = session.ctx.read_table(table.table_provider().await?)?;
+        // Spark refuses a merge in which one target row is modified by several source rows: with
+        // a check to make, the target's rows are numbered and modified numbers must not repeat.
+        let check = plan.modify_condition.then(|| DuplicateCheck {
+            seen: Default::default(),
+            message: format!(
+                "Cannot perform Merge as multiple source rows matched and attempted to modify the same target row in the Delta table in possibly conflicting ways. Make the source unique on the merge condition (for example with ROW_NUMBER() in the SQL that builds '{}').",
+                self.input_view
+            ),
+        });
+        let marked = |df: DataFrame, relation: &str, mark: &str, row_ids: bool| -> Result<DataFrame, StageError> {
+            let mut columns: Vec<Expr> =
+                df.schema().fields().iter().map(|f| Expr::Column(Column::new_unqualified(f.name()))).collect();
+            columns.push(lit(true).alias(mark));
+            if row_ids {
+                columns.push(ScalarUDF::new_from_impl(RowId::new()).call(vec![]).alias(ROW_ID));
+            }
+            Ok(df.select(columns)?.alias(relation)?)
+        };
+        let joined = marked(target, "target", TARGET_MARK, check.is_some())?.join_on(
+            marked(source, "source", SOURCE_MARK, false)?,
+            JoinType::Full,
+            [predicate],
+        )?;
+        let with_action = joined.with_column(ACTION, plan.action.clone())?;
+        let mut output = plan.columns.clone();
+        output.push(Expr::Column(Column::new_unqualified(ACTION)));
+        if check.is_some() {
+            output.push(qualified("target", ROW_ID));
+        }
+        let rows = with_action.select(output)?;
 
+        let counters: Counters = Arc::new(Default::default());
+        let check = check.map(Arc::new);
+        let streams = rows
+            .execute_stream_partitioned()
+            .await?
+            .into_iter()
+            .map(|stream| keep_written_rows(stream, file_schema.clone(), counters.clone(), check.clone()))
+            .collect();
+        let adds = crate::delta::write_files(&table, streams).await?;
+        let counts: Vec<u64> = counters.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let count = |a: i8| counts[a as usize];
+
+        let inserted = count(action::INSERT);
+        let updated = count(action::UPDATE);
+        let deleted = count(action::DELETE_MATCHED) + count(action::DELETE_UNMATCHED);
+        let copied = count(action::COPY_MATCHED) + count(action::COPY_UNMATCHED);
+        let source_rows =
+            count(action::COPY_MATCHED) + updated + count(action::DELETE_MATCHED) + inserted + count(action::DISCARD);
+        let files_before = table.snapshot()?.log_data().num_files() as u64;
+        let metrics = crate::obj! {
+            "numSourceRows" => source_rows,
+            "numTargetRowsInserted" => inserted,
+            "numTargetRowsUpdated" => updated,
+            "numTargetRowsDeleted" => deleted,
+            "numTargetRowsCopied" => copied,
+            "numOutputRows" => inserted + updated + copied,
+            "numTargetFilesAdded" => adds.len() as u64,
+            "numTargetFilesRemoved" => files_before,
+            "executionTimeMs" => started.elapsed().as_millis() as u64,
+        };
+        let changed = inserted + updated + deleted > 0;
+        if changed {
+            crate::delta::commit_rewrite(
+                &mut table,
+                adds,
+                plan.operation(&self.condition),
+                Value::Object(metrics.clone()),
+            )
+            .await?;
+            if self.generate_symlink_manifest {
+                crate::delta::write_symlink_manifest(session, &self.output_uri, &table).await?;
+            }
+        } else {
+            // Nothing to change: no new version (and no rewritten files).
+            crate::delta::discard(&table, &adds).await;
+        }
+        let mut outcome = Outcome { rows: Some(inserted + updated + deleted), ..Default::default() };
+        outcome.detail.insert("metrics".into(), Value::Object(metrics));
+        outcome.detail.insert("commit".into(), crate::delta::commit_detail(&table).await);
+        Ok(outcome)
+    }
+
+    /// The merge's expressions: each row's action and the output columns.
+    fn plan(
+        &self,
+        parser: &ExprParser,
+        target_schema: &datafusion::arrow::datatypes::Schema,
+        source_schema: &datafusion::arrow::datatypes::Schema,
+    ) -> Result<MergePlan, StageError> {
         let target_columns: Vec<String> = target_schema.fields().iter().map(|f| f.name().clone()).collect();
+        let condition = |clause: &Clause, what: &str| -> Result<Option<Expr>, StageError> {
+            clause.condition.as_deref().map(|sql| parser.parse(&format!("{what} condition"), sql)).transpose()
+        };
+        // Target column → value, for a clause with or without `values`.
         let assignments = |clause: &Clause, what: &str| -> Result<Vec<(String, Expr)>, StageError> {
             match &clause.values {
                 Some(values) => values
@@ -195,93 +377,212 @@ impl Stage for DeltaLakeMergeLoad {
                                 self.input_view
                             )));
                         }
-                        Ok((column.clone(), source_col(column)))
+                        Ok((column.clone(), qualified("source", column)))
                     })
                     .collect(),
             }
         };
-        let condition = |clause: &Clause, what: &str| -> Result<Option<Expr>, StageError> {
-            clause.condition.as_deref().map(|sql| parser.parse(&format!("{what} condition"), sql)).transpose()
-        };
 
-        let delete_clause = |builder: deltalake::operations::merge::MergeBuilder| -> Result<_, StageError> {
-            match &self.when_matched_delete {
-                Some(clause) => {
-                    let cond = condition(clause, "whenMatchedDelete")?;
-                    Ok(builder.when_matched_delete(|d| match cond {
-                        Some(c) => d.predicate(c),
-                        None => d,
-                    })?)
-                }
-                None => Ok(builder),
+        let mut plan = MergePlan::default();
+        // WHEN MATCHED clauses in Arc's order: the first whose condition holds applies.
+        let mut matched: Vec<(Option<Expr>, i8)> = Vec::new();
+        let delete = match &self.when_matched_delete {
+            Some(clause) => {
+                let cond = condition(clause, "whenMatchedDelete")?;
+                plan.matched.push(("delete", clause.condition.clone()));
+                Some((cond, action::DELETE_MATCHED))
             }
+            None => None,
+        };
+        let mut update_values = None;
+        let update = match &self.when_matched_update {
+            Some(clause) => {
+                let cond = condition(clause, "whenMatchedUpdate")?;
+                update_values = Some(assignments(clause, "whenMatchedUpdate")?);
+                plan.matched.push(("update", clause.condition.clone()));
+                Some((cond, action::UPDATE))
+            }
+            None => None,
         };
         if self.when_matched_delete_first {
-            builder = delete_clause(builder)?;
+            matched.extend(delete.clone());
+            matched.extend(update);
+        } else {
+            matched.extend(update);
+            matched.extend(delete.clone());
+            plan.matched.reverse();
         }
-        if let Some(clause) = &self.when_matched_update {
-            let cond = condition(clause, "whenMatchedUpdate")?;
-            let sets = assignments(clause, "whenMatchedUpdate")?;
-            builder = builder.when_matched_update(|mut u| {
-                if let Some(c) = cond {
-                    u = u.predicate(c);
-                }
-                for (column, expr) in sets {
-                    u = u.update(Column::new_unqualified(column), expr);
-                }
-                u
-            })?;
+        // A target row may match several source rows only when the sole clause is an
+        // unconditional delete (Delta's rule); otherwise the merge checks it.
+        let only_unconditional_delete = matches!(matched.as_slice(), [(None, action::DELETE_MATCHED)]);
+        plan.modify_condition = !matched.is_empty() && !only_unconditional_delete;
+
+        let target_present = qualified("target", TARGET_MARK).is_not_null();
+        let source_present = qualified("source", SOURCE_MARK).is_not_null();
+        let is_matched = target_present.clone().and(source_present.clone());
+        let mut arms: Vec<(Expr, i8)> = Vec::new();
+        for (cond, act) in &matched {
+            let when = match cond {
+                Some(c) => is_matched.clone().and(c.clone()),
+                None => is_matched.clone(),
+            };
+            arms.push((when, *act));
         }
-        if !self.when_matched_delete_first {
-            builder = delete_clause(builder)?;
-        }
-        if let Some(clause) = &self.when_not_matched_insert {
-            let cond = condition(clause, "whenNotMatchedByTargetInsert")?;
-            let sets = assignments(clause, "whenNotMatchedByTargetInsert")?;
-            builder = builder.when_not_matched_insert(|mut i| {
-                if let Some(c) = cond {
-                    i = i.predicate(c);
-                }
-                for (column, expr) in sets {
-                    i = i.set(Column::new_unqualified(column), expr);
-                }
-                i
-            })?;
-        }
+        arms.push((is_matched, action::COPY_MATCHED));
         if let Some(clause) = &self.when_not_matched_by_source_delete {
             let cond = condition(clause, "whenNotMatchedBySourceDelete")?;
-            builder = builder.when_not_matched_by_source_delete(|d| match cond {
-                Some(c) => d.predicate(c),
-                None => d,
-            })?;
+            plan.not_matched_by_source.push(("delete", clause.condition.clone()));
+            let when = match cond {
+                Some(c) => target_present.clone().and(c),
+                None => target_present.clone(),
+            };
+            arms.push((when, action::DELETE_UNMATCHED));
         }
-        let (table, metrics) = builder.await?;
-        if self.generate_symlink_manifest {
-            crate::delta::write_symlink_manifest(session, &self.output_uri, &table).await?;
+        arms.push((target_present, action::COPY_UNMATCHED));
+        let mut insert_values = None;
+        if let Some(clause) = &self.when_not_matched_insert {
+            let cond = condition(clause, "whenNotMatchedByTargetInsert")?;
+            insert_values = Some(assignments(clause, "whenNotMatchedByTargetInsert")?);
+            plan.not_matched.push(("insert", clause.condition.clone()));
+            let when = match cond {
+                Some(c) => source_present.and(c),
+                None => source_present,
+            };
+            arms.push((when, action::INSERT));
         }
-        let mut outcome = Outcome {
-            rows: Some(
-                (metrics.num_target_rows_inserted + metrics.num_target_rows_updated + metrics.num_target_rows_deleted)
-                    as u64,
-            ),
-            ..Default::default()
+        let mut case: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+        for (when, act) in arms {
+            case = Some(match case {
+                None => datafusion::logical_expr::when(when, lit(act)),
+                Some(mut builder) => builder.when(when, lit(act)),
+            });
+        }
+        plan.action = match case {
+            Some(mut builder) => builder.otherwise(lit(action::DISCARD))?,
+            None => lit(action::DISCARD),
         };
-        outcome.detail.insert(
-            "metrics".into(),
-            crate::obj! {
-                "numSourceRows" => metrics.num_source_rows,
-                "numTargetRowsInserted" => metrics.num_target_rows_inserted,
-                "numTargetRowsUpdated" => metrics.num_target_rows_updated,
-                "numTargetRowsDeleted" => metrics.num_target_rows_deleted,
-                "numTargetRowsCopied" => metrics.num_target_rows_copied,
-                "numOutputRows" => metrics.num_output_rows,
-                "executionTimeMs" => metrics.execution_time_ms,
+
+        // Output columns: the update's value, the insert's value (NULL when `values` leaves the
+        // column out), else the target's own value; cast to the table's type.
+        let action_is = |a: i8| Expr::Column(Column::new_unqualified(ACTION)).eq(lit(a));
+        let find = |values: &Option<Vec<(String, Expr)>>, name: &str| {
+            values.as_ref().map(|v| v.iter().rev().find(|(c, _)| c == name).map(|(_, e)| e.clone()))
+        };
+        for field in target_schema.fields() {
+            let name = field.name();
+            let own = qualified("target", name);
+            let mut builder: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+            let mut arm = |a: i8, value: Expr| {
+                let value = cast(value, field.data_type().clone());
+                builder = Some(match builder.take() {
+                    None => datafusion::logical_expr::when(action_is(a), value),
+                    Some(mut b) => b.when(action_is(a), value),
+                });
+            };
+            if let Some(value) = find(&update_values, name) {
+                arm(action::UPDATE, value.unwrap_or_else(|| own.clone()));
             }
-            .into(),
-        );
-        outcome.detail.insert("commit".into(), crate::delta::commit_detail(&table).await);
-        Ok(outcome)
+            if let Some(value) = find(&insert_values, name) {
+                arm(action::INSERT, value.unwrap_or(Expr::Literal(ScalarValue::Null, None)));
+            }
+            let expr = match builder {
+                Some(mut b) => b.otherwise(own)?,
+                None => own,
+            };
+            plan.columns.push(cast(expr, field.data_type().clone()).alias(name));
+        }
+        Ok(plan)
     }
+}
+
+/// The expressions of one merge.
+#[derive(Default)]
+struct MergePlan {
+    /// Each joined row's [`action`].
+    action: Expr,
+    /// The table's columns, computed from the joined row and its action.
+    columns: Vec<Expr>,
+    /// Whether a target row modified twice must fail the merge (Spark's rule: unless the only
+    /// WHEN MATCHED clause is an unconditional delete).
+    modify_condition: bool,
+    matched: Vec<(&'static str, Option<String>)>,
+    not_matched: Vec<(&'static str, Option<String>)>,
+    not_matched_by_source: Vec<(&'static str, Option<String>)>,
+}
+
+impl MergePlan {
+    fn operation(&self, condition: &str) -> DeltaOperation {
+        let predicates = |clauses: &[(&str, Option<String>)]| {
+            clauses
+                .iter()
+                .map(|(kind, predicate)| MergePredicate { action_type: kind.to_string(), predicate: predicate.clone() })
+                .collect()
+        };
+        DeltaOperation::Merge {
+            predicate: None,
+            merge_predicate: Some(condition.to_string()),
+            matched_predicates: predicates(&self.matched),
+            not_matched_predicates: predicates(&self.not_matched),
+            not_matched_by_source_predicates: predicates(&self.not_matched_by_source),
+        }
+    }
+}
+
+/// Counts each row's action and passes on the rows to write, without the action column.
+fn keep_written_rows(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    counters: Counters,
+    check: Option<Arc<DuplicateCheck>>,
+) -> crate::delta::BatchStream {
+    let width = schema.fields().len();
+    stream
+        .map(move |batch| {
+            let batch = batch?;
+            let actions = batch.column(width).as_primitive::<Int8Type>();
+            let mut counts = [0u64; action::COUNT];
+            for a in actions.values().iter() {
+                counts[*a as usize] += 1;
+            }
+            if let Some(check) = &check
+                && counts[action::UPDATE as usize] + counts[action::DELETE_MATCHED as usize] > 0
+            {
+                let ids = batch.column(width + 1).as_primitive::<UInt64Type>();
+                let mut seen = check.seen.lock().unwrap_or_else(|p| p.into_inner());
+                for (a, id) in actions.values().iter().zip(ids.values().iter()) {
+                    if (*a == action::UPDATE || *a == action::DELETE_MATCHED) && !seen.insert(*id) {
+                        return Err(deltalake::DeltaTableError::Generic(check.message.clone()));
+                    }
+                }
+            }
+            for (counter, n) in counters.iter().zip(counts) {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+            let keep = BooleanArray::from_unary(actions, |a| (action::COPY_MATCHED..=action::INSERT).contains(&a));
+            let columns: Vec<usize> = (0..width).collect();
+            let kept = filter_record_batch(&batch.project(&columns)?, &keep)?;
+            // Same columns and types; the table's nullability (a NULL in a NOT NULL column
+            // fails here, naming the column) and field metadata.
+            let columns = kept
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(column, field)| {
+                    if !field.is_nullable() && column.null_count() > 0 {
+                        return Err(deltalake::DeltaTableError::Generic(format!(
+                            "NOT NULL constraint violated for column: {} (the merge would write NULL into it)",
+                            field.name()
+                        )));
+                    }
+                    match column.data_type() == field.data_type() {
+                        true => Ok(column.clone()),
+                        false => Ok(datafusion::arrow::compute::cast(column, field.data_type())?),
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(datafusion::arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?)
+        })
+        .boxed()
 }
 
 impl DeltaLakeMergeLoad {
