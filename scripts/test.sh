@@ -62,22 +62,51 @@ else
   export WEIR_PYTHON=$repo/.venv/bin/python
 fi
 
+# Debian packages the tests need, installed when missing (root and apt-get only).
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+apt_updated=
+apt_install() {
+  echo "apt-get install $1 (Debian's package; $2)"
+  [ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null
+}
+
 section "Chromium: the browser of the web UI test"
 if [ -n "${WEIR_CHROMIUM:-}" ]; then
   echo "using WEIR_CHROMIUM=$WEIR_CHROMIUM"
 elif command -v chromium >/dev/null 2>&1; then
   echo "installed: $(command -v chromium)"
-elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+elif can_apt; then
   start=$SECONDS
-  echo "apt-get install chromium (Debian's package; about a minute)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  apt_install chromium "about a minute"
   echo "installed $(command -v chromium) $(elapsed "$start")"
 else
   echo "chromium is missing and cannot be installed here (needs root and apt-get):" >&2
   echo "install Debian's chromium package, or set WEIR_CHROMIUM to a Chromium binary" >&2
   exit 1
 fi
+
+section "PostgreSQL: the shared run store of the two-instance service test"
+pg_bin() {
+  if [ -n "${WEIR_PG_BIN:-}" ]; then echo "$WEIR_PG_BIN"; return; fi
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && { echo "$d"; return; }
+  done
+  command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
+}
+if [ -n "$(pg_bin)" ]; then
+  echo "installed: $(pg_bin) ($("$(pg_bin)/postgres" --version))"
+elif can_apt; then
+  start=$SECONDS
+  apt_install postgresql "the tests start their own throwaway servers"
+  echo "installed $(pg_bin) $(elapsed "$start")"
+else
+  echo "PostgreSQL server binaries are missing and cannot be installed here (needs root and apt-get):" >&2
+  echo "install Debian's postgresql package, or set WEIR_PG_BIN to the directory holding initdb and pg_ctl" >&2
+  exit 1
+fi
+export WEIR_PG_BIN=$(pg_bin)
 
 section "cargo test --workspace (debug profile)"
 start=$SECONDS

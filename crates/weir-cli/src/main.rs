@@ -88,6 +88,9 @@ struct ServeArgs {
     /// Config file (TOML): [[schedule]] cron schedules, [[trigger]] bucket / SQS triggers, [runs] retries and retention (see the README)
     #[arg(long)]
     config: Option<std::path::PathBuf>,
+    /// Run store shared by several instances, e.g. postgres://user:pass@host/weir (default: SQLite in the data dir)
+    #[arg(long, env = "WEIR_STORE")]
+    store: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -243,6 +246,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         environment: a.env,
         weir,
         config: a.config,
+        store: a.store,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Variables every run gets (from the service config).
     pub run_env: Map<String, Value>,
     pub schedules: Arc<Vec<crate::schedule::Schedule>>,
+    /// Configured triggers, as shown by `GET /api/triggers`.
+    pub triggers: Arc<Vec<Value>>,
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -75,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/cancel", post(cancel))
         .route("/api/events/s3", post(s3_event))
         .route("/api/schedules", get(schedules))
+        .route("/api/triggers", get(triggers))
+        .route("/api/jobs", get(jobs))
         .route("/metrics", get(metrics))
         .route("/", get(ui_runs))
         .route("/runs/{id}", get(ui_run))
@@ -188,6 +192,17 @@ async fn s3_event(State(state): State<AppState>, body: String) -> Response {
     }
     (StatusCode::ACCEPTED, axum::Json(json!({"queued": queued, "duplicates": duplicates, "skipped": skipped})))
         .into_response()
+}
+
+async fn triggers(State(state): State<AppState>) -> Response {
+    axum::Json(json!({ "triggers": state.triggers.as_ref() })).into_response()
+}
+
+async fn jobs(State(state): State<AppState>) -> Response {
+    match state.store.jobs().await {
+        Ok(jobs) => axum::Json(json!({ "jobs": jobs })).into_response(),
+        Err(e) => internal(e),
+    }
 }
 
 async fn schedules(State(state): State<AppState>) -> Response {

@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub weir: PathBuf,
     /// `weir.toml`: schedules, triggers, retries and retention.
     pub config: Option<PathBuf>,
+    /// `postgres://...`: a run store shared with other instances (default: SQLite in the data dir).
+    pub store: Option<String>,
 }
 
 /// The service's config file (`--config weir.toml`).
@@ -134,6 +136,8 @@ pub enum ServeError {
     DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error("cannot use the run store {url}: {source}")]
+    StoreConnect { url: String, source: store::StoreError },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("config {path}: {message}")]
@@ -168,6 +172,36 @@ fn api_token(data_dir: &Path) -> Result<String, ServeError> {
     Ok(token)
 }
 
+/// Fails the runs left behind by stopped instances (see [`store::Backend::recover`]) and
+/// queues their retries per `policy`.
+async fn recover(store: &store::Store, policy: &RunPolicy, at_start: bool) -> Result<(), store::StoreError> {
+    let recovered = store.recover(at_start).await?;
+    if !recovered.is_empty() {
+        tracing::warn!(
+            "{} run(s) were in progress when their service instance stopped: marked failed",
+            recovered.len()
+        );
+    }
+    for run in &recovered {
+        if let Some(delay) = policy.retry_delay(run.attempt) {
+            let id = store.retry(run, delay).await?;
+            tracing::info!(run = run.id, retry = id, "interrupted run retried in {:.0} s", delay.as_secs_f64());
+        }
+    }
+    Ok(())
+}
+
+/// A connection URL without its password.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Runs the service until Ctrl-C or SIGTERM.
 pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     let dir_err = |p: &Path| {
@@ -181,17 +215,33 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         None => (ServiceConfig::default(), Vec::new()),
     };
     let token = api_token(&options.data_dir)?;
-    let store = store::Store::open(&options.data_dir.join("weir.db"))?;
-    let policy = config.runs.clone();
-    let recovered = store.recover().await?;
-    if !recovered.is_empty() {
-        tracing::warn!("{} run(s) were in progress when the service stopped: marked failed", recovered.len());
-    }
-    for run in &recovered {
-        if let Some(delay) = policy.retry_delay(run.attempt) {
-            let id = store.retry(run, delay).await?;
-            tracing::info!(run = run.id, retry = id, "interrupted run retried in {:.0} s", delay.as_secs_f64());
+    let store = match &options.store {
+        Some(url) => {
+            let instance = store::postgres::instance_name(&options.data_dir);
+            let store = store::Store::connect_postgres(url, instance.clone())
+                .await
+                .map_err(|e| ServeError::StoreConnect { url: redact_url(url), source: e })?;
+            eprintln!("weir serve: run store {} shared as instance '{instance}'", redact_url(url));
+            store
         }
+        None => store::Store::open(&options.data_dir.join("weir.db"))?,
+    };
+    let policy = config.runs.clone();
+    recover(&store, &policy, true).await?;
+    if store.shared() {
+        // Renew this instance's lease; fail (and retry) the runs of instances whose lease expired.
+        let (store, policy) = (store.clone(), policy.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if let Err(e) = store.heartbeat().await {
+                    tracing::error!("cannot renew this instance's lease: {e}");
+                }
+                if let Err(e) = recover(&store, &policy, false).await {
+                    tracing::error!("cannot check for runs of stopped instances: {e}");
+                }
+            }
+        });
     }
     if let Some(days) = policy.retention_days {
         let store = store.clone();
@@ -278,7 +328,22 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         }
         schedule::start(s.clone(), store.clone(), running.clone(), wake.clone(), run_env.clone());
     }
-    let state = api::AppState { store, token: Arc::new(token), wake, running, run_env, schedules: Arc::new(schedules) };
+    let mut triggers = vec![serde_json::json!({
+        "name": "directory", "type": "poll", "location": trigger_dir.display().to_string(),
+        "prefix": "", "suffixes": trigger::default_suffixes(),
+    })];
+    triggers.extend(config.trigger.iter().map(trigger::TriggerConfig::describe));
+    triggers.push(serde_json::json!({"name": "s3-event", "type": "http", "location": "/api/events/s3"}));
+    triggers.push(serde_json::json!({"name": "api", "type": "http", "location": "/api/runs"}));
+    let state = api::AppState {
+        store,
+        token: Arc::new(token),
+        wake,
+        running,
+        run_env,
+        schedules: Arc::new(schedules),
+        triggers: Arc::new(triggers),
+    };
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;

@@ -141,6 +141,18 @@ impl TriggerConfig {
         Ok(())
     }
 
+    /// How `GET /api/triggers` shows it.
+    pub fn describe(&self) -> Value {
+        let (kind, location) = match self.kind {
+            TriggerKind::Poll => ("poll", self.location.clone()),
+            TriggerKind::Sqs => ("sqs", self.queue_url.clone()),
+        };
+        serde_json::json!({
+            "name": self.name, "type": kind, "location": location,
+            "prefix": self.prefix, "suffixes": self.suffixes, "env": self.env,
+        })
+    }
+
     pub fn filter(&self) -> Filter {
         Filter { prefix: self.prefix.clone(), suffixes: self.suffixes.clone() }
     }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::Notify;
 
-use crate::store::{Run, StageRecord, Status, Store};
+use crate::store::{Finished, Run, StageRecord, Status, Store};
 
 /// How runs are executed.
 #[derive(Debug, Clone)]
@@ -189,7 +189,7 @@ async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: R
     // A run that failed before any stage started (weir reported the job invalid or unreadable)
     // would fail the same way again.
     let retryable = status == Status::Failed && !(stages.is_empty() && exit_code.is_some());
-    if let Err(e) = store.finish(run.id, status, exit_code, error, log, stages).await {
+    if let Err(e) = store.finish(run.id, Finished { status, exit_code, error, log, stages }).await {
         tracing::error!(run = run.id, "cannot record the run's end: {e}");
         return;
     }

@@ -255,6 +255,19 @@ env = {{ TRIGGERED_BY = "bucket" }}
     assert_eq!(detail["env"]["TRIGGERED_BY"], "bucket");
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(service.runs().len(), 2, "one run per object version");
+    let triggers = service.json("/api/triggers");
+    let bucket = triggers["triggers"].as_array().and_then(|t| t.iter().find(|t| t["name"] == "bucket")).cloned();
+    assert_eq!(
+        bucket.map(|b| b["location"].clone()),
+        Some(Value::from(format!("s3://{BUCKET}/incoming/"))),
+        "{triggers}"
+    );
+    let jobs = service.json("/api/jobs");
+    assert_eq!(jobs["jobs"].as_array().map(Vec::len), Some(2), "{jobs}");
+    assert_eq!(
+        (jobs["jobs"][0]["runs"].as_i64(), jobs["jobs"][0]["last_status"].as_str()),
+        (Some(1), Some("succeeded"))
+    );
 
     // A bad trigger config is refused at start, naming the file and the trigger.
     let out = serve_with_config(&s, &data, "[[trigger]]\nname = \"q\"\ntype = \"sqs\"\n");
@@ -607,4 +620,70 @@ fn failed_runs_are_retried_with_backoff_but_invalid_jobs_are_not() {
     let out = serve_with_config(&s, &data, "[runs]\nretention_days = 0\n");
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("retention_days must be more than 0"), "{}", out.stderr);
+}
+
+#[test]
+fn two_instances_share_a_postgres_store_and_one_survives_the_others_kill() {
+    let pg = support::PgServer::start();
+    let s = Scratch::new();
+    let jobs = s.path().join("jobs");
+    let out = s.path().join("out");
+    std::fs::create_dir_all(&jobs).expect("mkdir");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    // Both instances watch the same directory; every run writes its own file and refuses to
+    // overwrite it, so a run executed twice would fail with "already exists".
+    let config = s.file(
+        "weir.toml",
+        &format!("[[trigger]]\nname = \"shared\"\nlocation = \"{}\"\ninterval_ms = 200\n", jobs.display()),
+    );
+    let job = format!(
+        r#"{{"stages": [
+            {{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one"}},
+            {{"type": "DelimitedLoad", "name": "mark", "environments": ["dev"], "inputView": "o", "outputURI": "{}/"${{ETL_CONF_JOB_NAME}}".csv", "saveMode": "ErrorIfExists"}}]}}"#,
+        out.display()
+    );
+    let url = pg.url();
+    let args = ["--config", config.to_str().expect("utf8"), "--store", url.as_str()];
+    let (data_a, data_b) = (s.path().join("a"), s.path().join("b"));
+    let mut a = Service::start_with_args(&data_a, &[], &args);
+    let b = Service::start_with_args(&data_b, &[], &args);
+    const FILES: usize = 200;
+    for i in 0..FILES {
+        let staging = s.path().join(format!(".job_{i:03}.json"));
+        std::fs::write(&staging, &job).expect("write");
+        std::fs::rename(&staging, jobs.join(format!("job_{i:03}.json"))).expect("drop");
+    }
+    let started = Instant::now();
+    while b.runs().iter().filter(|r| r["status"] == "succeeded").count() < 30 {
+        assert!(started.elapsed() < Duration::from_secs(120), "runs never started: {:?}", b.runs().first());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.child.kill().expect("SIGKILL");
+    let _ = a.child.wait();
+    drop(a);
+    // B goes on alone: it runs the rest, and fails A's in-flight runs once A's lease (30 s)
+    // has expired. Then A comes back and sees the same history.
+    let runs = b.wait_finished(FILES, Duration::from_secs(300));
+    let a = Service::start_with_args(&data_a, &[], &args);
+    assert_eq!(runs.len(), FILES, "exactly one run per file across both instances");
+    assert_eq!(a.runs().len(), FILES, "both instances see the same history");
+    let mut names: Vec<&str> = runs.iter().map(|r| r["job"].as_str().unwrap_or("")).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), FILES, "no file ran twice");
+    for r in &runs {
+        let error = r["error"].as_str().unwrap_or("");
+        assert!(!error.contains("already exists"), "a run was executed twice: {r}");
+        assert!(
+            r["status"] == "succeeded" || (r["status"] == "failed" && error.contains("instance running it stopped")),
+            "only runs cut by the kill failed: {r}"
+        );
+    }
+    let succeeded: Vec<&Value> = runs.iter().filter(|r| r["status"] == "succeeded").collect();
+    assert!(succeeded.len() >= FILES - 2 * 2, "queued runs still ran: {} succeeded", succeeded.len());
+    eprintln!("two instances: {} succeeded, {} cut by the kill", succeeded.len(), FILES - succeeded.len());
+    for r in &succeeded {
+        let name = r["env"]["ETL_CONF_JOB_NAME"].as_str().expect("job name");
+        assert!(out.join(format!("{name}.csv")).exists(), "{name} wrote its file");
+    }
 }

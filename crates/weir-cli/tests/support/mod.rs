@@ -482,6 +482,104 @@ pub fn python() -> PathBuf {
     PathBuf::from("python3")
 }
 
+/// A throwaway PostgreSQL server on 127.0.0.1 (trust auth, database `postgres`), from the
+/// server binaries in `$WEIR_PG_BIN` (set by `./scripts/test.sh`, which installs Debian's
+/// package when missing) or `/usr/lib/postgresql/*/bin`; stopped and deleted on drop. As root
+/// it runs as the `postgres` user (PostgreSQL refuses to run as root).
+pub struct PgServer {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+    _base: tempfile::TempDir,
+}
+
+impl PgServer {
+    #[track_caller]
+    pub fn start() -> Self {
+        let bin = std::env::var_os("WEIR_PG_BIN")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path().join("bin"))
+                    .filter(|d| d.join("initdb").is_file())
+                    .collect();
+                dirs.sort();
+                dirs.pop()
+            })
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL server binaries not found: run ./scripts/test.sh (it installs them)")
+            });
+        let base = tempfile::Builder::new().prefix("weir-pg-").tempdir().expect("pg temp dir");
+        let data = base.path().join("data");
+        std::fs::create_dir(&data).expect("pg data dir");
+        let as_postgres = running_as_root();
+        if as_postgres {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(base.path()).status();
+            assert!(status.map(|s| s.success()).unwrap_or(false), "cannot chown the PostgreSQL data dir to postgres");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let server = PgServer { bin, data, port, as_postgres, _base: base };
+        let out = server
+            .command("initdb")
+            .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "-D"])
+            .arg(&server.data)
+            .output()
+            .expect("initdb");
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off");
+        let out = server
+            .command("pg_ctl")
+            .args(["-w", "-t", "60", "-o", &options, "-l"])
+            .arg(server.data.join("server.log"))
+            .arg("-D")
+            .arg(&server.data)
+            .arg("start")
+            .output()
+            .expect("pg_ctl start");
+        assert!(
+            out.status.success(),
+            "PostgreSQL did not start: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(server.data.join("server.log")).unwrap_or_default()
+        );
+        server
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        };
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let _ = self.command("pg_ctl").args(["-m", "immediate", "-D"]).arg(&self.data).arg("stop").output();
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
 /// A read of a Delta table by `tests/python/read_delta.py`; see that script for the JSON.
 ///
 /// ```ignore

@@ -1,127 +1,18 @@
-//! The durable run history. [`Store`] is the service's only view of persistence; the
-//! embedded default is SQLite in the data directory (WAL mode, one writer at a time).
-//!
-//! A run is inserted as `queued` with a dedupe key (trigger + object + version) that is unique:
-//! a repeat of the same object version is recorded as a duplicate of the first run instead of a
-//! new run. Workers claim queued runs atomically, so each run is executed once.
-//!
-//! A failed run may be retried: the retry is a new run (`attempt` + 1, `retry_of` the failed
-//! one) that is not claimed before its `not_before` time. Retention deletes finished runs with
-//! their stages and logs, keeping their dedupe keys (`retired_keys`), so a purged object
-//! version still never runs twice.
+//! The embedded SQLite store (one instance): WAL mode, `synchronous = FULL`, one writer.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
-/// Status of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Running => "running",
-            Status::Succeeded => "succeeded",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "queued" => Status::Queued,
-            "running" => Status::Running,
-            "succeeded" => Status::Succeeded,
-            "failed" => Status::Failed,
-            "cancelled" => Status::Cancelled,
-            _ => return None,
-        })
-    }
-}
-
-/// A run as stored.
-#[derive(Debug, Clone, Serialize)]
-pub struct Run {
-    pub id: i64,
-    /// The job file's URI or path.
-    pub job: String,
-    /// What started it: `directory`, `api`, `s3-event`...
-    pub trigger: String,
-    pub status: Status,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub exit_code: Option<i64>,
-    pub error: Option<String>,
-    /// Repeats of the same object version seen after this run was queued.
-    pub duplicates: i64,
-    /// `ETL_CONF_*` and other variables the run gets.
-    pub env: serde_json::Map<String, serde_json::Value>,
-    /// 1 for a first run, 2 for its first retry...
-    pub attempt: i64,
-    /// The failed run this one retries.
-    pub retry_of: Option<i64>,
-    /// A retry is not started before this time.
-    pub not_before: Option<String>,
-}
-
-/// One stage of a run, from its JSON events.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StageRecord {
-    pub index: i64,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub status: String,
-    pub duration_ms: Option<i64>,
-    pub rows: Option<i64>,
-}
-
-/// A new run to queue.
-#[derive(Debug, Clone)]
-pub struct NewRun {
-    pub job: String,
-    pub trigger: String,
-    /// Unique per object version; `None` for runs that are never deduplicated (API submits).
-    pub dedupe_key: Option<String>,
-    /// Whether a repeat counts as a duplicate delivery (events do; re-listing a directory doesn't).
-    pub count_duplicate: bool,
-    pub env: serde_json::Map<String, serde_json::Value>,
-}
-
-/// What queueing did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Queued {
-    New(i64),
-    /// The same object version already has this run.
-    Duplicate(i64),
-}
-
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("run store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("run store: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("run store: {0}")]
-    Task(String),
-}
+use super::{
+    Backend, Finished, NewRun, Queued, RUN_COLUMNS, Run, STAGE_COLUMNS, Status, StoreError, now, run_from, stage_from,
+    time_text,
+};
 
 /// The SQLite run store.
-#[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
 
@@ -158,11 +49,7 @@ CREATE TABLE IF NOT EXISTS stages (
 );
 ";
 
-fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
@@ -199,9 +86,12 @@ impl Store {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
 
+#[async_trait]
+impl Backend for SqliteStore {
     /// Durably queues a run (or records a duplicate). Returns once committed.
-    pub async fn enqueue(&self, run: NewRun) -> Result<Queued, StoreError> {
+    async fn enqueue(&self, run: NewRun) -> Result<Queued, StoreError> {
         self.with(move |c| {
             let tx = c.transaction()?;
             if let Some(key) = &run.dedupe_key {
@@ -237,12 +127,10 @@ impl Store {
     }
 
     /// Queues a retry of the failed run `of`, not to start before `delay` has passed.
-    pub async fn retry(&self, of: &Run, delay: std::time::Duration) -> Result<i64, StoreError> {
+    async fn retry(&self, of: &Run, delay: std::time::Duration) -> Result<i64, StoreError> {
         let (job, trigger, env, attempt, id) =
             (of.job.clone(), of.trigger.clone(), serde_json::to_string(&of.env)?, of.attempt + 1, of.id);
-        let not_before = (chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string();
+        let not_before = time_text(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
         self.with(move |c| {
             c.execute(
                 "INSERT INTO runs (job, trigger, status, env, created_at, attempt, retry_of, not_before) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
@@ -255,8 +143,8 @@ impl Store {
 
     /// Deletes runs that finished before `cutoff`, with their stages and logs, keeping their
     /// dedupe keys so their object versions are still never run again. Returns how many.
-    pub async fn purge(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
-        let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    async fn purge(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
+        let cutoff = time_text(cutoff);
         self.with(move |c| {
             let tx = c.transaction()?;
             let old = "SELECT id FROM runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?1";
@@ -273,7 +161,7 @@ impl Store {
     }
 
     /// Claims the oldest queued run that is due (marks it running), if any.
-    pub async fn claim(&self) -> Result<Option<Run>, StoreError> {
+    async fn claim(&self) -> Result<Option<Run>, StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
             let id: Option<i64> = tx
@@ -293,15 +181,8 @@ impl Store {
     }
 
     /// Records a run's end.
-    pub async fn finish(
-        &self,
-        id: i64,
-        status: Status,
-        exit_code: Option<i64>,
-        error: Option<String>,
-        log: String,
-        stages: Vec<StageRecord>,
-    ) -> Result<(), StoreError> {
+    async fn finish(&self, id: i64, end: Finished) -> Result<(), StoreError> {
+        let Finished { status, exit_code, error, log, stages } = end;
         self.with(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -322,7 +203,7 @@ impl Store {
     }
 
     /// Marks a queued run cancelled; true when it was queued.
-    pub async fn cancel_queued(&self, id: i64) -> Result<bool, StoreError> {
+    async fn cancel_queued(&self, id: i64) -> Result<bool, StoreError> {
         self.with(move |c| {
             let n = c.execute(
                 "UPDATE runs SET status = 'cancelled', finished_at = ?2, error = 'cancelled before it started' WHERE id = ?1 AND status = 'queued'",
@@ -335,7 +216,10 @@ impl Store {
 
     /// After a restart: runs left `running` by a previous process are failed (their process is
     /// gone). Returns them, for the retry policy.
-    pub async fn recover(&self) -> Result<Vec<Run>, StoreError> {
+    async fn recover(&self, at_start: bool) -> Result<Vec<Run>, StoreError> {
+        if !at_start {
+            return Ok(Vec::new()); // one instance: nothing else can leave runs behind
+        }
         self.with(|c| {
             let tx = c.transaction()?;
             let ids: Vec<i64> = tx
@@ -357,36 +241,28 @@ impl Store {
     }
 
     /// Runs, newest first, optionally filtered.
-    pub async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError> {
+    async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError> {
         self.with(move |c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR job LIKE '%' || ?2 || '%') ORDER BY id DESC LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(params![status.map(Status::as_str), job, limit], run_row)?;
-            rows.map(|r| r.map_err(StoreError::from).and_then(|r| r)).collect()
+            collect(
+                c,
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR job LIKE '%' || ?2 || '%') ORDER BY id DESC LIMIT ?3"
+                ),
+                params![status.map(Status::as_str), job, limit],
+                |r| run_from(r),
+            )
         })
         .await
     }
 
     /// One run with its stages and log.
-    pub async fn get(&self, id: i64) -> Result<Option<(Run, Vec<StageRecord>, String)>, StoreError> {
+    async fn get(&self, id: i64) -> Result<Option<(Run, Vec<super::StageRecord>, String)>, StoreError> {
         self.with(move |c| {
             let Some(run) = get_run(c, id)? else { return Ok(None) };
-            let mut stmt = c.prepare(
-                "SELECT idx, name, type, status, duration_ms, rows FROM stages WHERE run_id = ?1 ORDER BY idx",
-            )?;
-            let stages = stmt
-                .query_map([id], |r| {
-                    Ok(StageRecord {
-                        index: r.get(0)?,
-                        name: r.get(1)?,
-                        type_name: r.get(2)?,
-                        status: r.get(3)?,
-                        duration_ms: r.get(4)?,
-                        rows: r.get(5)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            let stages =
+                collect(c, &format!("SELECT {STAGE_COLUMNS} FROM stages WHERE run_id = ?1 ORDER BY idx"), [id], |r| {
+                    stage_from(r)
+                })?;
             let log: String = c.query_row("SELECT log FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
             Ok(Some((run, stages, log)))
         })
@@ -394,7 +270,7 @@ impl Store {
     }
 
     /// Queued or running runs of a trigger, oldest first: (id, status).
-    pub async fn active_for_trigger(&self, trigger: &str) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn active_for_trigger(&self, trigger: &str) -> Result<Vec<(i64, String)>, StoreError> {
         let trigger = trigger.to_string();
         self.with(move |c| {
             let mut stmt = c.prepare(
@@ -407,7 +283,7 @@ impl Store {
     }
 
     /// When a trigger last queued (or skipped) a run.
-    pub async fn last_created_for_trigger(
+    async fn last_created_for_trigger(
         &self,
         trigger: &str,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
@@ -421,7 +297,7 @@ impl Store {
     }
 
     /// Records a fire that did not start a run (e.g. concurrency `forbid`), with the reason.
-    pub async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
+    async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
         self.with(move |c| {
             let t = now();
             c.execute(
@@ -434,7 +310,11 @@ impl Store {
     }
 
     /// Run counts by status (metrics).
-    pub async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    async fn jobs(&self) -> Result<Vec<super::JobSummary>, StoreError> {
+        self.with(|c| collect(c, super::JOBS_QUERY, [], |r| super::job_from(r))).await
+    }
+
+    async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare("SELECT status, COUNT(*) FROM runs GROUP BY status ORDER BY status")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
@@ -444,41 +324,37 @@ impl Store {
     }
 }
 
-const RUN_COLUMNS: &str = "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env, attempt, retry_of, not_before";
+super::impl_columns!(rusqlite::Row<'_>, get);
 
-/// A run from a row of [`RUN_COLUMNS`] (the inner error is the `env` JSON).
-fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Run, StoreError>> {
-    let status: String = r.get(3)?;
-    let env: String = r.get(10)?;
-    let env = match serde_json::from_str(&env) {
-        Ok(env) => env,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    Ok(Ok(Run {
-        id: r.get(0)?,
-        job: r.get(1)?,
-        trigger: r.get(2)?,
-        status: Status::parse(&status).unwrap_or(Status::Failed),
-        created_at: r.get(4)?,
-        started_at: r.get(5)?,
-        finished_at: r.get(6)?,
-        exit_code: r.get(7)?,
-        error: r.get(8)?,
-        duplicates: r.get(9)?,
-        env,
-        attempt: r.get(11)?,
-        retry_of: r.get(12)?,
-        not_before: r.get(13)?,
-    }))
+/// Every row of a query, read with `read`.
+fn collect<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = c.prepare(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read(row)?);
+    }
+    Ok(out)
 }
 
 fn get_run(c: &Connection, id: i64) -> Result<Option<Run>, StoreError> {
-    c.query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row).optional()?.transpose()
+    Ok(collect(c, &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], |r| run_from(r))?.pop())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{StageRecord, Store};
+
+    fn done(status: Status, log: &str, stages: Vec<StageRecord>) -> Finished {
+        let exit_code = Some(if status == Status::Succeeded { 0 } else { 1 });
+        Finished { status, exit_code, error: None, log: log.into(), stages }
+    }
 
     fn new_run(key: Option<&str>) -> NewRun {
         NewRun {
@@ -510,10 +386,10 @@ mod tests {
             duration_ms: Some(3),
             rows: Some(7),
         };
-        store.finish(1, Status::Succeeded, Some(0), None, "log".into(), vec![stage.clone()]).await.unwrap();
+        store.finish(1, done(Status::Succeeded, "log", vec![stage.clone()])).await.unwrap();
         // A restart fails what was in flight.
         let reopened = Store::open(&dir.path().join("weir.db")).unwrap();
-        assert_eq!(reopened.recover().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
+        assert_eq!(reopened.recover(true).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
         let runs = reopened.list(None, None, 10).await.unwrap();
         assert_eq!(
             runs.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>(),
@@ -529,13 +405,13 @@ mod tests {
         let store = Store::open(&dir.path().join("weir.db")).unwrap();
         store.enqueue(new_run(Some("k1"))).await.unwrap();
         let run = store.claim().await.unwrap().unwrap();
-        store.finish(run.id, Status::Failed, Some(1), Some("boom".into()), String::new(), vec![]).await.unwrap();
+        store.finish(run.id, done(Status::Failed, "", vec![])).await.unwrap();
         let retry = store.retry(&run, std::time::Duration::from_millis(300)).await.unwrap();
         assert!(store.claim().await.unwrap().is_none(), "not before its time");
         tokio::time::sleep(std::time::Duration::from_millis(350)).await;
         let claimed = store.claim().await.unwrap().unwrap();
         assert_eq!((claimed.id, claimed.attempt, claimed.retry_of), (retry, 2, Some(run.id)));
-        store.finish(retry, Status::Succeeded, Some(0), None, String::new(), vec![]).await.unwrap();
+        store.finish(retry, done(Status::Succeeded, "", vec![])).await.unwrap();
 
         // Retention: both finished runs go; the object version is still known.
         assert_eq!(store.purge(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 2);
