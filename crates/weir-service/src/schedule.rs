@@ -205,6 +205,13 @@ async fn fire(
     }
 }
 
+/// The latest fire time at or before `before` (whole seconds, as fire times are).
+pub fn previous_fire(cron: &Cron, tz: Tz, before: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::Timelike;
+    let before = before.with_nanosecond(0).unwrap_or(before);
+    cron.find_previous_occurrence(&before.with_timezone(&tz), true).ok().map(|t| t.with_timezone(&Utc))
+}
+
 /// Runs one schedule forever.
 pub fn start(s: Schedule, store: Store, running: Running, wake: Arc<Notify>, env: Map<String, Value>) {
     tokio::spawn(async move {
@@ -213,8 +220,7 @@ pub fn start(s: Schedule, store: Store, running: Running, wake: Arc<Notify>, env
             && let Ok(Some(last)) = store.last_created_for_trigger(&s.trigger()).await
         {
             // The latest fire time before now; missed when it is after the last run.
-            let latest = s.cron.find_previous_occurrence(&after.with_timezone(&s.tz), false).ok();
-            if let Some(at) = latest.map(|t| t.with_timezone(&Utc)).filter(|t| *t > last) {
+            if let Some(at) = previous_fire(&s.cron, s.tz, after).filter(|t| *t > last) {
                 tracing::info!("schedule '{}': running the fire missed at {}", s.config.name, at.to_rfc3339());
                 fire(&s, at, &store, &running, &wake, &env).await;
             }
@@ -235,6 +241,7 @@ pub fn start(s: Schedule, store: Store, running: Running, wake: Arc<Notify>, env
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Status;
 
     #[test]
     fn next_fire_times_in_a_time_zone() {
@@ -261,5 +268,81 @@ mod tests {
         assert!(pitfall("* 1 * * *").unwrap().contains("'0 1 * * *'"));
         assert!(pitfall("0 1 * * *").is_none());
         assert!(pitfall("*/5 * * * *").is_none());
+    }
+
+    fn schedule(cron: &str, concurrency: Concurrency, missed: Missed) -> Schedule {
+        Schedule::new(ScheduleConfig {
+            name: "s".into(),
+            cron: cron.into(),
+            timezone: "UTC".into(),
+            job: "/jobs/a.json".into(),
+            concurrency,
+            missed,
+            env: Map::new(),
+        })
+        .unwrap()
+    }
+
+    fn new_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("weir.db")).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn replace_cancels_the_previous_run_and_forbid_records_why() {
+        let (_dir, store) = new_store();
+        let (running, wake, env) = (Running::default(), Notify::new(), Map::new());
+        let replace = schedule("* * * * *", Concurrency::Replace, Missed::Skip);
+        let t0 = DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z").unwrap().with_timezone(&Utc);
+        fire(&replace, t0, &store, &running, &wake, &env).await;
+        fire(&replace, t0 + chrono::Duration::minutes(1), &store, &running, &wake, &env).await;
+        let runs = store.list(None, None, 10).await.unwrap();
+        assert_eq!(runs.iter().map(|r| r.status).collect::<Vec<_>>(), [Status::Queued, Status::Cancelled]);
+
+        let forbid = schedule("* * * * *", Concurrency::Forbid, Missed::Skip);
+        fire(&forbid, t0 + chrono::Duration::minutes(2), &store, &running, &wake, &env).await;
+        let runs = store.list(None, None, 10).await.unwrap();
+        assert_eq!(runs.len(), 3);
+        assert_eq!(runs[0].status, Status::Cancelled);
+        assert!(runs[0].error.as_deref().unwrap_or("").contains("concurrency = forbid"), "{:?}", runs[0]);
+    }
+
+    #[tokio::test]
+    async fn a_fire_missed_while_down_runs_once_at_start() {
+        // The last run was queued two days ago; the daily fires since then were missed.
+        let ran_two_days_ago = |s: &Schedule| {
+            let (dir, store) = new_store();
+            let s = s.clone();
+            let store2 = store.clone();
+            async move {
+                let two_days_ago = Utc::now() - chrono::Duration::days(2);
+                fire(&s, two_days_ago, &store2, &Running::default(), &Notify::new(), &Map::new()).await;
+                let db = rusqlite::Connection::open(dir.path().join("weir.db")).unwrap();
+                db.execute("UPDATE runs SET created_at = ?1", [crate::store::time_text(two_days_ago)]).unwrap();
+                (dir, store)
+            }
+        };
+        let s = schedule("0 3 * * *", Concurrency::Allow, Missed::RunOnce);
+        let (_dir, store) = ran_two_days_ago(&s).await;
+        start(s.clone(), store.clone(), Running::default(), Arc::new(Notify::new()), Map::new());
+        let mut runs = Vec::new();
+        for _ in 0..100 {
+            runs = store.list(None, None, 10).await.unwrap();
+            if runs.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(runs.len(), 2, "one run for the missed fires, not one per fire");
+        let latest = previous_fire(&s.cron, s.tz, Utc::now()).unwrap();
+        assert_eq!(runs[0].env["WEIR_SCHEDULED_AT"], latest.to_rfc3339());
+        assert!(latest.to_rfc3339().ends_with("T03:00:00+00:00"), "{latest}");
+        // Skip (the default) runs nothing at start.
+        let skip = schedule("0 3 * * *", Concurrency::Allow, Missed::Skip);
+        let (_dir2, other) = ran_two_days_ago(&skip).await;
+        start(skip, other.clone(), Running::default(), Arc::new(Notify::new()), Map::new());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(other.list(None, None, 10).await.unwrap().len(), 1);
     }
 }

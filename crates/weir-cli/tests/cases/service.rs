@@ -20,6 +20,8 @@ const TRIVIAL_JOB: &str = r#"{"stages": [{"type": "SQLTransform", "name": "one",
 struct Service {
     child: Child,
     addr: String,
+    /// What the service has written to stderr (its log).
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Service {
@@ -50,9 +52,15 @@ impl Service {
                 break rest.split('/').next().expect("addr").to_string();
             }
         };
-        // Keep draining stderr so the service never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, addr }
+        // Keep draining stderr so the service never blocks on a full pipe; keep it for asserts.
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        Self { child, addr, stderr }
     }
 
     fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
@@ -70,6 +78,19 @@ impl Service {
         let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
         (status, body)
+    }
+
+    /// Waits (up to 10 s) for a line of the service's log containing `text`.
+    fn wait_log(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|l| l.contains(text))
+            {
+                return line.clone();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no log line with '{text}'");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn json(&self, path: &str) -> Value {
@@ -342,6 +363,7 @@ fn s3_event_notifications_start_one_run_per_object_version() {
     let test_event = r#"{"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "jobs"}"#;
     assert_eq!(service.http("POST", "/api/events/s3", Some(TOKEN), Some(test_event)).0, 202);
     assert_eq!(service.http("POST", "/api/events/s3", Some(TOKEN), Some("{\"Records\": 5")).0, 400);
+    assert!(service.wait_log("rejected an S3 event").contains("WARN"), "a log line for the malformed event");
     let runs = service.wait_finished(1, Duration::from_secs(60));
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["job"], "s3a://jobs/incoming/my job.json");
@@ -577,6 +599,7 @@ fn s3_events_from_sqs_start_one_run_per_object_version() {
     assert_eq!(run["trigger"], "queue");
     assert_eq!(run["duplicates"], 1, "{run}");
     assert_eq!(run["env"]["ETL_CONF_JOB_NAME"], "sqs job");
+    assert!(service.wait_log("dropped a message that is not an S3 event").contains("this is not an S3 event"));
 }
 
 #[test]
