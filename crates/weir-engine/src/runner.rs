@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::events::{EventLog, Level};
 use crate::job::{self, JobError, JobOptions, LoadedJob, PlannedStage};
 use crate::session::Session;
+use crate::stages::Outcome;
 use crate::storage::Storage;
 
 /// Outcome of one stage.
@@ -202,37 +203,25 @@ async fn run_inner(
     let total = planned.len();
     for (position, p) in planned.iter().enumerate() {
         observer.stage_started(position, total, p);
-        session.log.info(crate::obj! { "event" => "enter", "stage" => stage_json(p, p.stage.detail()) });
-        let started = Instant::now();
-        let result = p.stage.execute(session).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
+        let run = execute_stage(session, p).await;
         let mut stage_report = StageReport {
             index: p.index,
             name: p.name.clone(),
             type_name: p.type_name.clone(),
             status: StageStatus::Succeeded,
-            duration_ms,
+            duration_ms: run.duration_ms,
             rows: None,
             message: None,
             error: None,
         };
-        match result {
-            Ok(outcome) => {
+        match run.result {
+            Ok((outcome, _)) => {
                 stage_report.rows = outcome.rows;
                 stage_report.message = outcome.detail.get("message").cloned();
-                let mut detail = p.stage.detail();
-                detail.extend(outcome.detail);
-                let mut exit =
-                    crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) };
-                if let Some(rows) = outcome.rows {
-                    exit.insert("rows".into(), rows.into());
-                }
-                session.log.info(exit);
                 observer.stage_finished(&stage_report);
                 report.stages.push(stage_report);
             }
-            Err(e) => {
-                let message = clean_error(&e.to_string());
+            Err(message) => {
                 stage_report.status = StageStatus::Failed;
                 stage_report.error = Some(message.clone());
                 observer.stage_finished(&stage_report);
@@ -244,6 +233,38 @@ async fn run_inner(
         }
     }
     Ok(())
+}
+
+/// One stage executed, as both the runner and the notebook kernel run stages.
+pub struct StageRun {
+    pub duration_ms: u64,
+    /// The outcome and the `exit` event logged for it, or the (cleaned) error message; the
+    /// caller reports a failure its own way (the job's final event, a notebook error).
+    pub result: Result<(Outcome, Map<String, Value>), String>,
+}
+
+/// Executes `p`, logging Arc's `enter` event and, on success, its `exit` event with the
+/// duration, the stage's detail and outcome, and `rows` when known.
+pub async fn execute_stage(session: &Session, p: &PlannedStage) -> StageRun {
+    session.log.info(crate::obj! { "event" => "enter", "stage" => stage_json(p, p.stage.detail()) });
+    let started = Instant::now();
+    let result = p.stage.execute(session).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let result = match result {
+        Ok(outcome) => {
+            let mut detail = p.stage.detail();
+            detail.extend(outcome.detail.clone());
+            let mut exit =
+                crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) };
+            if let Some(rows) = outcome.rows {
+                exit.insert("rows".into(), rows.into());
+            }
+            session.log.info(exit.clone());
+            Ok((outcome, exit))
+        }
+        Err(e) => Err(clean_error(&e.to_string())),
+    };
+    StageRun { duration_ms, result }
 }
 
 fn job_warnings(loaded: &LoadedJob) -> Vec<String> {

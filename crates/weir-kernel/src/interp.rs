@@ -330,14 +330,11 @@ impl Interpreter {
                 format!("'{}' ({})", p.name, p.type_name)
             };
             fe.progress(&format!("{label}: running"), ProgressState::Running);
-            self.session.log.info(weir_engine::obj! { "event" => "enter", "stage" => stage_json(p, p.stage.detail()) });
-            let started = Instant::now();
-            let result = p.stage.execute(&self.session).await;
-            let duration = started.elapsed().as_millis() as u64;
-            let outcome = match result {
-                Ok(o) => o,
-                Err(e) => {
-                    let message = clean_error(&e.to_string());
+            let run = weir_engine::runner::execute_stage(&self.session, p).await;
+            let duration = run.duration_ms;
+            let (outcome, exit) = match run.result {
+                Ok(done) => done,
+                Err(message) => {
                     let mut detail = p.stage.detail();
                     detail.insert("index".into(), p.index.into());
                     self.session.log.emit(
@@ -356,15 +353,7 @@ impl Interpreter {
                     ));
                 }
             };
-            let mut detail = p.stage.detail();
-            let output_view = detail.get("outputView").and_then(Value::as_str).map(str::to_string);
-            detail.extend(outcome.detail.clone());
-            let mut exit =
-                weir_engine::obj! { "event" => "exit", "duration" => duration, "stage" => stage_json(p, detail) };
-            if let Some(rows) = outcome.rows {
-                exit.insert("rows".into(), rows.into());
-            }
-            self.session.log.info(exit.clone());
+            let output_view = p.stage.detail().get("outputView").and_then(Value::as_str).map(str::to_string);
             let log = options.show_log.then(|| Value::Object(self.session.log.build(Level::Info, exit)).to_string());
             match output_view {
                 Some(view) => {
