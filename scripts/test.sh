@@ -8,10 +8,14 @@
 #   s3s-fs       S3-compatible server for the S3 tests: cargo install into ~/.cargo/bin
 #                (about 3.5 min once per machine; outlives fresh clones, so CI reuses it)
 #   chromium     Debian's package, for the web UI test (apt-get, when root)
-#   .venv/       Python deltalake + pyarrow (the independent Delta reader) and the Jupyter
-#                clients the kernel tests drive (jupyter_client, nbclient)
-#                (pins: tests/python/requirements.txt; about 10 s once per clone; git-ignored)
-# WEIR_S3S_FS_BIN / WEIR_PYTHON, when set, are used instead (nothing installed for that tool);
+#   postgresql   Debian's package, for the two-instance service test (apt-get, when root; the
+#                test starts its own throwaway server from these binaries)
+#   .venv/       Python deltalake + pyarrow (the independent Delta reader), the Jupyter clients
+#                the kernel tests drive (jupyter_client, nbclient), moto + boto3 (the SQS
+#                event source) (pins: tests/python/requirements.txt; about 40 s once per
+#                clone; git-ignored)
+# WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN, when set, are used instead
+# (nothing installed for that tool);
 # PYTHON picks the interpreter the venv is made from (default python3).
 # The first run builds DataFusion and delta-rs: about 9 minutes on 2 cores (debug profile).
 set -euo pipefail
