@@ -261,7 +261,7 @@ impl DeltaLakeMergeLoad {
         let target = session.ctx.read_table(table.table_provider().await?)?;
         // Spark refuses a merge in which one target row is modified by several source rows: with
         // a check to make, the target's rows are numbered and modified numbers must not repeat.
-        let check = plan.modify_condition.then(|| DuplicateCheck {
+        let check = plan.check_duplicates.then(|| DuplicateCheck {
             seen: Default::default(),
             message: format!(
                 "Cannot perform Merge as multiple source rows matched and attempted to modify the same target row in the Delta table in possibly conflicting ways. Make the source unique on the merge condition (for example with ROW_NUMBER() in the SQL that builds '{}').",
@@ -308,7 +308,12 @@ impl DeltaLakeMergeLoad {
         let copied = count(action::COPY_MATCHED) + count(action::COPY_UNMATCHED);
         let source_rows =
             count(action::COPY_MATCHED) + updated + count(action::DELETE_MATCHED) + inserted + count(action::DISCARD);
-        let files_before = table.snapshot()?.log_data().num_files() as u64;
+        // A merge that changes nothing commits nothing (its files are discarded below).
+        let changed = inserted + updated + deleted > 0;
+        let (files_added, files_removed) = match changed {
+            true => (adds.len() as u64, table.snapshot()?.log_data().num_files() as u64),
+            false => (0, 0),
+        };
         let metrics = crate::obj! {
             "numSourceRows" => source_rows,
             "numTargetRowsInserted" => inserted,
@@ -316,11 +321,10 @@ impl DeltaLakeMergeLoad {
             "numTargetRowsDeleted" => deleted,
             "numTargetRowsCopied" => copied,
             "numOutputRows" => inserted + updated + copied,
-            "numTargetFilesAdded" => adds.len() as u64,
-            "numTargetFilesRemoved" => files_before,
+            "numTargetFilesAdded" => files_added,
+            "numTargetFilesRemoved" => files_removed,
             "executionTimeMs" => started.elapsed().as_millis() as u64,
         };
-        let changed = inserted + updated + deleted > 0;
         if changed {
             crate::delta::commit_rewrite(
                 &mut table,
@@ -333,7 +337,6 @@ impl DeltaLakeMergeLoad {
                 crate::delta::write_symlink_manifest(session, &self.output_uri, &table).await?;
             }
         } else {
-            // Nothing to change: no new version (and no rewritten files).
             crate::delta::discard(&table, &adds).await;
         }
         let mut outcome = Outcome { rows: Some(inserted + updated + deleted), ..Default::default() };
@@ -415,7 +418,7 @@ impl DeltaLakeMergeLoad {
         // A target row may match several source rows only when the sole clause is an
         // unconditional delete (Delta's rule); otherwise the merge checks it.
         let only_unconditional_delete = matches!(matched.as_slice(), [(None, action::DELETE_MATCHED)]);
-        plan.modify_condition = !matched.is_empty() && !only_unconditional_delete;
+        plan.check_duplicates = !matched.is_empty() && !only_unconditional_delete;
 
         let target_present = qualified("target", TARGET_MARK).is_not_null();
         let source_present = qualified("source", SOURCE_MARK).is_not_null();
@@ -504,7 +507,7 @@ struct MergePlan {
     columns: Vec<Expr>,
     /// Whether a target row modified twice must fail the merge (Spark's rule: unless the only
     /// WHEN MATCHED clause is an unconditional delete).
-    modify_condition: bool,
+    check_duplicates: bool,
     matched: Vec<(&'static str, Option<String>)>,
     not_matched: Vec<(&'static str, Option<String>)>,
     not_matched_by_source: Vec<(&'static str, Option<String>)>,
