@@ -280,6 +280,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         wake.clone(),
     );
     let trigger_dir = trigger_dir.canonicalize().unwrap_or(trigger_dir);
+    // One storage layer (and its object-store clients) for every polling trigger.
+    let storage = weir_engine::storage::Storage::new(Default::default());
     trigger::start_polling(
         trigger::PollTrigger {
             name: "directory".into(),
@@ -288,7 +290,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             interval: options.poll_interval,
             env: run_env.clone(),
         },
-        weir_engine::storage::Storage::new(Default::default()),
+        storage.clone(),
         store.clone(),
         wake.clone(),
     );
@@ -307,7 +309,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
                         interval: t.interval_ms.map(Duration::from_millis).unwrap_or(options.poll_interval),
                         env,
                     },
-                    weir_engine::storage::Storage::new(Default::default()),
+                    storage.clone(),
                     store.clone(),
                     wake.clone(),
                 );
@@ -318,7 +320,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
                     t.name,
                     t.queue_url.as_deref().unwrap_or("")
                 );
-                sqs::start(t.clone(), env, store.clone(), wake.clone()).await;
+                sqs::start(t.clone(), env, store.clone(), wake.clone());
             }
         }
     }

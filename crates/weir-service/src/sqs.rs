@@ -15,16 +15,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use crate::store::Store;
-use crate::trigger::{Filter, TriggerConfig, queue_objects};
-
-/// A configured SQS trigger.
-pub struct SqsTrigger {
-    pub name: String,
-    pub queue_url: String,
-    pub filter: Filter,
-    pub wait_seconds: i32,
-    pub env: Map<String, Value>,
-}
+use crate::trigger::{TriggerConfig, queue_objects};
 
 /// Builds the client the standard AWS way (environment, profile, instance/task role), with
 /// the trigger's endpoint and region when given.
@@ -43,33 +34,31 @@ async fn client(config: &TriggerConfig) -> Client {
     Client::new(&shared)
 }
 
-/// Starts consuming `config`'s queue in the background.
-pub async fn start(config: TriggerConfig, env: Map<String, Value>, store: Store, wake: Arc<Notify>) {
-    let client = client(&config).await;
-    let trigger = SqsTrigger {
-        name: config.name.clone(),
-        queue_url: config.queue_url.clone().unwrap_or_default(),
-        filter: config.filter(),
-        wait_seconds: config.wait_seconds.unwrap_or(20),
-        env,
-    };
-    tokio::spawn(consume(client, trigger, store, wake));
+/// Consumes `config`'s queue in the background (the AWS configuration, which may query
+/// instance metadata, is loaded there too, so it never delays the service's start).
+pub fn start(config: TriggerConfig, env: Map<String, Value>, store: Store, wake: Arc<Notify>) {
+    tokio::spawn(async move {
+        let client = client(&config).await;
+        consume(client, config, env, store, wake).await
+    });
 }
 
-async fn consume(client: Client, trigger: SqsTrigger, store: Store, wake: Arc<Notify>) {
+async fn consume(client: Client, trigger: TriggerConfig, env: Map<String, Value>, store: Store, wake: Arc<Notify>) {
+    let queue_url = trigger.queue_url.clone().unwrap_or_default();
+    let filter = trigger.filter();
     let mut failures = 0u32;
     loop {
         let received = client
             .receive_message()
-            .queue_url(&trigger.queue_url)
+            .queue_url(&queue_url)
             .max_number_of_messages(10)
-            .wait_time_seconds(trigger.wait_seconds)
+            .wait_time_seconds(trigger.wait_seconds.unwrap_or(20))
             .send()
             .await;
         let messages = match received {
             Ok(out) => {
                 if failures > 0 {
-                    tracing::info!(trigger = %trigger.name, "receiving from {} again", trigger.queue_url);
+                    tracing::info!(trigger = %trigger.name, "receiving from {} again", queue_url);
                 }
                 failures = 0;
                 out.messages.unwrap_or_default()
@@ -80,7 +69,7 @@ async fn consume(client: Client, trigger: SqsTrigger, store: Store, wake: Arc<No
                     tracing::warn!(
                         trigger = %trigger.name,
                         "cannot receive from {}: {}",
-                        trigger.queue_url,
+                        queue_url,
                         aws_sdk_sqs::error::DisplayErrorContext(&e)
                     );
                 }
@@ -99,31 +88,25 @@ async fn consume(client: Client, trigger: SqsTrigger, store: Store, wake: Arc<No
                     tracing::error!(trigger = %trigger.name, message = %id, "dropped a message that is not an S3 event ({e}): {shown}");
                     true
                 }
-                Ok(parsed) => {
-                    for reason in &parsed.skipped {
-                        tracing::info!(trigger = %trigger.name, message = %id, "skipped: {reason}");
-                    }
-                    match queue_objects(&store, &trigger.name, &trigger.filter, parsed.objects, &trigger.env).await {
-                        Ok((queued, _, skipped)) => {
-                            for reason in skipped {
-                                tracing::info!(trigger = %trigger.name, message = %id, "skipped: {reason}");
-                            }
-                            if !queued.is_empty() {
-                                wake.notify_waiters();
-                            }
-                            true
+                Ok(parsed) => match queue_objects(&store, &trigger.name, &filter, parsed.objects, &env).await {
+                    Ok((queued, _, skipped)) => {
+                        for reason in parsed.skipped.iter().chain(&skipped) {
+                            tracing::info!(trigger = %trigger.name, message = %id, "skipped: {reason}");
                         }
-                        Err(e) => {
-                            tracing::error!(trigger = %trigger.name, message = %id, "cannot queue runs (the message stays on the queue): {e}");
-                            false
+                        if !queued.is_empty() {
+                            wake.notify_waiters();
                         }
+                        true
                     }
-                }
+                    Err(e) => {
+                        tracing::error!(trigger = %trigger.name, message = %id, "cannot queue runs (the message stays on the queue): {e}");
+                        false
+                    }
+                },
             };
             if acknowledge
                 && let Some(handle) = message.receipt_handle()
-                && let Err(e) =
-                    client.delete_message().queue_url(&trigger.queue_url).receipt_handle(handle).send().await
+                && let Err(e) = client.delete_message().queue_url(&queue_url).receipt_handle(handle).send().await
             {
                 // Redelivered later: a duplicate of the runs already queued.
                 tracing::warn!(

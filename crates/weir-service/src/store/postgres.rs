@@ -119,20 +119,13 @@ impl Backend for PostgresStore {
     async fn enqueue(&self, run: NewRun) -> Result<Queued, StoreError> {
         let mut client = self.client.lock().await;
         let tx = client.transaction().await?;
-        if let Some(key) = &run.dedupe_key {
-            if let Some(row) = tx.query_opt("SELECT id FROM runs WHERE dedupe_key = $1 FOR UPDATE", &[key]).await? {
-                let id: i64 = row.try_get(0)?;
-                if run.count_duplicate {
-                    tx.execute("UPDATE runs SET duplicates = duplicates + 1 WHERE id = $1", &[&id]).await?;
-                }
-                tx.commit().await?;
-                return Ok(Queued::Duplicate(id));
-            }
-            if let Some(row) = tx.query_opt("SELECT run_id FROM retired_keys WHERE dedupe_key = $1", &[key]).await? {
-                tx.commit().await?;
-                return Ok(Queued::Duplicate(row.try_get(0)?));
-            }
+        if let Some(key) = &run.dedupe_key
+            && let Some(row) = tx.query_opt("SELECT run_id FROM retired_keys WHERE dedupe_key = $1", &[key]).await?
+        {
+            tx.commit().await?;
+            return Ok(Queued::Duplicate(row.try_get(0)?));
         }
+        // The unique dedupe key decides, also against another instance queueing it at once.
         let env = serde_json::to_string(&run.env)?;
         let inserted = tx
             .query_opt(
@@ -143,13 +136,13 @@ impl Backend for PostgresStore {
         let queued = match inserted {
             Some(row) => Queued::New(row.try_get(0)?),
             None => {
-                // Another instance queued the same version a moment ago.
-                let row = tx.query_one("SELECT id FROM runs WHERE dedupe_key = $1", &[&run.dedupe_key]).await?;
-                let id: i64 = row.try_get(0)?;
-                if run.count_duplicate {
-                    tx.execute("UPDATE runs SET duplicates = duplicates + 1 WHERE id = $1", &[&id]).await?;
-                }
-                Queued::Duplicate(id)
+                let row = tx
+                    .query_one(
+                        "UPDATE runs SET duplicates = duplicates + CASE WHEN $2 THEN 1 ELSE 0 END WHERE dedupe_key = $1 RETURNING id",
+                        &[&run.dedupe_key, &run.count_duplicate],
+                    )
+                    .await?;
+                Queued::Duplicate(row.try_get(0)?)
             }
         };
         tx.commit().await?;

@@ -564,26 +564,17 @@ fn keep_written_rows(
             let keep = BooleanArray::from_unary(actions, |a| (action::COPY_MATCHED..=action::INSERT).contains(&a));
             let columns: Vec<usize> = (0..width).collect();
             let kept = filter_record_batch(&batch.project(&columns)?, &keep)?;
-            // Same columns and types; the table's nullability (a NULL in a NOT NULL column
-            // fails here, naming the column) and field metadata.
-            let columns = kept
-                .columns()
-                .iter()
-                .zip(schema.fields())
-                .map(|(column, field)| {
-                    if !field.is_nullable() && column.null_count() > 0 {
-                        return Err(deltalake::DeltaTableError::Generic(format!(
-                            "NOT NULL constraint violated for column: {} (the merge would write NULL into it)",
-                            field.name()
-                        )));
-                    }
-                    match column.data_type() == field.data_type() {
-                        true => Ok(column.clone()),
-                        false => Ok(datafusion::arrow::compute::cast(column, field.data_type())?),
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(datafusion::arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?)
+            // The plan already casts to the table's types; this adds its nullability (a NULL in
+            // a NOT NULL column fails here, naming the column) and field metadata.
+            for (column, field) in kept.columns().iter().zip(schema.fields()) {
+                if !field.is_nullable() && column.null_count() > 0 {
+                    return Err(deltalake::DeltaTableError::Generic(format!(
+                        "NOT NULL constraint violated for column: {} (the merge would write NULL into it)",
+                        field.name()
+                    )));
+                }
+            }
+            Ok(datafusion::arrow::record_batch::RecordBatch::try_new(schema.clone(), kept.columns().to_vec())?)
         })
         .boxed()
 }
