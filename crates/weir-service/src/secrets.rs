@@ -32,7 +32,7 @@ static VAULT: LazyLock<RwLock<HashMap<String, HashMap<String, String>>>> = LazyL
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SecretError {
     #[error(
-        "the secret value of {keys} was submitted with the run (POST /api/runs) and kept only in the memory of the service instance that accepted it, which has restarted since: submit the run again"
+        "the secret value of {keys} was submitted with the run (POST /api/runs) and kept only in the memory of the service instance that accepted it, which has restarted since (or another instance sharing the store took the run): submit the run again"
     )]
     Submitted { keys: String },
     #[error("the secret value of {keys} comes from {origin}, which is no longer in the service's config")]

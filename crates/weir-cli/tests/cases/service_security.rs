@@ -54,13 +54,14 @@ fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
 }
 
-/// A job that succeeds only when `${var}` is `expected`, comparing it reversed so the job file
+/// A job (HOCON: the variable is substituted into `sqlParams`) that succeeds only when `${var}` is `expected`, comparing it reversed so the job file
 /// does not hold the value itself.
 fn check_job(var: &str, expected: &str) -> String {
     let reversed: String = expected.chars().rev().collect();
     format!(
         r#"{{"stages": [{{"type": "SQLValidate", "name": "check", "environments": ["dev"],
-            "sql": "SELECT reverse('${{{var}}}') = '{reversed}' AS valid, 'compared' AS message"}}]}}"#
+            "sqlParams": {{"value": ${{{var}}}}},
+            "sql": "SELECT reverse('${{value}}') = '{reversed}' AS valid, 'compared' AS message"}}]}}"#
     )
 }
 
@@ -86,9 +87,12 @@ fn secret_env_values_reach_runs_but_no_response_page_or_store_file() {
         ),
     );
     let service = Service::start_with_args(&data, &[], &["--config", config.to_str().expect("utf8")]);
-    std::fs::write(jobs.join("uses_trigger_secret.json"), check_job("AWS_SECRET_ACCESS_KEY", TRIGGER_SECRET))
+    std::fs::write(jobs.join("uses_trigger_secret.conf"), check_job("AWS_SECRET_ACCESS_KEY", TRIGGER_SECRET))
         .expect("job");
-    let api_job = api_jobs.join("uses_api_secret.json");
+    // The same check against a wrong expectation fails: the check really compares.
+    std::fs::write(jobs.join("wrong_expectation.conf"), check_job("AWS_SECRET_ACCESS_KEY", "another-value"))
+        .expect("job");
+    let api_job = api_jobs.join("uses_api_secret.conf");
     std::fs::write(&api_job, check_job("ETL_CONF_API_TOKEN", API_SECRET)).expect("job");
     let (code, body) = service.http(
         "POST",
@@ -97,13 +101,20 @@ fn secret_env_values_reach_runs_but_no_response_page_or_store_file() {
         Some(&format!(r#"{{"job": "{}", "env": {{"ETL_CONF_API_TOKEN": "{API_SECRET}"}}}}"#, api_job.display())),
     );
     assert_eq!(code, 202, "{body}");
-    let runs = service.wait_finished(2, Duration::from_secs(60));
-    assert_eq!(runs.len(), 2, "{runs:?}");
+    let mut runs = service.wait_finished(3, Duration::from_secs(60));
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    let wrong = runs.iter().position(|r| r["job"].as_str().unwrap_or("").ends_with("wrong_expectation.conf"));
+    let wrong = runs.remove(wrong.expect("wrong_expectation run"));
+    assert_eq!(wrong["status"], "failed", "{wrong}");
+    assert!(wrong["error"].as_str().unwrap_or("").contains("SQLValidate failed"), "{wrong}");
     // Both checks passed: the children got the real values.
     for run in &runs {
         let detail = service.json(&format!("/api/runs/{}", run["id"]));
         assert_eq!(run["status"], "succeeded", "{detail}");
-        assert!(detail["log"].as_str().unwrap_or("").contains("reverse('*****')"), "value masked in the log: {detail}");
+        assert!(
+            detail["log"].as_str().unwrap_or("").contains(r#""value":"*****""#),
+            "value masked in the log: {detail}"
+        );
     }
     let by_trigger = |t: &str| runs.iter().find(|r| r["trigger"] == t).expect("run").clone();
     assert_eq!(by_trigger("jobs")["env"]["AWS_SECRET_ACCESS_KEY"], "*****");
@@ -119,7 +130,7 @@ fn secret_env_values_reach_runs_but_no_response_page_or_store_file() {
     for path in ["/api/runs", "/api/triggers", "/api/schedules", "/api/jobs", "/metrics", "/"] {
         seen.push(get(&service.addr, path, &[format!("Authorization: Bearer {TOKEN}")]));
     }
-    for run in &runs {
+    for run in runs.iter().chain([&wrong]) {
         for path in [format!("/api/runs/{}", run["id"]), format!("/runs/{}", run["id"])] {
             seen.push(get(&service.addr, &path, &[format!("Authorization: Bearer {TOKEN}")]));
         }
@@ -295,13 +306,14 @@ fn security_headers_safe_next_and_csrf() {
         "csrf=nope",
     );
     assert_eq!(status(&r), 403, "{r}");
+    // (The run may have finished already: then the page has no form, and cancel is a no-op.)
     if page.contains("name=\"csrf\"") {
         assert!(page.contains(&format!("value=\"{csrf}\"")), "{page}");
-        let body = format!("csrf={csrf}");
-        let r =
-            post(&addr, &format!("/runs/{id}/cancel"), &[cookie, origin], "application/x-www-form-urlencoded", &body);
-        assert_eq!(status(&r), 303, "{r}");
     }
+    let body = format!("csrf={csrf}");
+    let r = post(&addr, &format!("/runs/{id}/cancel"), &[cookie, origin], "application/x-www-form-urlencoded", &body);
+    assert_eq!(status(&r), 303, "{r}");
+    assert_eq!(header(&r, "location"), Some(format!("/runs/{id}").as_str()));
     // A sign-in posted from another site is refused.
     let r = post(
         &addr,
