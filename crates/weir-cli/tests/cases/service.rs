@@ -31,21 +31,13 @@ impl Service {
 
     pub(super) fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
-        cmd.args([
-            "serve",
-            "--allow-root",
-            "--data-dir",
-            data_dir.to_str().expect("utf8"),
-            "--listen",
-            "127.0.0.1:0",
-            "--env",
-            "dev",
-        ])
-        .args(args)
-        .env("WEIR_API_TOKEN", TOKEN)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        cmd.args(["serve", "--data-dir", data_dir.to_str().expect("utf8"), "--listen", "127.0.0.1:0", "--env", "dev"])
+            .arg("--allow-root")
+            .args(args)
+            .env("WEIR_API_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         for key in ["ETL_CONF_ENV", "ETL_CONF_URI", "ETL_CONF_DATALAKE_LOC", "ETL_CONF_CURRENT_TIMESTAMP"] {
             cmd.env_remove(key);
         }
@@ -90,7 +82,7 @@ impl Service {
     }
 
     /// Waits (up to 10 s) for a line of the service's log containing `text`.
-    pub(super) fn wait_log(&self, text: &str) -> String {
+    fn wait_log(&self, text: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(line) = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|l| l.contains(text))
@@ -391,7 +383,7 @@ fn s3_event_notifications_start_one_run_per_object_version() {
 
 /// Headless Chromium (Debian's `chromium`, installed by ./scripts/test.sh): the page as a
 /// browser renders it, after signing in through `/login?token=...&next=...`.
-pub(super) fn browser_dom(url: &str) -> String {
+fn browser_dom(url: &str) -> String {
     let chromium = std::env::var_os("WEIR_CHROMIUM")
         .map(std::path::PathBuf::from)
         .or_else(|| support::which("chromium"))

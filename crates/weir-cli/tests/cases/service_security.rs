@@ -291,13 +291,13 @@ fn security_headers_safe_next_and_csrf() {
     );
     assert_eq!(status(&r), 202, "{r}");
     // Reading with the cookie needs no token; bearer requests need neither Origin nor token.
-    assert_eq!(status(&get(&addr, "/api/runs", &[cookie.clone()])), 200);
+    assert_eq!(status(&get(&addr, "/api/runs", std::slice::from_ref(&cookie))), 200);
     let (code, body) = service.http("POST", "/api/runs", Some(TOKEN), Some(&job));
     assert_eq!(code, 202, "{body}");
     // The run page's cancel form carries the token; the form post is accepted with it.
     let runs = service.runs();
     let id = runs[0]["id"].as_i64().expect("id");
-    let page = get(&addr, &format!("/runs/{id}"), &[cookie.clone()]);
+    let page = get(&addr, &format!("/runs/{id}"), std::slice::from_ref(&cookie));
     let r = post(
         &addr,
         &format!("/runs/{id}/cancel"),
