@@ -68,7 +68,7 @@ def main():
     a = p.parse_args()
     data = tempfile.mkdtemp(prefix="weir-service-bench-")
     env = dict(os.environ, WEIR_API_TOKEN=TOKEN, RUST_LOG="warn")
-    proc = subprocess.Popen([a.weir, "serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--env", "dev",
+    proc = subprocess.Popen([a.weir, "serve", "--allow-root", "--data-dir", data, "--listen", "127.0.0.1:0", "--env", "dev",
                              "--workers", str(a.workers)], env=env, stderr=subprocess.PIPE, text=True)
     addr = None
     for line in proc.stderr:

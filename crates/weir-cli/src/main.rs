@@ -85,12 +85,15 @@ struct ServeArgs {
     /// ETL_CONF_ENV for triggered runs (default: the service's own ETL_CONF_ENV)
     #[arg(long, short = 'e')]
     env: Option<String>,
-    /// Config file (TOML): [[schedule]] cron schedules, [[trigger]] bucket / SQS triggers, [runs] retries and retention (see the README)
+    /// Config file (TOML): [[schedule]] cron schedules, [[trigger]] bucket / SQS triggers, [runs] retries and retention, [api] job roots, env allowlist and header timeout (see the README)
     #[arg(long)]
     config: Option<std::path::PathBuf>,
     /// Run store shared by several instances, e.g. postgres://user:pass@host/weir (default: SQLite in the data dir)
     #[arg(long, env = "WEIR_STORE")]
     store: Option<String>,
+    /// Start even when running as root (refused otherwise: runs would execute job files as root)
+    #[arg(long, env = "WEIR_ALLOW_ROOT")]
+    allow_root: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -247,6 +250,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         weir,
         config: a.config,
         store: a.store,
+        allow_root: a.allow_root,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

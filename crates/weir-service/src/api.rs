@@ -1,5 +1,7 @@
 //! The HTTP API (JSON) and the web UI, served by one axum router. Everything but `/healthz`
-//! needs the bearer token; the UI takes it once at `/login` and keeps it in a cookie.
+//! (and the UI's stylesheet) needs the bearer token; the UI takes it once at `/login` and keeps
+//! it in a cookie. Cookie-authenticated requests that change state must come from this site
+//! (`Origin`/`Referer`) and carry the CSRF token ([`crate::websec`]); bearer requests need not.
 
 use std::sync::Arc;
 
@@ -13,9 +15,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
-use crate::store::{NewRun, Queued, Status, Store};
+use crate::access::JobRoots;
+use crate::store::{NewRun, Queued, Run, Status, Store};
 use crate::trigger::run_env;
 use crate::ui;
+use crate::websec::{self, CSRF_COOKIE, TOKEN_COOKIE, ct_eq};
 use crate::worker::Running;
 
 /// Shared state of the handlers.
@@ -28,8 +32,12 @@ pub struct AppState {
     /// Variables every run gets (from the service config).
     pub run_env: Map<String, Value>,
     pub schedules: Arc<Vec<crate::schedule::Schedule>>,
-    /// Configured triggers, as shown by `GET /api/triggers`.
+    /// Configured triggers, as shown by `GET /api/triggers` (secret env values masked).
     pub triggers: Arc<Vec<Value>>,
+    /// Where jobs submitted with `POST /api/runs` may come from.
+    pub job_roots: Arc<JobRoots>,
+    /// Variables a submitted run may set besides `ETL_CONF_*`, `ETL_POLICY_*` and `WEIR_*`.
+    pub env_allow: Arc<Vec<String>>,
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -41,23 +49,56 @@ fn internal(e: impl std::fmt::Display) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+/// How a request proved it holds the token.
+#[derive(PartialEq)]
+enum Auth {
+    Bearer,
+    Cookie,
+}
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> Option<Auth> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let cookie = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').map(str::trim).find_map(|kv| kv.strip_prefix("weir_token=")).map(str::to_string));
     let expected = state.token.as_str();
-    bearer == Some(expected) || cookie.as_deref() == Some(expected)
+    if bearer.is_some_and(|b| ct_eq(b, expected)) {
+        return Some(Auth::Bearer);
+    }
+    websec::cookie(headers, TOKEN_COOKIE).is_some_and(|c| ct_eq(c, expected)).then_some(Auth::Cookie)
 }
 
+/// Largest body a cookie-authenticated state change may send (it is read to find the CSRF field).
+const MAX_FORM_BYTES: usize = 1 << 20;
+
 async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if authorized(&state, request.headers()) {
-        return next.run(request).await;
+    match authorized(&state, request.headers()) {
+        Some(Auth::Bearer) => return next.run(request).await,
+        Some(Auth::Cookie) if !websec::state_changing(request.method()) => return next.run(request).await,
+        Some(Auth::Cookie) => {
+            if !websec::same_origin(request.headers()) {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "cross-site request refused: Origin (or Referer) is not this site",
+                );
+            }
+            let (parts, body) = request.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+                return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+            };
+            let expected = websec::cookie(&parts.headers, CSRF_COOKIE);
+            let sent = websec::submitted_csrf(&parts.headers, &body);
+            let ok = matches!((expected, sent.as_deref()), (Some(e), Some(s)) if ct_eq(e, s));
+            if !ok {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "missing or wrong CSRF token (X-CSRF-Token header or csrf form field); API clients should use Authorization: Bearer TOKEN",
+                );
+            }
+            return next.run(Request::from_parts(parts, axum::body::Body::from(body))).await;
+        }
+        None => {}
     }
     let path = request.uri().path();
     if path.starts_with("/api/") || path == "/metrics" {
@@ -82,12 +123,29 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/", get(ui_runs))
         .route("/runs/{id}", get(ui_run))
+        .route("/runs/{id}/cancel", post(ui_cancel))
         .layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/ui.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], ui::STYLE) }))
         .route("/login", get(login_page).post(login))
         .merge(protected)
         .with_state(state)
+        .layer(middleware::from_fn(websec::headers))
+}
+
+/// A schedule with its next `n` fire times, as the API and UI show it: secret env values masked.
+fn schedule_shown(s: &crate::schedule::Schedule, n: usize) -> Value {
+    let mut v = s.describe(n);
+    crate::secrets::mask_env_field(&mut v);
+    v
+}
+
+/// A run as the API shows it: secret env values masked.
+fn shown(run: &Run) -> Value {
+    let mut v = serde_json::to_value(run).unwrap_or_default();
+    crate::secrets::mask_env_field(&mut v);
+    v
 }
 
 #[derive(Deserialize)]
@@ -111,7 +169,7 @@ async fn list_runs(State(state): State<AppState>, Query(q): Query<ListQuery>) ->
         },
     };
     match state.store.list(status, q.job, q.limit.unwrap_or(100).clamp(1, 10_000)).await {
-        Ok(runs) => axum::Json(json!({ "runs": runs })).into_response(),
+        Ok(runs) => axum::Json(json!({ "runs": runs.iter().map(shown).collect::<Vec<_>>() })).into_response(),
         Err(e) => internal(e),
     }
 }
@@ -119,7 +177,7 @@ async fn list_runs(State(state): State<AppState>, Query(q): Query<ListQuery>) ->
 async fn run_detail(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     match state.store.get(id).await {
         Ok(Some((run, stages, log))) => {
-            let mut v = serde_json::to_value(&run).unwrap_or_default();
+            let mut v = shown(&run);
             v["stages"] = serde_json::to_value(&stages).unwrap_or_default();
             v["log"] = log.into();
             axum::Json(v).into_response()
@@ -152,8 +210,20 @@ async fn submit(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
     if submit.job.trim().is_empty() {
         return error(StatusCode::BAD_REQUEST, "'job' is empty");
     }
+    if let Err(e) = crate::access::check_env(submit.env.keys(), &state.env_allow) {
+        tracing::warn!("rejected a submit: {e}");
+        return error(StatusCode::BAD_REQUEST, e.to_string());
+    }
+    if let Err(e) = state.job_roots.check(&submit.job) {
+        tracing::warn!("rejected a submit: {e}");
+        let status = match e {
+            crate::access::AccessError::OutsideRoots { .. } => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        return error(status, e.to_string());
+    }
     let mut env = run_env(&submit.job, &state.run_env);
-    env.extend(submit.env);
+    env.extend(crate::secrets::protect_submitted(&submit.env));
     let run = NewRun { job: submit.job, trigger: "api".into(), dedupe_key: None, count_duplicate: false, env };
     match state.store.enqueue(run).await {
         Ok(Queued::New(id)) | Ok(Queued::Duplicate(id)) => {
@@ -206,20 +276,33 @@ async fn jobs(State(state): State<AppState>) -> Response {
 }
 
 async fn schedules(State(state): State<AppState>) -> Response {
-    let list: Vec<Value> = state.schedules.iter().map(|s| s.describe(5)).collect();
+    let list: Vec<Value> = state.schedules.iter().map(|s| schedule_shown(s, 5)).collect();
     axum::Json(json!({ "schedules": list })).into_response()
 }
 
-async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+/// Cancels a queued run, or asks a running one to stop: the resulting status, None when the run
+/// is neither queued nor running here.
+async fn cancel_run(state: &AppState, id: i64) -> Result<Option<(StatusCode, &'static str)>, Response> {
     match state.store.cancel_queued(id).await {
-        Ok(true) => return axum::Json(json!({"id": id, "status": "cancelled"})).into_response(),
-        Ok(false) => {}
-        Err(e) => return internal(e),
+        Ok(true) => Ok(Some((StatusCode::OK, "cancelled"))),
+        Ok(false) => Ok(state.running.cancel(id).then_some((StatusCode::ACCEPTED, "cancelling"))),
+        Err(e) => Err(internal(e)),
     }
-    if state.running.cancel(id) {
-        (StatusCode::ACCEPTED, axum::Json(json!({"id": id, "status": "cancelling"}))).into_response()
-    } else {
-        error(StatusCode::CONFLICT, format!("run {id} is not queued or running here"))
+}
+
+async fn cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    match cancel_run(&state, id).await {
+        Ok(Some((code, status))) => (code, axum::Json(json!({"id": id, "status": status}))).into_response(),
+        Ok(None) => error(StatusCode::CONFLICT, format!("run {id} is not queued or running here")),
+        Err(r) => r,
+    }
+}
+
+/// The run page's cancel button (a form: the auth layer has checked its CSRF token).
+async fn ui_cancel(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    match cancel_run(&state, id).await {
+        Ok(_) => Redirect::to(&format!("/runs/{id}")).into_response(),
+        Err(r) => r,
     }
 }
 
@@ -239,16 +322,27 @@ async fn metrics(State(state): State<AppState>) -> Response {
 async fn ui_runs(State(state): State<AppState>) -> Response {
     match state.store.list(None, None, 200).await {
         Ok(runs) => {
-            let schedules: Vec<Value> = state.schedules.iter().map(|s| s.describe(3)).collect();
+            let schedules: Vec<Value> = state.schedules.iter().map(|s| schedule_shown(s, 3)).collect();
             Html(ui::runs_page(&runs, &schedules)).into_response()
         }
         Err(e) => internal(e),
     }
 }
 
-async fn ui_run(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+async fn ui_run(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     match state.store.get(id).await {
-        Ok(Some((run, stages, log))) => Html(ui::run_page(&run, &stages, &log)).into_response(),
+        Ok(Some((run, stages, log))) => {
+            // The page's forms carry the session's CSRF token (made here for sessions without one).
+            let (csrf, new) = match websec::cookie(&headers, CSRF_COOKIE) {
+                Some(c) => (c.to_string(), false),
+                None => (websec::new_csrf_token(), true),
+            };
+            let mut response = Html(ui::run_page(&run, &stages, &log, &csrf)).into_response();
+            if new && let Ok(v) = websec::csrf_cookie(&csrf).parse() {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
+        }
         Ok(None) => (StatusCode::NOT_FOUND, Html(ui::not_found(id))).into_response(),
         Err(e) => internal(e),
     }
@@ -266,23 +360,29 @@ struct LoginQuery {
 }
 
 fn signed_in(token: &str, next: Option<&str>) -> Response {
-    // Only local paths: never redirect elsewhere.
-    let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/");
-    let cookie = format!("weir_token={token}; HttpOnly; SameSite=Strict; Path=/");
-    ([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response()
+    // Only paths on this site: never redirect elsewhere.
+    let next = websec::safe_next(next);
+    let cookie = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    let csrf = websec::csrf_cookie(&websec::new_csrf_token());
+    (axum::response::AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, csrf)]), Redirect::to(next))
+        .into_response()
 }
 
 /// The sign-in page; `?token=...&next=/path` signs in directly (links from chat or scripts).
 async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     match q.token {
-        Some(t) if t.trim() == state.token.as_str() => signed_in(&state.token, q.next.as_deref()),
+        Some(t) if ct_eq(t.trim(), &state.token) => signed_in(&state.token, q.next.as_deref()),
         Some(_) => (StatusCode::UNAUTHORIZED, Html(ui::login_html(Some("Wrong token.")))).into_response(),
         None => Html(ui::login_html(None)).into_response(),
     }
 }
 
-async fn login(State(state): State<AppState>, axum::Form(form): axum::Form<LoginForm>) -> Response {
-    if form.token.trim() != state.token.as_str() {
+async fn login(State(state): State<AppState>, headers: HeaderMap, axum::Form(form): axum::Form<LoginForm>) -> Response {
+    // A sign-in posted from another site (login CSRF) is refused.
+    if headers.contains_key(header::ORIGIN) && !websec::same_origin(&headers) {
+        return error(StatusCode::FORBIDDEN, "cross-site request refused: Origin is not this site");
+    }
+    if !ct_eq(form.token.trim(), &state.token) {
         return (StatusCode::UNAUTHORIZED, Html(ui::login_html(Some("Wrong token.")))).into_response();
     }
     signed_in(&state.token, None)

@@ -4,13 +4,17 @@
 //! Triggers ([`trigger`]: directories and buckets polled, [`sqs`] S3 event notifications, the
 //! HTTP endpoint in [`api`]) queue runs in the [`store`]; workers ([`worker`]) claim them and run
 //! each as a child `weir run` process; [`api`] serves the history, submits and cancels.
+pub mod access;
 pub mod api;
+mod http;
 pub mod s3event;
 pub mod schedule;
+pub mod secrets;
 pub mod sqs;
 pub mod store;
 pub mod trigger;
 pub mod ui;
+pub mod websec;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -37,6 +41,8 @@ pub struct ServeOptions {
     pub config: Option<PathBuf>,
     /// `postgres://...`: a run store shared with other instances (default: SQLite in the data dir).
     pub store: Option<String>,
+    /// Start even as root (euid 0): `--allow-root` / `WEIR_ALLOW_ROOT`.
+    pub allow_root: bool,
 }
 
 /// The service's config file (`--config weir.toml`).
@@ -52,6 +58,35 @@ pub struct ServiceConfig {
     /// `[runs]`: retries and retention.
     #[serde(default)]
     pub runs: RunPolicy,
+    /// `[api]`: what `POST /api/runs` accepts, HTTP timeouts.
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// `[api]` in weir.toml.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Directories and URI prefixes (`s3://bucket/jobs/`) jobs submitted with `POST /api/runs`
+    /// may come from. Default: the trigger locations (DATA_DIR/trigger/ and every poll trigger's).
+    pub job_roots: Option<Vec<String>>,
+    /// Variable names a submitted run may set besides `ETL_CONF_*`, `ETL_POLICY_*` and `WEIR_*`.
+    #[serde(default)]
+    pub env_allow: Vec<String>,
+    /// A connection that has not sent a whole request head this many seconds after connecting
+    /// or after its previous response (an idle keep-alive connection) is closed. Default 10.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_s: f64,
+}
+
+fn default_header_timeout() -> f64 {
+    10.0
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { job_roots: None, env_allow: Vec::new(), header_timeout_s: default_header_timeout() }
+    }
 }
 
 /// Retries and retention (`[runs]` in weir.toml).
@@ -125,6 +160,10 @@ impl ServiceConfig {
             t.validate().map_err(config_err)?;
         }
         config.runs.validate().map_err(config_err)?;
+        let t = config.api.header_timeout_s;
+        if !(t.is_finite() && t > 0.0 && t <= 86_400.0) {
+            return Err(config_err("[api] header_timeout_s must be more than 0 seconds (at most a day)".into()));
+        }
         Ok((config, schedules))
     }
 }
@@ -144,6 +183,23 @@ pub enum ServeError {
     Config { path: String, message: String },
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error(
+        "refusing to run as root: runs would execute job files as root. Run the service as an unprivileged user, or pass --allow-root (WEIR_ALLOW_ROOT=1) to accept that"
+    )]
+    Root,
+}
+
+/// Restricts `path` to its owner (`mode`: 0o700 for directories, 0o600 for files).
+#[cfg(unix)]
+fn owner_only(path: &Path, mode: u32) -> Result<(), ServeError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|source| ServeError::DataDir { path: path.display().to_string(), source })
+}
+
+#[cfg(not(unix))]
+fn owner_only(_: &Path, _: u32) -> Result<(), ServeError> {
+    Ok(())
 }
 
 /// The API token: `WEIR_API_TOKEN`, else the one kept in `DATA_DIR/api-token` (made and
@@ -159,15 +215,16 @@ fn api_token(data_dir: &Path) -> Result<String, ServeError> {
     if let Ok(t) = std::fs::read_to_string(&path)
         && !t.trim().is_empty()
     {
+        owner_only(&path, 0o600)?;
         return Ok(t.trim().to_string());
     }
     let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    std::fs::write(&path, &token).map_err(io)?;
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    std::io::Write::write_all(&mut file.open(&path).map_err(io)?, token.as_bytes()).map_err(io)?;
+    owner_only(&path, 0o600)?;
     eprintln!("weir serve: generated an API token (kept in {}):\n  {token}", path.display());
     Ok(token)
 }
@@ -208,9 +265,15 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         let path = p.display().to_string();
         move |source| ServeError::DataDir { path, source }
     };
+    #[cfg(unix)]
+    if !options.allow_root && unsafe { libc::geteuid() } == 0 {
+        return Err(ServeError::Root);
+    }
     let trigger_dir = options.data_dir.join("trigger");
     std::fs::create_dir_all(&trigger_dir).map_err(dir_err(&trigger_dir))?;
-    let (config, schedules) = match &options.config {
+    // The run history, the token and the logs are the owner's only.
+    owner_only(&options.data_dir, 0o700)?;
+    let (config, mut schedules) = match &options.config {
         Some(path) => ServiceConfig::load(path)?,
         None => (ServiceConfig::default(), Vec::new()),
     };
@@ -296,7 +359,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     );
     for t in &config.trigger {
         let mut env = run_env.clone();
-        env.extend(t.env.clone());
+        // Runs (and the store) carry references to secret values, resolved when a run starts.
+        env.extend(secrets::protect(&format!("trigger/{}", t.name), &t.env));
         match t.kind {
             trigger::TriggerKind::Poll => {
                 let location = t.location.clone().unwrap_or_default();
@@ -324,6 +388,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             }
         }
     }
+    for s in &mut schedules {
+        s.config.env = secrets::protect(&format!("schedule/{}", s.config.name), &s.config.env);
+    }
     for s in &schedules {
         if let Some(warning) = schedule::pitfall(&s.config.cron) {
             tracing::warn!("schedule '{}': {warning}", s.config.name);
@@ -334,7 +401,18 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         "name": "directory", "type": "poll", "location": trigger_dir.display().to_string(),
         "prefix": "", "suffixes": trigger::default_suffixes(),
     })];
-    triggers.extend(config.trigger.iter().map(trigger::TriggerConfig::describe));
+    triggers.extend(config.trigger.iter().map(|t| {
+        let mut v = t.describe();
+        secrets::mask_env_field(&mut v);
+        v
+    }));
+    let job_roots = access::JobRoots::new(&config.api.job_roots.clone().unwrap_or_else(|| {
+        let mut roots = vec![trigger_dir.display().to_string()];
+        roots.extend(
+            config.trigger.iter().filter(|t| t.kind == trigger::TriggerKind::Poll).filter_map(|t| t.location.clone()),
+        );
+        roots
+    }));
     triggers.push(serde_json::json!({"name": "s3-event", "type": "http", "location": "/api/events/s3"}));
     triggers.push(serde_json::json!({"name": "api", "type": "http", "location": "/api/runs"}));
     let state = api::AppState {
@@ -345,13 +423,17 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         run_env,
         schedules: Arc::new(schedules),
         triggers: Arc::new(triggers),
+        job_roots: Arc::new(job_roots),
+        env_allow: Arc::new(config.api.env_allow.clone()),
     };
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
     let addr = listener.local_addr().unwrap_or(options.listen);
     eprintln!("weir serve: http://{addr}/ (API: /api/runs), watching {} for job files", trigger_dir.display());
-    axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(ServeError::Http)
+    http::serve(listener, api::router(state), Duration::from_secs_f64(config.api.header_timeout_s), shutdown_signal())
+        .await
+        .map_err(ServeError::Http)
 }
 
 async fn shutdown_signal() {

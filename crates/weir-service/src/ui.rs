@@ -1,5 +1,7 @@
 //! The web UI: server-rendered pages (no front-end build, nothing to download): the runs list,
-//! a run's detail with its stage timeline and log, and the login page.
+//! a run's detail with its stage timeline and log, and the login page. Nothing inline: the
+//! style sheet is `/ui.css` and there are no scripts, so the Content-Security-Policy
+//! ([`crate::websec::CSP`]) allows only the service's own style sheet.
 
 use crate::store::{Run, StageRecord};
 
@@ -7,14 +9,15 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}\
+/// The style sheet, served at `/ui.css`.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}\
 td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}.succeeded{color:#2a7d2a}.failed{color:#b22}\
 .running{color:#1f5fa8}.queued,.cancelled{color:#777}pre{background:#f6f6f6;padding:1rem;overflow:auto;max-height:40rem}\
-.bar{background:#4c8bd6;height:10px;display:inline-block}";
+.bar rect{fill:#4c8bd6}form.cancel{margin:1rem 0}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{} · Weir</title><style>{STYLE}</style></head><body><h1>{}</h1>{body}</body></html>",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{} · Weir</title><link rel=\"stylesheet\" href=\"/ui.css\"></head><body><h1>{}</h1>{body}</body></html>",
         escape(title),
         escape(title)
     )
@@ -85,15 +88,16 @@ pub fn runs_page(runs: &[Run], schedules: &[serde_json::Value]) -> String {
     )
 }
 
-/// One run: stage timeline with row counts, error and log.
-pub fn run_page(run: &Run, stages: &[StageRecord], log: &str) -> String {
+/// One run: stage timeline with row counts, error and log; a cancel button (a form carrying
+/// the session's `csrf` token) while it is queued or running.
+pub fn run_page(run: &Run, stages: &[StageRecord], log: &str, csrf: &str) -> String {
     let total: i64 = stages.iter().filter_map(|s| s.duration_ms).sum::<i64>().max(1);
     let mut rows = String::new();
     for s in stages {
         let ms = s.duration_ms.unwrap_or(0);
         let width = (ms * 300 / total).max(1);
         rows.push_str(&format!(
-            "<tr class=\"stage\"><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td><td>{ms} ms <span class=\"bar\" style=\"width:{width}px\"></span></td></tr>",
+            "<tr class=\"stage\"><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td><td>{ms} ms <svg class=\"bar\" width=\"{width}\" height=\"10\"><rect width=\"{width}\" height=\"10\"/></svg></td></tr>",
             s.index,
             escape(&s.name),
             escape(&s.type_name),
@@ -107,10 +111,19 @@ pub fn run_page(run: &Run, stages: &[StageRecord], log: &str) -> String {
         .map(|e| format!("<p class=\"failed\"><b>Error:</b> {}</p>", escape(e)))
         .unwrap_or_default();
     let status = run.status.as_str();
+    let cancel = if matches!(run.status, crate::store::Status::Queued | crate::store::Status::Running) {
+        format!(
+            "<form class=\"cancel\" method=\"post\" action=\"/runs/{}/cancel\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Cancel run</button></form>",
+            run.id,
+            escape(csrf)
+        )
+    } else {
+        String::new()
+    };
     page(
         &format!("Run #{}", run.id),
         &format!(
-            "<p><a href=\"/\">all runs</a></p><p>Job <code>{}</code>, trigger {}, status <span class=\"{status}\">{status}</span>, started {}, {}{}</p>{error}\
+            "<p><a href=\"/\">all runs</a></p><p>Job <code>{}</code>, trigger {}, status <span class=\"{status}\">{status}</span>, started {}, {}{}</p>{error}{cancel}\
              <h2>Stages</h2><table id=\"stages\"><thead><tr><th>#</th><th>name</th><th>type</th><th>status</th><th>rows</th><th>duration</th></tr></thead><tbody>{rows}</tbody></table>\
              <h2>Log</h2><pre id=\"log\">{}</pre>",
             escape(&run.job),
@@ -183,12 +196,17 @@ mod tests {
             duration_ms: Some(10),
             rows: Some(1000),
         };
-        let detail = run_page(&run, &[stage], "log <line>");
+        let detail = run_page(&run, &[stage], "log <line>", "tok");
         assert!(
             detail.contains("<td>extract</td>")
                 && detail.contains("<td>1000</td>")
                 && detail.contains("log &lt;line&gt;")
                 && detail.contains("attempt 2 (retry of <a href=\"/runs/2\">#2</a>)")
+                && !detail.contains("<form")
+                && !detail.contains("style=")
         );
+        let queued = Run { status: Status::Queued, ..run };
+        let page = run_page(&queued, &[], "", "t<k");
+        assert!(page.contains("action=\"/runs/3/cancel\"") && page.contains("name=\"csrf\" value=\"t&lt;k\""));
     }
 }

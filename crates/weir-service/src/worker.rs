@@ -133,17 +133,18 @@ async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: R
     let cancel = running.add(run.id);
     let mut cmd = Command::new(&config.weir);
     cmd.arg("run").arg(&run.job).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    for (k, v) in &run.env {
-        let value = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        cmd.env(k, value);
-    }
-    let (status, exit_code, error, log, stages) = match cmd.spawn() {
-        Err(e) => {
-            (Status::Failed, None, Some(format!("cannot start {}: {e}", config.weir.display())), String::new(), vec![])
-        }
+    // Secret values are resolved from the service's memory here, and masked in what is kept.
+    let env = crate::secrets::resolve(&run.env);
+    let spawned = match &env {
+        Ok(env) => cmd
+            .envs(env.vars.iter().cloned())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", config.weir.display())),
+        Err(e) => Err(e.to_string()),
+    };
+    let env = env.unwrap_or_default();
+    let (status, exit_code, error, log, stages) = match spawned {
+        Err(e) => (Status::Failed, None, Some(e), String::new(), vec![]),
         Ok(mut child) => {
             let stdout = child.stdout.take();
             let stderr = child.stderr.take();
@@ -184,6 +185,7 @@ async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: R
             }
         }
     };
+    let (error, log) = (error.map(|e| env.redact(&e)), env.redact(&log));
     running.remove(run.id);
     tracing::info!(run = run.id, status = status.as_str(), "run finished");
     // A run that failed before any stage started (weir reported the job invalid or unreadable)

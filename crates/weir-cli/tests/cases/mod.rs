@@ -4,6 +4,7 @@ pub mod errors;
 pub mod failures;
 pub mod kernel;
 pub mod service;
+pub mod service_security;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

@@ -12,26 +12,27 @@ use super::Scratch;
 use super::workshop::{BUCKET, upload_app_code, without_athena_cell};
 use crate::support::{self, S3Server};
 
-const TOKEN: &str = "test-token-123";
+pub(super) const TOKEN: &str = "test-token-123";
 
 /// A job that succeeds at once.
-const TRIVIAL_JOB: &str = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
+pub(super) const TRIVIAL_JOB: &str = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
 
-struct Service {
+pub(super) struct Service {
     child: Child,
-    addr: String,
+    pub(super) addr: String,
     /// What the service has written to stderr (its log).
     stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Service {
-    fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
+    pub(super) fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
         Self::start_with_args(data_dir, env, &[])
     }
 
-    fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
+    pub(super) fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
         cmd.args(["serve", "--data-dir", data_dir.to_str().expect("utf8"), "--listen", "127.0.0.1:0", "--env", "dev"])
+            .arg("--allow-root")
             .args(args)
             .env("WEIR_API_TOKEN", TOKEN)
             .stdin(Stdio::null())
@@ -63,7 +64,7 @@ impl Service {
         Self { child, addr, stderr }
     }
 
-    fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    pub(super) fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
@@ -93,18 +94,18 @@ impl Service {
         }
     }
 
-    fn json(&self, path: &str) -> Value {
+    pub(super) fn json(&self, path: &str) -> Value {
         let (status, body) = self.http("GET", path, Some(TOKEN), None);
         assert_eq!(status, 200, "{path}: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
     }
 
-    fn runs(&self) -> Vec<Value> {
+    pub(super) fn runs(&self) -> Vec<Value> {
         self.json("/api/runs?limit=10000")["runs"].as_array().cloned().unwrap_or_default()
     }
 
     /// Waits until `n` runs exist and none is queued or running.
-    fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
+    pub(super) fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
         let started = Instant::now();
         loop {
             let runs = self.runs();
@@ -129,14 +130,14 @@ impl Drop for Service {
 fn serve_with_config(s: &Scratch, data: &std::path::Path, config: &str) -> super::Run {
     let bad = s.file("bad.toml", config);
     super::weir(
-        &["serve", "--data-dir", data.to_str().expect("utf8"), "--config", bad.to_str().expect("utf8")],
+        &["serve", "--allow-root", "--data-dir", data.to_str().expect("utf8"), "--config", bad.to_str().expect("utf8")],
         &[],
         s.path(),
     )
 }
 
 /// Writes a file next to the trigger directory, then renames it in (as an atomic drop).
-fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
+pub(super) fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
     let staging = data_dir.join(format!(".{name}.tmp"));
     std::fs::write(&staging, content).expect("write job");
     std::fs::rename(&staging, data_dir.join("trigger").join(name)).expect("drop job");

@@ -49,9 +49,28 @@ CREATE TABLE IF NOT EXISTS stages (
 );
 ";
 
+/// Creates the database file readable by its owner only (SQLite gives the `-wal` and `-shm`
+/// files it makes the database file's mode), and restricts files left by older versions.
+fn owner_only_files(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::Task(format!("{}: {e}", path.display()));
+        std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path).map_err(io)?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        owner_only_files(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
