@@ -1,6 +1,7 @@
 """Drives the installed `arc` kernelspec (Weir's kernel) with jupyter_client, as JupyterLab
 and papermill do: kernel_info, a %sql cell (HTML and text/plain results), completion, a
-password prompt (%secret), interrupting a long query, and a message with a bad signature.
+password prompt (%secret), interrupting a long query, a message with a bad signature, a
+replayed message and hostile nesting.
 
 Usage: kernel_client.py KERNEL_LOG_PATH   (JUPYTER_DATA_DIR must hold the kernelspec)
 Prints one JSON object of measurements; exits non-zero with a message on the first failure.
@@ -35,6 +36,17 @@ def shell_reply(kc, msg_id, timeout=TIMEOUT):
         if r["parent_header"].get("msg_id") == msg_id:
             return r["content"]
     fail(f"no shell reply to {msg_id} within {timeout}s")
+
+
+def no_reply(kc, msg_id, what, seconds=3):
+    """Checks that no shell reply to msg_id arrives within `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            r = kc.get_shell_msg(timeout=0.2)
+        except Exception:
+            continue
+        check(r["parent_header"].get("msg_id") != msg_id, f"{what} answered: {r}")
 
 
 def run_cell(kc, code, timeout=TIMEOUT, allow_stdin=False, on_stdin=None):
@@ -170,19 +182,35 @@ def main():
             {"code": "%env\nINTRUDER=1", "silent": False, "store_history": True,
              "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
         )
-        deadline = time.time() + 3
-        while time.time() < deadline:
-            try:
-                r = kc.get_shell_msg(timeout=0.2)
-            except Exception:
-                continue
-            check(r["parent_header"].get("msg_id") != bad_msg["header"]["msg_id"], f"bad message answered: {r}")
+        no_reply(kc, bad_msg["header"]["msg_id"], "bad message")
         reply, outputs = run_cell(kc, "%env")
         check("INTRUDER" not in json.dumps(outputs), f"bad message executed: {outputs}")
+
+        # A correctly signed message sent twice (a replay) is executed once.
+        content = {"code": "%sql\nSELECT 'replayed' AS state", "silent": False, "store_history": True,
+                   "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
+        msg = kc.session.msg("execute_request", content)
+        kc.session.send(kc.shell_channel.socket, msg)
+        first = shell_reply(kc, msg["header"]["msg_id"])
+        check(first["status"] == "ok", f"replay original: {first}")
+        kc.session.send(kc.shell_channel.socket, msg)
+        no_reply(kc, msg["header"]["msg_id"], "replayed message")
+        reply, _ = run_cell(kc, "%sql\nSELECT 'after replay' AS state")
+        check(reply["execution_count"] == first["execution_count"] + 1,
+              f"replay executed: counts {first['execution_count']} then {reply['execution_count']}")
+
+        # Hostile nesting is an error with a location, not a dead kernel.
+        for code in ["[" * 10000 + "]" * 10000, '{"a":' * 10000 + "1" + "}" * 10000, "{ " + "a." * 10000 + "b = 1 }"]:
+            reply, outputs = run_cell(kc, code, timeout=30)
+            check(reply["status"] == "error", f"deep nesting accepted: {reply}")
+            check("nested more than" in reply["evalue"] and "line 1" in reply["evalue"], f"deep nesting error: {reply}")
+        reply, outputs = run_cell(kc, "%sql\nSELECT 'still alive' AS state", timeout=30)
+        check(reply["status"] == "ok" and "still alive" in json.dumps(outputs), f"after deep nesting: {reply}")
     finally:
         km.shutdown_kernel(now=False)
     log = open(log_path).read()
     check("invalid HMAC signature" in log, f"bad signature logged: {log[-2000:]}")
+    check("a replay of message" in log, f"replay logged: {log[-2000:]}")
     check("s3cr3t-value" not in log, "secret leaked into the kernel log")
     print(json.dumps(results))
 

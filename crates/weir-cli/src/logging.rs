@@ -5,10 +5,34 @@ use std::io::Write;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 use weir_engine::events::EVENT_TARGET;
+use weir_engine::mask::mask_credentials;
+
+/// stderr, with credentials masked (the fmt layer writes each event in one call).
+struct MaskedStderr;
+
+impl Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(mask_credentials(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for MaskedStderr {
+    type Writer = MaskedStderr;
+    fn make_writer(&'a self) -> Self::Writer {
+        MaskedStderr
+    }
+}
 
 struct JsonField(Option<String>);
 
@@ -37,7 +61,7 @@ impl<S: Subscriber> Layer<S> for EventsToStdout {
         event.record(&mut visitor);
         if let Some(line) = visitor.0 {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{}", mask_credentials(&line));
             let _ = out.flush();
         }
     }
@@ -48,7 +72,7 @@ pub fn init() {
         EnvFilter::new("warn,aws_config=error,buoyant_kernel=off,deltalake_core::operations::merge=error")
     });
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(MaskedStderr)
         .with_target(true)
         .with_filter(tracing_subscriber::filter::filter_fn(|m| m.target() != EVENT_TARGET))
         .with_filter(filter);
@@ -59,5 +83,5 @@ pub fn init() {
 pub fn init_service() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,aws_config=error,buoyant_kernel=off,hyper=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(MaskedStderr).with_ansi(false).try_init();
 }

@@ -317,7 +317,7 @@ fn print_summary(options: &JobOptions, report: &RunReport) {
         )),
         Some(error) => out.push_str(&format!("weir: {what} failed: {error}\n")),
     }
-    eprint!("{out}");
+    eprint!("{}", weir_engine::mask::mask_credentials(&out));
 }
 
 fn truncate(text: &str, max: usize) -> String {

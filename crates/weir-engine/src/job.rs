@@ -207,10 +207,8 @@ pub async fn load(options: &JobOptions, storage: &Storage) -> Result<LoadedJob, 
         .await
         .map_err(|source| JobError::Read { uri: uri.clone(), source: Box::new(source) })?;
     let content_md5 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, Md5::digest(&bytes));
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| JobError::Read {
-        uri: uri.clone(),
-        source: Box::new(StorageError::NotText { uri: uri.clone() }),
-    })?;
+    let text = crate::storage::utf8_text(&uri, bytes.to_vec())
+        .map_err(|source| JobError::Read { uri: uri.clone(), source: Box::new(source) })?;
     parse_text(options, &uri, &text, content_md5)
 }
 
@@ -254,9 +252,14 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
         });
     };
     let Some(items) = stages.as_array() else {
+        let line = match &converted {
+            Some(nb) => nb.cell_of_line(stages.line()).map(|(cell, line)| format!("cell {cell}, line {line}")),
+            None => None,
+        }
+        .unwrap_or_else(|| format!("line {}", stages.line()));
         return Err(JobError::Structure {
             uri: uri.to_string(),
-            message: "Expected stages to be a List of Objects.".into(),
+            message: format!("{line}: Expected stages to be a List of Objects."),
         });
     };
     let mut entries = Vec::with_capacity(items.len());

@@ -9,6 +9,7 @@ pub mod config;
 pub mod delta;
 pub mod events;
 pub mod job;
+pub mod mask;
 pub mod runner;
 pub mod session;
 pub mod sql;

@@ -34,13 +34,25 @@ pub enum StorageError {
     Write { uri: String, source: object_store::Error },
     #[error("File at {uri} is empty.")]
     Empty { uri: String },
-    #[error("'{uri}' is not valid UTF-8 text")]
-    NotText { uri: String },
+    #[error("'{uri}' is not valid UTF-8 text: invalid byte at offset {offset} (line {line}, column {col})")]
+    NotText { uri: String, offset: usize, line: usize, col: usize },
     #[error("invalid glob in '{uri}': {reason}")]
     Glob { uri: String, reason: String },
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// `bytes` as text, or an error naming the byte offset, line and column (in characters) of
+/// the first invalid UTF-8 sequence.
+pub fn utf8_text(uri: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+        let line = valid.matches('\n').count() + 1;
+        let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        StorageError::NotText { uri: uri.to_string(), offset, line, col }
+    })
+}
 
 /// One listed file.
 #[derive(Debug, Clone)]
@@ -175,7 +187,7 @@ impl Storage {
     /// Reads a non-empty UTF-8 text file (SQL, schema, job).
     pub async fn read_text(&self, url: &Url) -> Result<String> {
         let bytes = self.read_bytes(url).await?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| StorageError::NotText { uri: url.to_string() })?;
+        let text = utf8_text(url.as_str(), bytes.to_vec())?;
         if text.trim().is_empty() {
             return Err(StorageError::Empty { uri: url.to_string() });
         }

@@ -7,6 +7,7 @@ pub mod complete;
 pub mod display;
 pub mod interp;
 pub mod logging;
+pub mod replay;
 pub mod secrets;
 pub mod server;
 pub mod spec;

@@ -25,7 +25,7 @@ impl Write for MaskingWriter {
         let text = String::from_utf8_lossy(buf);
         let masked = match SECRETS.get() {
             Some(s) => s.mask(&text),
-            None => text.into_owned(),
+            None => weir_engine::mask::mask_credentials(&text).into_owned(),
         };
         std::io::stderr().write_all(masked.as_bytes())?;
         Ok(buf.len())

@@ -24,10 +24,11 @@ impl Secrets {
         self.inner.read().unwrap_or_else(|p| p.into_inner()).iter().any(|(n, _)| n == name)
     }
 
-    /// `text` with every secret value replaced by `*` of the same length.
+    /// `text` with every secret value replaced by `*` of the same length, and every URL or
+    /// connection-string credential masked.
     pub fn mask(&self, text: &str) -> String {
         let secrets = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        let mut out = text.to_string();
+        let mut out = weir_engine::mask::mask_credentials(text).into_owned();
         for (_, value) in secrets.iter().filter(|(_, v)| !v.is_empty()) {
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), &"*".repeat(value.chars().count()));
@@ -45,9 +46,12 @@ mod tests {
     fn values_are_masked_and_cleared() {
         let s = Secrets::default();
         s.add("PW", "hunter2");
-        assert_eq!(s.mask("jdbc:x;Password=hunter2"), "jdbc:x;Password=*******");
+        assert_eq!(s.mask("value hunter2 here"), "value ******* here");
+        // Connection-string credentials are masked whether or not they are secrets.
+        assert_eq!(s.mask("jdbc:x;Password=hunter2"), "jdbc:x;Password=*****");
         assert!(s.is_secret_name("PW"));
         s.clear();
         assert_eq!(s.mask("hunter2"), "hunter2");
+        assert_eq!(s.mask("jdbc:oracle:thin:u/p@h"), "jdbc:oracle:thin:u/*****@h");
     }
 }

@@ -26,6 +26,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::complete::{self, Item};
 use crate::display::escape;
 use crate::interp::{CellError, Frontend, Interpreter, Output, ProgressState};
+use crate::replay::ReplayGuard;
 use crate::secrets::Secrets;
 
 /// Why the kernel could not run.
@@ -102,15 +103,17 @@ pub async fn run(connection_file: &Path) -> Result<(), KernelError> {
     });
     tokio::spawn(async move { while heartbeat.single_heartbeat().await.is_ok() {} });
 
+    let replays = Arc::new(ReplayGuard::default());
     let interrupt = Arc::new(Notify::new());
     let (shutdown_tx, mut shutdown_rx) = oneshot::channel::<()>();
     let shutdown_tx = Arc::new(Mutex::new(Some(shutdown_tx)));
     {
         let interrupt = interrupt.clone();
         let shutdown_tx = shutdown_tx.clone();
+        let replays = replays.clone();
         tokio::spawn(async move {
             loop {
-                let message = match accept("control", control.read().await) {
+                let message = match accept("control", control.read().await, &replays) {
                     Ok(Some(m)) => m,
                     Ok(None) => continue,
                     Err(()) => break,
@@ -152,7 +155,7 @@ pub async fn run(connection_file: &Path) -> Result<(), KernelError> {
             m = shell_reader.read() => m,
             _ = &mut shutdown_rx => break,
         };
-        let message = match accept("shell", message) {
+        let message = match accept("shell", message, &replays) {
             Ok(Some(m)) => m,
             Ok(None) => continue,
             Err(()) => break,
@@ -246,8 +249,20 @@ pub async fn run(connection_file: &Path) -> Result<(), KernelError> {
 
 /// A channel read: the message, `None` for a bad message (logged and dropped), or `Err` when
 /// the socket failed (the channel is done).
-fn accept(channel: &str, read: Result<JupyterMessage, RuntimeError>) -> Result<Option<JupyterMessage>, ()> {
+fn accept(
+    channel: &str,
+    read: Result<JupyterMessage, RuntimeError>,
+    replays: &ReplayGuard,
+) -> Result<Option<JupyterMessage>, ()> {
     match read {
+        Ok(m) if !replays.first_time(&serde_json::to_string(&m.header).unwrap_or_default()) => {
+            tracing::warn!(
+                "ignored a message on the {channel} channel: a replay of message {} ({})",
+                m.header.msg_id,
+                m.header.msg_type
+            );
+            Ok(None)
+        }
         Ok(m) => Ok(Some(m)),
         Err(e) if fatal(&e) => {
             tracing::error!("{channel} channel closed: {e}");

@@ -2,7 +2,9 @@
 pub mod delta;
 pub mod errors;
 pub mod failures;
+pub mod fuzz;
 pub mod kernel;
+pub mod masking;
 pub mod service;
 pub mod service_security;
 pub mod workshop;

@@ -15,7 +15,7 @@
 //! Not supported: `include`, `+=`, self-referential substitutions, object/array
 //! concatenation (`${a} { b = 1 }`), durations and sizes units.
 
-mod parser;
+pub(crate) mod parser;
 mod resolve;
 
 use std::collections::HashMap;

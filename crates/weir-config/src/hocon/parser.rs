@@ -2,6 +2,14 @@
 
 use super::{Document, ParseError, Piece, Pos, UKind, UNode};
 
+/// Deepest nesting of objects and arrays accepted. Arc jobs nest a handful of levels; the
+/// bound keeps the recursive parser (and everything that walks the tree) off the end of the
+/// stack on hostile input.
+pub const MAX_DEPTH: usize = 128;
+
+/// Longest key (attribute name or path segment) accepted, in characters.
+pub const MAX_KEY_CHARS: usize = 1024;
+
 /// Characters that end an unquoted string (HOCON's forbidden characters plus whitespace).
 fn ends_unquoted(c: char) -> bool {
     c.is_whitespace() || "$\"{}[]:=,+#`^?!@*&\\".contains(c)
@@ -9,7 +17,7 @@ fn ends_unquoted(c: char) -> bool {
 
 /// Parses HOCON (or JSON) text.
 pub fn parse(text: &str) -> Result<Document, ParseError> {
-    let mut p = Parser { chars: text.chars().collect(), at: 0, line: 1, col: 1 };
+    let mut p = Parser { chars: text.chars().collect(), at: 0, line: 1, col: 1, depth: 0 };
     p.skip_blank();
     let root = match p.peek() {
         Some('[') => p.array()?,
@@ -32,9 +40,20 @@ struct Parser {
     at: usize,
     line: u32,
     col: u32,
+    /// Objects and arrays open at the current position.
+    depth: usize,
 }
 
 impl Parser {
+    /// Enters an object or array, refusing nesting deeper than [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), ParseError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(format!("objects and lists are nested more than {MAX_DEPTH} levels deep")));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn pos(&self) -> Pos {
         Pos { line: self.line, col: self.col }
     }
@@ -135,6 +154,13 @@ impl Parser {
             }
             let key_pos = self.pos();
             let path = self.key()?;
+            // A dotted key nests one object per segment after the first.
+            if self.depth + path.len() - 1 > MAX_DEPTH {
+                return Err(Self::error_at(
+                    key_pos,
+                    format!("objects and lists are nested more than {MAX_DEPTH} levels deep"),
+                ));
+            }
             self.skip_inline();
             let value = match self.peek() {
                 Some(':') | Some('=') => {
@@ -181,14 +207,23 @@ impl Parser {
 
     fn object(&mut self) -> Result<UNode, ParseError> {
         let pos = self.pos();
+        self.enter()?;
         self.bump(); // {
         let mut node = self.fields(Some('}'))?;
         node.pos = pos;
+        self.depth -= 1;
         Ok(node)
     }
 
     fn array(&mut self) -> Result<UNode, ParseError> {
+        let node = self.array_items()?;
+        self.depth -= 1;
+        Ok(node)
+    }
+
+    fn array_items(&mut self) -> Result<UNode, ParseError> {
         let pos = self.pos();
+        self.enter()?;
         self.bump(); // [
         let mut items = Vec::new();
         loop {
@@ -220,6 +255,7 @@ impl Parser {
     fn key(&mut self) -> Result<Vec<String>, ParseError> {
         let mut path = Vec::new();
         loop {
+            let segment_pos = self.pos();
             let segment = match self.peek() {
                 Some('"') => {
                     let pos = self.pos();
@@ -230,9 +266,14 @@ impl Parser {
                 }
                 Some(c) if !ends_unquoted(c) && c != '.' => {
                     let mut s = String::new();
+                    let mut chars = 0;
                     while let Some(c) = self.peek() {
                         if ends_unquoted(c) || c == '.' || self.starts_with("//") {
                             break;
+                        }
+                        chars += 1;
+                        if chars > MAX_KEY_CHARS {
+                            return Err(Self::error_at(segment_pos, key_too_long()));
                         }
                         s.push(c);
                         self.bump();
@@ -242,6 +283,9 @@ impl Parser {
                 Some(c) => return Err(self.error(format!("expected a key but found '{c}'"))),
                 None => return Err(self.error("unexpected end of input: expected a key")),
             };
+            if segment.chars().count() > MAX_KEY_CHARS {
+                return Err(Self::error_at(segment_pos, key_too_long()));
+            }
             path.push(segment);
             if self.peek() == Some('.') {
                 self.bump();
@@ -393,6 +437,10 @@ impl Parser {
         }
         Ok(UNode { pos, kind: UKind::Value(pieces) })
     }
+}
+
+fn key_too_long() -> String {
+    format!("key longer than {MAX_KEY_CHARS} characters")
 }
 
 /// Adds a field, merging objects with an earlier field of the same key (later wins otherwise).

@@ -2,11 +2,23 @@
 
 use super::{Document, Node, NodeValue, Piece, ResolveError, UKind, UNode, Vars};
 
+/// Most substitutions one resolution may perform (each `${...}` met, including those inside
+/// the values it refers to). Real jobs use dozens; the bound stops documents whose
+/// substitutions refer to each other in a doubling chain, which expand exponentially.
+pub const MAX_SUBSTITUTIONS: usize = 10_000;
+
+/// Most text (in bytes) one resolution may produce.
+pub const MAX_EXPANDED_BYTES: usize = 64 * 1024 * 1024;
+
 pub(crate) struct Resolver<'a> {
     doc: &'a Document,
     vars: &'a Vars,
     /// Paths being resolved, to detect cycles.
     stack: Vec<String>,
+    /// Substitutions performed so far.
+    substitutions: usize,
+    /// Bytes of text produced so far.
+    produced: usize,
 }
 
 /// What a substitution found.
@@ -17,7 +29,23 @@ enum Found {
 
 impl<'a> Resolver<'a> {
     pub(crate) fn new(doc: &'a Document, vars: &'a Vars) -> Self {
-        Self { doc, vars, stack: Vec::new() }
+        Self { doc, vars, stack: Vec::new(), substitutions: 0, produced: 0 }
+    }
+
+    /// Counts `bytes` of produced text against [`MAX_EXPANDED_BYTES`]; `path` is the
+    /// substitution that produced them, if any.
+    fn charge(&mut self, bytes: usize, line: u32, col: u32, path: Option<&str>) -> Result<(), ResolveError> {
+        self.produced += bytes;
+        if self.produced <= MAX_EXPANDED_BYTES {
+            return Ok(());
+        }
+        let limit = format!("Substitutions expand to more than {} MiB of text", MAX_EXPANDED_BYTES / (1024 * 1024));
+        Err(match path {
+            Some(path) => {
+                ResolveError { name: format!("${{{path}}}"), line, col, message: format!("{limit} (at ${{{path}}})") }
+            }
+            None => ResolveError { name: String::new(), line, col, message: limit },
+        })
     }
 
     pub(crate) fn node(&mut self, node: &UNode) -> Result<Node, ResolveError> {
@@ -51,6 +79,8 @@ impl<'a> Resolver<'a> {
     }
 
     fn pieces(&mut self, pieces: &[Piece], line: u32) -> Result<Option<Node>, ResolveError> {
+        let bytes: usize = pieces.iter().map(|p| if let Piece::Text { text, .. } = p { text.len() } else { 0 }).sum();
+        self.charge(bytes, line, 1, None)?;
         if let [single] = pieces {
             return match single {
                 Piece::Text { text, quoted: true } => Ok(Some(Node { value: NodeValue::String(text.clone()), line })),
@@ -80,7 +110,10 @@ impl<'a> Resolver<'a> {
                     Found::Value(n) => {
                         all_optional_missing = false;
                         match scalar_text(&n) {
-                            Some(t) => text.push_str(&t),
+                            Some(t) => {
+                                self.charge(t.len(), pos.line, pos.col, Some(path))?;
+                                text.push_str(&t)
+                            }
                             None => {
                                 return Err(ResolveError {
                                     name: format!("${{{path}}}"),
@@ -105,6 +138,17 @@ impl<'a> Resolver<'a> {
     }
 
     fn lookup(&mut self, path: &str, line: u32, col: u32) -> Result<Found, ResolveError> {
+        self.substitutions += 1;
+        if self.substitutions > MAX_SUBSTITUTIONS {
+            return Err(ResolveError {
+                name: format!("${{{path}}}"),
+                line,
+                col,
+                message: format!(
+                    "More than {MAX_SUBSTITUTIONS} substitutions while resolving this value (at ${{{path}}}): substitutions that refer to each other expand exponentially"
+                ),
+            });
+        }
         if let Some(v) = self.vars.overrides.get(path) {
             return Ok(Found::Value(Node { value: NodeValue::String(v.clone()), line }));
         }

@@ -107,3 +107,62 @@ fn root_arrays() {
     let v = json("[ {name = id, type = integer} ]", &[]);
     assert_eq!(v, serde_json::json!([{"name": "id", "type": "integer"}]));
 }
+
+#[test]
+fn nesting_is_bounded_with_a_location() {
+    let ok = format!("a = {}1{}", "[".repeat(parser::MAX_DEPTH), "]".repeat(parser::MAX_DEPTH));
+    // The deepest document accepted parses, resolves and converts on a test thread's stack.
+    let doc = parse(&ok).unwrap();
+    assert!(doc.resolve_all(&Vars::default()).unwrap().to_json().is_object());
+    let ok = format!("{}1{}", "{\"a\":".repeat(parser::MAX_DEPTH), "}".repeat(parser::MAX_DEPTH));
+    assert!(parse(&ok).unwrap().resolve_all(&Vars::default()).is_ok());
+    for text in [
+        format!("a = {}", "[".repeat(100_000)),
+        format!("{}1", "{\"a\":".repeat(100_000)),
+        format!("{}b = 1", "a.".repeat(100_000)),
+        format!("x {{ {} }}", "a.".repeat(parser::MAX_DEPTH) + "b = 1"),
+    ] {
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("nested more than 128 levels"), "{e}");
+        assert_eq!(e.line, 1, "{e}");
+    }
+}
+
+#[test]
+fn keys_are_bounded() {
+    assert!(parse(&format!("{} = 1", "k".repeat(parser::MAX_KEY_CHARS))).is_ok());
+    for text in [format!("{} = 1", "k".repeat(1 << 20)), format!("\"{}\" = 1", "k".repeat(parser::MAX_KEY_CHARS + 1))] {
+        let e = parse(&text).unwrap_err();
+        assert_eq!((e.line, e.col, e.message.as_str()), (1, 1, "key longer than 1024 characters"));
+    }
+}
+
+#[test]
+fn exponential_substitution_is_refused() {
+    let mut text = String::from("v0 = x\n");
+    for i in 1..=40 {
+        text.push_str(&format!("v{i} = ${{v{}}}${{v{}}}\n", i - 1, i - 1));
+    }
+    text.push_str("out = ${v40}\n");
+    let doc = parse(&text).unwrap();
+    let e = doc.resolve(doc.root().get("out").unwrap(), &Vars::default()).unwrap_err();
+    assert!(e.message.contains("substitutions"), "{e}");
+    assert!(e.line > 1, "{e}");
+    // A long but linear chain is fine, and so is a big value used a few times.
+    let big = "y".repeat(1 << 20);
+    let doc = parse(&format!("a = \"{big}\"\nb = ${{a}}${{a}}${{a}}\n")).unwrap();
+    let b = doc.resolve(doc.root().get("b").unwrap(), &Vars::default()).unwrap();
+    assert_eq!(b.to_json().as_str().map(str::len), Some(3 << 20));
+}
+
+#[test]
+fn expansion_size_is_bounded() {
+    // 1 MiB used 2^7 = 128 times: within the substitution count, over the text bound.
+    let mut text = format!("v0 = \"{}\"\n", "y".repeat(1 << 20));
+    for i in 1..=7 {
+        text.push_str(&format!("v{i} = ${{v{}}}${{v{}}}\n", i - 1, i - 1));
+    }
+    let doc = parse(&text).unwrap();
+    let e = doc.resolve(doc.root().get("v7").unwrap(), &Vars::default()).unwrap_err();
+    assert!(e.message.contains("more than 64 MiB"), "{e}");
+}

@@ -6,13 +6,9 @@
 use crate::config::StageConfig;
 use crate::stages::Stage;
 
-/// Masks password parts of a JDBC URL: `password=...`/`Password=...`/`pwd=...` values and
-/// `user:password@` credentials.
+/// Masks the credentials of a JDBC URL (every form [`crate::mask`] knows).
 pub fn mask_jdbc_url(url: &str) -> String {
-    let re = regex::Regex::new(r"(?i)((?:password|pwd)\s*=\s*)([^;&]*)").expect("static regex");
-    let masked = re.replace_all(url, "${1}*****").into_owned();
-    let creds = regex::Regex::new(r"(//[^/:@;]+:)([^@/]+)(@)").expect("static regex");
-    creds.replace_all(&masked, "${1}*****${3}").into_owned()
+    crate::mask::mask_credentials(url).into_owned()
 }
 
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
