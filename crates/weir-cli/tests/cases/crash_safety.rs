@@ -59,11 +59,11 @@ fn read_back(
 ) -> Result<(u64, u64, String, String), String> {
     let extract = match format {
         Format::Parquet => format!(
-            r#"{{"type": "ParquetExtract", "name": "back", "environments": ["test"], "inputURI": "{}", "outputView": "t"}},
+            r#"{{"type": "ParquetExtract", "name": "back", "environments": ["test"], "inputURI": "{target}", "outputView": "t"}},
                {{"type": "SQLTransform", "name": "cols", "environments": ["test"], "outputView": "v", "sql": "SELECT id, tag FROM t"}}"#
         ),
         Format::Delimited => format!(
-            r#"{{"type": "DelimitedExtract", "name": "back", "environments": ["test"], "inputURI": "{}", "outputView": "t"}},
+            r#"{{"type": "DelimitedExtract", "name": "back", "environments": ["test"], "inputURI": "{target}", "outputView": "t"}},
                {{"type": "SQLTransform", "name": "cols", "environments": ["test"], "outputView": "v", "sql": "SELECT CAST(_c0 AS int) AS id, _c1 AS tag FROM t"}}"#
         ),
     };
@@ -307,7 +307,7 @@ fn vacuum_dry_run_lists_staging_leftovers_with_sizes_and_deletes_nothing() {
     let items = report["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{report}");
     assert_eq!(items[0]["action"], "delete-staging");
-    assert!(items[0]["bytes"].as_u64().unwrap() > 1000 && items[0]["files"].as_u64().unwrap() >= 4, "{report}");
+    assert!(items[0]["bytes"].as_u64().unwrap() > 1000 && items[0]["files"].as_u64().unwrap() >= 2, "{report}");
     assert_eq!(leftovers(&target), staged, "a dry run deletes nothing");
     let text = run_weir(&["vacuum", target.to_str().unwrap()], &[], ws.path());
     assert!(text.stdout.contains("would delete") && text.stdout.contains("dry run"), "{}", text.all());
