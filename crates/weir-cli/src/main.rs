@@ -4,6 +4,7 @@
 mod kernel;
 mod logging;
 mod progress;
+mod vacuum;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -63,6 +64,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Delete what failed or killed loads left: unreferenced Delta data files (Delta's retention
+    /// rules), interrupted file-load overwrites and staging leftovers (dry run unless --apply)
+    #[command(after_help = vacuum::AFTER_HELP)]
+    Vacuum(vacuum::VacuumArgs),
 }
 
 #[derive(Args, Debug)]
@@ -171,7 +176,7 @@ fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().collect();
     // `--KEY=VALUE` job variables apply to running jobs only.
     let (args, vars) = match raw.get(1).map(String::as_str) {
-        Some("kernel" | "notebook" | "serve" | "schedule") => (raw, Vec::new()),
+        Some("kernel" | "notebook" | "serve" | "schedule" | "vacuum") => (raw, Vec::new()),
         _ => split_variables(raw),
     };
     let cli = match Cli::try_parse_from(&args) {
@@ -188,6 +193,7 @@ fn main() -> ExitCode {
         Some(Command::Kernel { command }) => return kernel::command(command),
         Some(Command::Notebook { args }) => return kernel::notebook(args),
         Some(Command::Serve(a)) => return serve(a),
+        Some(Command::Vacuum(a)) => return vacuum::command(a),
         Some(Command::Schedule { command: ScheduleCommand::Next { cron, timezone, count } }) => {
             return schedule_next(&cron, &timezone, count);
         }

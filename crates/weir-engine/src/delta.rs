@@ -87,36 +87,101 @@ pub async fn commit_detail(table: &DeltaTable) -> Value {
     Value::Object(detail)
 }
 
-/// Writes the symlink manifest Athena/Presto/Hive read Delta tables through
-/// (`<table>/_symlink_format_manifest/manifest`: one data file URI per line), replacing the
-/// previous one. Partitioned tables get one manifest per partition directory, as Delta does.
+/// The directory of a table's symlink manifests.
+pub const MANIFEST_DIR: &str = "_symlink_format_manifest";
+/// Hidden marker in [`MANIFEST_DIR`]: the table version the manifests were generated for.
+pub const MANIFEST_VERSION: &str = "_weir_version";
+
+fn manifest_error(e: impl std::fmt::Display) -> DeltaTableError {
+    DeltaTableError::Generic(format!("symlink manifest: {e}"))
+}
+
+/// Writes the symlink manifest Athena/Presto/Hive read Delta tables through: relative to the
+/// table root, `_symlink_format_manifest/manifest` (one data file URI per line), or for
+/// partitioned tables one `_symlink_format_manifest/<partition dir>/manifest` each, as Delta
+/// does. Called after the commit: each manifest is replaced in one put, stale partition
+/// manifests are then deleted, and the version marker is written last, so a crash in between
+/// leaves a marker that does not match and [`repair_symlink_manifest`] regenerates them.
 pub async fn write_symlink_manifest(session: &Session, uri: &str, table: &DeltaTable) -> Result<(), DeltaTableError> {
+    crate::failpoint::hit("delta-committed");
     let root = table_url(uri)?;
-    let files: Vec<String> = table.get_file_uris()?.collect();
     let mut by_dir: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    let root_text = root.as_str().trim_end_matches('/').to_string();
-    for file in files {
-        let relative = file.strip_prefix(&root_text).unwrap_or(&file).trim_start_matches('/');
-        let dir = relative.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
-        by_dir.entry(dir).or_default().push(file);
+    for file in table.snapshot()?.log_data().into_iter() {
+        let path = file.object_store_path();
+        let dir = path.as_ref().rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+        by_dir.entry(dir).or_default().push(table.log_store().to_uri(&path));
     }
-    let manifest_root = root.join("_symlink_format_manifest/").map_err(|e| DeltaTableError::Generic(e.to_string()))?;
-    session.storage.delete_prefix(&manifest_root).await.map_err(|e| DeltaTableError::Generic(e.to_string()))?;
     if by_dir.is_empty() {
         by_dir.insert(String::new(), Vec::new());
     }
-    for (dir, files) in by_dir {
-        let path = if dir.is_empty() { "manifest".to_string() } else { format!("{dir}/manifest") };
-        let url = manifest_root.join(&path).map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+    let manifest_root = root.join(&format!("{MANIFEST_DIR}/")).map_err(manifest_error)?;
+    let manifest_prefix = crate::storage::object_path(&manifest_root).map_err(manifest_error)?;
+    let store = session.storage.store(&root).map_err(manifest_error)?;
+    let mut written = std::collections::HashSet::new();
+    for (dir, mut files) in by_dir {
+        files.sort();
+        let path =
+            dir.split('/').filter(|s| !s.is_empty()).fold(manifest_prefix.clone(), |p, s| p.join(s)).join("manifest");
         let mut body = files.join("\n");
         body.push('\n');
-        session
-            .storage
-            .write_bytes(&url, bytes::Bytes::from(body))
+        object_store::ObjectStoreExt::put(&store, &path, bytes::Bytes::from(body).into())
             .await
-            .map_err(|e| DeltaTableError::Generic(e.to_string()))?;
+            .map_err(manifest_error)?;
+        written.insert(path);
     }
+    let marker = manifest_prefix.clone().join(MANIFEST_VERSION);
+    let listed: Vec<object_store::ObjectMeta> =
+        futures::TryStreamExt::try_collect(store.list(Some(&manifest_prefix))).await.map_err(manifest_error)?;
+    for meta in listed {
+        if !written.contains(&meta.location) && meta.location != marker {
+            object_store::ObjectStoreExt::delete(&store, &meta.location).await.map_err(manifest_error)?;
+        }
+    }
+    let version = table.version().map(|v| v.to_string()).unwrap_or_default();
+    object_store::ObjectStoreExt::put(&store, &marker, bytes::Bytes::from(version).into())
+        .await
+        .map_err(manifest_error)?;
     Ok(())
+}
+
+/// The table version the manifests were generated for; `None` when there are none (or the
+/// marker is missing, as for manifests written before Weir recorded it).
+pub async fn symlink_manifest_version(session: &Session, uri: &str) -> Result<Option<u64>, DeltaTableError> {
+    let url = table_url(uri)?.join(&format!("{MANIFEST_DIR}/{MANIFEST_VERSION}")).map_err(manifest_error)?;
+    match session.storage.read_bytes(&url).await {
+        Ok(bytes) => Ok(std::str::from_utf8(&bytes).ok().and_then(|t| t.trim().parse().ok())),
+        Err(crate::storage::StorageError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(manifest_error(e)),
+    }
+}
+
+/// Regenerates the symlink manifests of a table that has them when they were generated for
+/// another version than the current one (e.g. after a crash right after a commit). Returns
+/// whether they were stale.
+pub async fn repair_symlink_manifest(
+    session: &Session,
+    uri: &str,
+    table: &DeltaTable,
+    apply: bool,
+) -> Result<bool, DeltaTableError> {
+    let root = table_url(uri)?;
+    let prefix = crate::storage::object_path(&root.join(&format!("{MANIFEST_DIR}/")).map_err(manifest_error)?)
+        .map_err(manifest_error)?;
+    let store = session.storage.store(&root).map_err(manifest_error)?;
+    let has_manifest =
+        futures::TryStreamExt::try_next(&mut store.list(Some(&prefix))).await.map_err(manifest_error)?.is_some();
+    let marker = symlink_manifest_version(session, uri).await?;
+    if !has_manifest && marker.is_none() {
+        return Ok(false);
+    }
+    if marker == table.version() {
+        return Ok(false);
+    }
+    if apply {
+        tracing::warn!(table = uri, manifest_version = ?marker, version = ?table.version(), "regenerating a stale symlink manifest");
+        write_symlink_manifest(session, uri, table).await?;
+    }
+    Ok(true)
 }
 
 /// A stream of record batches to write into a table's data files.

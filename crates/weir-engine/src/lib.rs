@@ -8,6 +8,7 @@
 pub mod config;
 pub mod delta;
 pub mod events;
+pub mod failpoint;
 pub mod job;
 pub mod mask;
 pub mod runner;
@@ -16,3 +17,4 @@ pub mod sql;
 pub mod stages;
 pub mod storage;
 pub mod typing;
+pub mod vacuum;

@@ -1,4 +1,5 @@
 //! Integration cases: each runs the real `weir` binary on real files.
+pub mod crash_safety;
 pub mod delta;
 pub mod errors;
 pub mod failures;

@@ -101,13 +101,14 @@ impl DelimitedExtract {
         format
     }
 
-    /// Column names: the header of the first file, or `_c0.._cN` from its first line.
+    /// Column names: the header of the first file, or `_c0.._cN` from its first record. Reads
+    /// the file only as far as the end of its first record (however long it is).
     async fn data_schema(&self, session: &Session, first: &crate::storage::FileEntry) -> Result<SchemaRef, StageError> {
-        let head = source::head_bytes(&session.storage, first, 1 << 20).await?;
+        let head = self.first_record(session, first).await?;
         let (inferred, _) = self
             .format()
             .with_header(self.header)
-            .infer_schema(std::io::Cursor::new(head.as_ref()), Some(1))
+            .infer_schema(std::io::Cursor::new(head.as_slice()), Some(1))
             .map_err(|e| StageError::msg(format!("{}: {e}", first.url)))?;
         let fields: Vec<Field> = inferred
             .fields()
@@ -118,6 +119,41 @@ impl DelimitedExtract {
             })
             .collect();
         Ok(Arc::new(Schema::new(fields)))
+    }
+
+    fn scanner(&self) -> QuoteScanner {
+        QuoteScanner::new(self.delimiter, self.quote, self.escape)
+    }
+
+    /// The bytes of a file up to the end of its first non-empty record, streamed.
+    async fn first_record(&self, session: &Session, file: &crate::storage::FileEntry) -> Result<Vec<u8>, StageError> {
+        use futures::StreamExt;
+        use object_store::ObjectStoreExt;
+        let fail = |e: String| StageError::msg(format!("{}: {e}", file.url));
+        let store = session.storage.store(&file.url)?;
+        let path = crate::storage::object_path(&file.url)?;
+        let mut bytes = store.get(&path).await.map_err(|e| fail(e.to_string()))?.into_stream();
+        let mut scanner = self.scanner();
+        let mut head = Vec::new();
+        while let Some(chunk) = bytes.next().await {
+            let chunk = chunk.map_err(|e| fail(e.to_string()))?;
+            if let Some(end) = scanner.feed(&chunk) {
+                head.extend_from_slice(&chunk[..end]);
+                return Ok(head);
+            }
+            head.extend_from_slice(&chunk);
+            if head.len() > MAX_FIRST_RECORD {
+                return Err(fail(format!(
+                    "the first record is longer than {} MiB{}",
+                    MAX_FIRST_RECORD >> 20,
+                    scanner
+                        .open_quote_line()
+                        .map(|l| format!(" (a quoted field opened on line {l} is never closed)"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        Ok(head)
     }
 
     /// The schema named by `schemaURI` (for an empty result), as all-string columns.
@@ -185,6 +221,7 @@ impl Stage for DelimitedExtract {
         let config = self.clone();
         let decoder_schema = data_schema.clone();
         let factory: DecoderFactory = Arc::new(move || {
+            let scanner = config.scanner();
             let mut builder = ReaderBuilder::new(decoder_schema.clone())
                 .with_header(config.header)
                 .with_delimiter(config.delimiter)
@@ -194,11 +231,135 @@ impl Stage for DelimitedExtract {
             if let Some(e) = config.escape {
                 builder = builder.with_escape(e);
             }
-            Ok(Box::new(builder.build_decoder()))
+            Ok(Box::new(CheckedDecoder { inner: builder.build_decoder(), scanner }))
         });
         let table = source::file_table(&session.storage, files, data_schema, factory, self.index)?;
         let df = session.ctx.read_table(Arc::new(table))?;
         self.common.register(session, &self.output_view, df).await
+    }
+}
+
+/// Schema inference refuses a first record longer than this (a stray quote would otherwise
+/// make it read the whole file).
+const MAX_FIRST_RECORD: usize = 256 << 20;
+
+/// Follows a CSV byte stream as the decoder parses it (fields, quoted fields with doubled
+/// quotes and escapes, lines), to find where records end and which line an unclosed quote
+/// opened on. Quotes open a quoted field only at the start of a field, as in the decoder.
+#[derive(Debug, Clone)]
+struct QuoteScanner {
+    delimiter: u8,
+    quote: Option<u8>,
+    escape: Option<u8>,
+    line: u64,
+    quote_line: u64,
+    field_start: bool,
+    in_quotes: bool,
+    quote_pending: bool,
+    escape_pending: bool,
+    record_has_content: bool,
+}
+
+impl QuoteScanner {
+    fn new(delimiter: u8, quote: Option<u8>, escape: Option<u8>) -> Self {
+        QuoteScanner {
+            delimiter,
+            quote: quote.filter(|q| *q != 0),
+            escape,
+            line: 1,
+            quote_line: 0,
+            field_start: true,
+            in_quotes: false,
+            quote_pending: false,
+            escape_pending: false,
+            record_has_content: false,
+        }
+    }
+
+    /// Consumes bytes; returns the offset just after the first non-empty record that ends in them.
+    fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut end = None;
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_quotes {
+                if self.escape_pending {
+                    self.escape_pending = false;
+                } else if self.quote_pending {
+                    self.quote_pending = false;
+                    if Some(b) != self.quote {
+                        self.in_quotes = false;
+                    }
+                } else if Some(b) == self.quote {
+                    self.quote_pending = true;
+                } else if Some(b) == self.escape {
+                    self.escape_pending = true;
+                }
+                if self.in_quotes {
+                    if b == b'\n' {
+                        self.line += 1;
+                    }
+                    continue;
+                }
+            }
+            match b {
+                b'\n' | b'\r' => {
+                    if b == b'\n' {
+                        self.line += 1;
+                    }
+                    if self.record_has_content && end.is_none() {
+                        end = Some(i + 1);
+                    }
+                    self.record_has_content = false;
+                    self.field_start = true;
+                }
+                _ if b == self.delimiter => {
+                    self.record_has_content = true;
+                    self.field_start = true;
+                }
+                _ if self.field_start && Some(b) == self.quote => {
+                    self.in_quotes = true;
+                    self.quote_line = self.line;
+                    self.record_has_content = true;
+                    self.field_start = false;
+                }
+                _ => {
+                    self.record_has_content = true;
+                    self.field_start = false;
+                }
+            }
+        }
+        end
+    }
+
+    /// The line a quoted field still open was opened on.
+    fn open_quote_line(&self) -> Option<u64> {
+        (self.in_quotes && !self.quote_pending).then_some(self.quote_line)
+    }
+}
+
+/// The CSV decoder, refusing an unterminated quoted field at the end of the file instead of
+/// silently merging every following line into it.
+struct CheckedDecoder {
+    inner: datafusion::arrow::csv::reader::Decoder,
+    scanner: QuoteScanner,
+}
+
+impl source::ChunkDecoder for CheckedDecoder {
+    fn decode(&mut self, buf: &[u8]) -> Result<usize, datafusion::arrow::error::ArrowError> {
+        if buf.is_empty()
+            && let Some(line) = self.scanner.open_quote_line()
+        {
+            return Err(datafusion::arrow::error::ArrowError::CsvError(format!(
+                "unterminated quoted field: the quote opened on line {line} is never closed (every following line would be merged into one value)"
+            )));
+        }
+        let used = self.inner.decode(buf)?;
+        self.scanner.feed(&buf[..used]);
+        Ok(used)
+    }
+    fn flush(
+        &mut self,
+    ) -> Result<Option<datafusion::arrow::record_batch::RecordBatch>, datafusion::arrow::error::ArrowError> {
+        self.inner.flush()
     }
 }
 
@@ -277,5 +438,44 @@ mod tests {
         let err =
             extract(dir.path(), serde_json::json!({"inputURI": "DIR/empty", "outputView": "out"})).await.unwrap_err();
         assert!(err.starts_with("No files matched"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn unterminated_quote_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("q.csv"), "1,a\n2,\"b\n3,c\n4,d\n").unwrap();
+        let err =
+            extract(dir.path(), serde_json::json!({"inputURI": "DIR/q.csv", "outputView": "out"})).await.unwrap_err();
+        assert!(err.contains("/q.csv") && err.contains("quote opened on line 2 is never closed"), "{err}");
+        // Quoted fields spanning lines, doubled and escaped quotes are still fine.
+        std::fs::write(dir.path().join("q.csv"), "1,\"b\n\"\"x\\\"\"\n2,c\n").unwrap();
+        let out = extract(dir.path(), serde_json::json!({"inputURI": "DIR/q.csv", "outputView": "out"})).await.unwrap();
+        assert!(out.contains("| 2   | c "), "{out}");
+    }
+
+    #[tokio::test]
+    async fn first_record_longer_than_a_mebibyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "x".repeat(3 << 20);
+        std::fs::write(dir.path().join("h.csv"), format!("id,text,tail\n1,{long},end\n2,short,z\n")).unwrap();
+        let out =
+            extract(dir.path(), serde_json::json!({"inputURI": "DIR/h.csv", "outputView": "out", "header": true}))
+                .await
+                .unwrap();
+        assert!(out.contains("| 2  | short"), "{}", &out[..out.len().min(400)]);
+        std::fs::write(dir.path().join("h.csv"), format!("\"{long}\",a,b,c\n")).unwrap();
+        let out = extract(dir.path(), serde_json::json!({"inputURI": "DIR/h.csv", "outputView": "out"})).await.unwrap();
+        assert!(out.contains("_c3"), "four columns");
+    }
+
+    #[test]
+    fn scanner_finds_the_end_of_the_first_record() {
+        let mut s = QuoteScanner::new(b',', Some(b'"'), Some(b'\\'));
+        assert_eq!(s.feed(b"\n\na,\"x\ny"), None);
+        assert_eq!(s.open_quote_line(), Some(3));
+        assert_eq!(s.feed(b"\"\"z\",q\nnext\n"), Some(7));
+        assert_eq!(s.open_quote_line(), None);
+        let mut none = QuoteScanner::new(b',', None, None);
+        assert_eq!(none.feed(b"\"a\nb"), Some(3));
     }
 }

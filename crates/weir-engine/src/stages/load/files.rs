@@ -1,20 +1,29 @@
 //! Writing a view as files (Parquet, CSV, JSON lines) with Spark's save modes.
 //!
-//! New files are first written under a hidden staging prefix next to the target
-//! (`_weir_staging_<name>_<id>/`). Only when every file is written are they moved into the
-//! target — after the old files are removed for `Overwrite` — so a failed write leaves the
-//! previous output untouched. A `_SUCCESS` marker is written last, as Spark does.
+//! New files are first written under a hidden staging directory next to the target; only
+//! when every file is written does [`swap::commit`] make them the output (atomically on local
+//! disk, through a journal on object stores), so a failed or killed write leaves the previous
+//! output. Each load first runs [`swap::recover`] for its path, finishing what a killed load
+//! left. A `_SUCCESS` marker is written last, as Spark does.
 
 use async_trait::async_trait;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use futures::TryStreamExt;
-use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use serde_json::{Map, Value};
 
 use crate::session::Session;
+use crate::stages::load::swap;
 use crate::stages::{LoadCommon, Outcome, SaveMode, Stage, StageError};
 use crate::storage::{object_path, parse_uri};
+
+/// On object stores a staging directory this recent may belong to a load still running (there
+/// is no lock), so a load's own recovery keeps it; `weir vacuum` does not wait.
+const OBJECT_STORE_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn swap_error(e: swap::SwapError) -> StageError {
+    StageError::msg(e.to_string())
+}
 
 /// The file format of a load.
 #[derive(Debug, Clone)]
@@ -87,6 +96,14 @@ impl Stage for FileLoad {
             target.set_path(&format!("{}/", target.path()));
         }
         session.storage.register(&session.ctx, &target)?;
+        let output = swap::Output::new(&target).map_err(swap_error)?;
+        // Complete or roll back what a killed load to this path left (see `swap`).
+        for done in swap::recover(&session.storage, &output, true, OBJECT_STORE_GRACE).await.map_err(swap_error)? {
+            session.log.warn(crate::obj! {
+                "event" => "recovery", "action" => done.action, "path" => done.path, "files" => done.files,
+                "message" => "finished what an interrupted load to this output left",
+            });
+        }
         let existing = list(session, &target).await?;
         if !existing.is_empty() {
             match self.common.save_mode {
@@ -100,51 +117,26 @@ impl Stage for FileLoad {
                 _ => {}
             }
         }
-        let name = target.path().trim_end_matches('/').rsplit('/').next().unwrap_or("out").to_string();
-        let staging_url = target
-            .join(&format!("../_weir_staging_{name}_{}_{}/", std::process::id(), chrono::Utc::now().timestamp_micros()))
-            .map_err(|e| StageError::msg(e.to_string()))?;
+        let staging_url = output.new_staging().map_err(swap_error)?;
+        let lock = swap::StagingLock::create(&staging_url).map_err(swap_error)?;
         let store = session.storage.store(&target)?;
-        let result = self.write(df, staging_url.as_str()).await;
-        let staged = list(session, &staging_url).await?;
-        let rows = match result {
+        let rows = match self.write(df, staging_url.as_str()).await {
             Ok(rows) => rows,
             Err(e) => {
-                for meta in &staged {
+                // Best effort: what is left is deleted by the next load's recovery or a vacuum.
+                for meta in list(session, &staging_url).await.unwrap_or_default() {
                     let _ = store.delete(&meta.location).await;
+                }
+                if let Ok(dir) = staging_url.to_file_path() {
+                    let _ = std::fs::remove_dir_all(dir);
                 }
                 return Err(e);
             }
         };
-        // Swap: remove the old files (Overwrite), then move the new ones in.
-        if self.common.save_mode == SaveMode::Overwrite {
-            for meta in &existing {
-                store
-                    .delete(&meta.location)
-                    .await
-                    .map_err(|e| StageError::msg(format!("cannot replace '{target}': {e}")))?;
-            }
-        }
-        let staging_prefix = object_path(&staging_url)?;
-        let target_prefix = object_path(&target)?;
-        for meta in &staged {
-            let relative =
-                meta.location.as_ref().strip_prefix(staging_prefix.as_ref()).unwrap_or(meta.location.as_ref());
-            let dest = ObjectPath::parse(format!("{}/{}", target_prefix.as_ref(), relative.trim_start_matches('/')))
-                .map_err(|e| StageError::msg(e.to_string()))?;
-            store
-                .rename(&meta.location, &dest)
-                .await
-                .map_err(|e| StageError::msg(format!("cannot move output into '{target}': {e}")))?;
-        }
-        let success = ObjectPath::parse(format!("{}/_SUCCESS", target_prefix.as_ref()))
-            .map_err(|e| StageError::msg(e.to_string()))?;
-        store.put(&success, bytes::Bytes::new().into()).await.map_err(|e| StageError::msg(e.to_string()))?;
-        if staging_url.scheme() == "file"
-            && let Ok(dir) = staging_url.to_file_path()
-        {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        swap::commit(&session.storage, &output, &staging_url, self.common.save_mode == SaveMode::Overwrite)
+            .await
+            .map_err(swap_error)?;
+        drop(lock);
         let mut outcome = Outcome { rows: Some(rows), ..Default::default() };
         outcome.detail.insert("count".into(), rows.into());
         Ok(outcome)

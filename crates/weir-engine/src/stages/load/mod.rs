@@ -5,3 +5,4 @@ pub mod delta_merge;
 pub mod files;
 pub mod json;
 pub mod parquet;
+pub mod swap;
