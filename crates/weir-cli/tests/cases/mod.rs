@@ -4,6 +4,7 @@ pub mod errors;
 pub mod failures;
 pub mod kernel;
 pub mod service;
+pub mod service_crash;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

@@ -12,24 +12,24 @@ use super::Scratch;
 use super::workshop::{BUCKET, upload_app_code, without_athena_cell};
 use crate::support::{self, S3Server};
 
-const TOKEN: &str = "test-token-123";
+pub(crate) const TOKEN: &str = "test-token-123";
 
 /// A job that succeeds at once.
 const TRIVIAL_JOB: &str = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
 
-struct Service {
-    child: Child,
+pub(crate) struct Service {
+    pub(crate) child: Child,
     addr: String,
     /// What the service has written to stderr (its log).
-    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub(crate) stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Service {
-    fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
+    pub(crate) fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
         Self::start_with_args(data_dir, env, &[])
     }
 
-    fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
+    pub(crate) fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
         cmd.args(["serve", "--data-dir", data_dir.to_str().expect("utf8"), "--listen", "127.0.0.1:0", "--env", "dev"])
             .args(args)
@@ -63,7 +63,7 @@ impl Service {
         Self { child, addr, stderr }
     }
 
-    fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    pub(crate) fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
@@ -81,7 +81,7 @@ impl Service {
     }
 
     /// Waits (up to 10 s) for a line of the service's log containing `text`.
-    fn wait_log(&self, text: &str) -> String {
+    pub(crate) fn wait_log(&self, text: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(line) = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|l| l.contains(text))
@@ -93,18 +93,18 @@ impl Service {
         }
     }
 
-    fn json(&self, path: &str) -> Value {
+    pub(crate) fn json(&self, path: &str) -> Value {
         let (status, body) = self.http("GET", path, Some(TOKEN), None);
         assert_eq!(status, 200, "{path}: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
     }
 
-    fn runs(&self) -> Vec<Value> {
+    pub(crate) fn runs(&self) -> Vec<Value> {
         self.json("/api/runs?limit=10000")["runs"].as_array().cloned().unwrap_or_default()
     }
 
     /// Waits until `n` runs exist and none is queued or running.
-    fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
+    pub(crate) fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
         let started = Instant::now();
         loop {
             let runs = self.runs();
@@ -136,7 +136,7 @@ fn serve_with_config(s: &Scratch, data: &std::path::Path, config: &str) -> super
 }
 
 /// Writes a file next to the trigger directory, then renames it in (as an atomic drop).
-fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
+pub(crate) fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
     let staging = data_dir.join(format!(".{name}.tmp"));
     std::fs::write(&staging, content).expect("write job");
     std::fs::rename(&staging, data_dir.join("trigger").join(name)).expect("drop job");
