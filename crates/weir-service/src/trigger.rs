@@ -490,4 +490,26 @@ mod tests {
         assert!(parse("name = 'directory'\nlocation = '/x'").unwrap_err().contains("reserved"));
         assert!(parse("name = 'a'\nlocation = '/x'\nsufixes = []").is_err());
     }
+
+    #[tokio::test]
+    async fn snapshots_read_the_listed_version_and_refuse_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("a.json");
+        std::fs::write(&job, "{\"stages\": []}").unwrap();
+        let listed = storage().list_files(&job.display().to_string()).await.unwrap().unwrap();
+        let version = version_of(&listed[0].meta);
+        let path = job.display().to_string();
+        let snap = read_snapshot(&path, &Expect { listed: Some(version.clone()), ..Default::default() }).await.unwrap();
+        assert_eq!((snap.content.as_slice(), snap.version.as_str()), (&b"{\"stages\": []}"[..], version.as_str()));
+        // Listed before it changed: not queued now.
+        std::fs::write(&job, "{\"stages\": [], \"more\": 1}").unwrap();
+        let stale = read_snapshot(&path, &Expect { listed: Some(version), ..Default::default() }).await;
+        assert!(matches!(stale, Err(SnapshotError::Changed { .. })), "{stale:?}");
+        let big = dir.path().join("big.json");
+        std::fs::File::create(&big).unwrap().set_len(MAX_SNAPSHOT_BYTES as u64 + 1).unwrap();
+        let err = read_snapshot(&big.display().to_string(), &Expect::default()).await.unwrap_err();
+        assert!(err.to_string().contains("more than 16 MiB are not run"), "{err}");
+        let missing = read_snapshot(&dir.path().join("gone.json").display().to_string(), &Expect::default()).await;
+        assert!(matches!(missing, Err(SnapshotError::Read { .. })), "{missing:?}");
+    }
 }

@@ -472,4 +472,53 @@ mod tests {
         );
         assert_eq!(stages[1].status, "failed");
     }
+
+    #[test]
+    fn the_run_lock_is_exclusive_and_freed_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        assert!(try_lock(&path, false).is_err(), "no lock file: not started");
+        let held = try_lock(&path, true).unwrap().expect("free at first");
+        assert!(try_lock(&path, false).unwrap().is_none(), "held by another open file");
+        drop(held);
+        assert!(try_lock(&path, false).unwrap().is_some(), "free once its holder is gone");
+    }
+
+    #[test]
+    fn a_process_is_known_by_its_pid_and_start_time() {
+        let me = i64::from(std::process::id());
+        let start = process_start(me).expect("own start time");
+        assert!(start > 0);
+        assert_eq!(process_start(me), Some(start), "stable");
+        // A wrong start time is another process: it is not signalled.
+        assert!(!kill_group(Some(me), Some(start + 1)));
+        assert!(!kill_group(None, Some(start)));
+    }
+
+    #[test]
+    fn output_files_give_stages_outcome_and_a_capped_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = dir.path().join("job.json");
+        let events = [
+            r#"{"event":"enter","stage":{"type":"SQLTransform","name":"calc"}}"#,
+            r#"{"event":"exit","duration":5,"stage":{"type":"SQLTransform","name":"calc"}}"#,
+            r#"{"event":"exit","duration":9,"status":"success","success":true}"#,
+        ];
+        std::fs::write(dir.path().join("events.jsonl"), events.join("\n") + "\n").unwrap();
+        let err = format!("noise\nweir: {} failed\n  at line 3", snapshot.display());
+        std::fs::write(dir.path().join("stderr.log"), err).unwrap();
+        let out = read_output(dir.path(), 1 << 20, Some(&snapshot), "/jobs/job.json");
+        assert_eq!(out.outcome, Some(true));
+        assert_eq!(out.stages.len(), 1);
+        assert_eq!(out.stages[0].status, "succeeded");
+        assert_eq!(out.summary.as_deref(), Some("weir: /jobs/job.json failed\n  at line 3"), "shown as the job's path");
+        assert!(out.log.contains("--- stderr ---") && out.log.starts_with("{\"event\""), "{}", out.log);
+
+        let capped = read_output(dir.path(), 60, None, "j");
+        assert!(capped.log.starts_with("[... ") && capped.log.ends_with("  at line 3"), "{}", capped.log);
+        assert_eq!(capped.outcome, Some(true), "every event is read, whatever is kept of the log");
+
+        std::fs::write(dir.path().join("events.jsonl"), &events[0]).unwrap();
+        assert_eq!(read_output(dir.path(), 1 << 20, None, "j").outcome, None, "no final event: no result");
+    }
 }

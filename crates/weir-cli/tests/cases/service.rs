@@ -46,14 +46,16 @@ impl Service {
         let mut child = cmd.spawn().expect("weir serve starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut early = Vec::new();
         let addr = loop {
             let line = lines.next().expect("serve prints its address").expect("read");
             if let Some(rest) = line.strip_prefix("weir serve: http://") {
                 break rest.split('/').next().expect("addr").to_string();
             }
+            early.push(line);
         };
         // Keep draining stderr so the service never blocks on a full pipe; keep it for asserts.
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(early));
         let kept = stderr.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {

@@ -96,6 +96,22 @@ impl PostgresStore {
         self.client.lock().await.query(sql, params).await?.iter().map(run_from).collect()
     }
 
+    /// Records a run that ended without being run (skipped, or failed at enqueue), once per
+    /// dedupe key.
+    async fn record_ended(&self, run: NewRun, status: Status, reason: String) -> Result<(), StoreError> {
+        let t = now();
+        let env = serde_json::to_string(&run.env)?;
+        self.client
+            .lock()
+            .await
+            .execute(
+                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+                &[&run.job, &run.trigger, &run.dedupe_key, &status.as_str(), &env, &t, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Connects and creates the tables if needed (serialised between instances starting at once).
     pub async fn connect(url: &str, instance: String) -> Result<Self, StoreError> {
         let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
@@ -286,17 +302,7 @@ impl Backend for PostgresStore {
     }
 
     async fn record_failed(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
-        let t = now();
-        let env = serde_json::to_string(&run.env)?;
-        self.client
-            .lock()
-            .await
-            .execute(
-                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, started_at, finished_at, error) VALUES ($1, $2, $3, 'failed', $4, $5, $5, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
-                &[&run.job, &run.trigger, &run.dedupe_key, &env, &t, &reason],
-            )
-            .await?;
-        Ok(())
+        self.record_ended(run, Status::Failed, reason).await
     }
 
     async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError> {
@@ -352,17 +358,7 @@ impl Backend for PostgresStore {
     }
 
     async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
-        let t = now();
-        let env = serde_json::to_string(&run.env)?;
-        self.client
-            .lock()
-            .await
-            .execute(
-                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES ($1, $2, $3, 'cancelled', $4, $5, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
-                &[&run.job, &run.trigger, &run.dedupe_key, &env, &t, &reason],
-            )
-            .await?;
-        Ok(())
+        self.record_ended(run, Status::Cancelled, reason).await
     }
 
     async fn jobs(&self) -> Result<Vec<super::JobSummary>, StoreError> {

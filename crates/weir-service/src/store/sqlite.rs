@@ -79,6 +79,20 @@ impl SqliteStore {
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
+    /// Records a run that ended without being run (skipped, or failed at enqueue), once per
+    /// dedupe key.
+    async fn record_ended(&self, run: NewRun, status: Status, reason: String) -> Result<(), StoreError> {
+        self.with(move |c| {
+            let t = now();
+            c.execute(
+                "INSERT OR IGNORE INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                params![run.job, run.trigger, run.dedupe_key, status.as_str(), serde_json::to_string(&run.env)?, t, reason],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -265,15 +279,7 @@ impl Backend for SqliteStore {
     }
 
     async fn record_failed(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
-        self.with(move |c| {
-            let t = now();
-            c.execute(
-                "INSERT OR IGNORE INTO runs (job, trigger, dedupe_key, status, env, created_at, started_at, finished_at, error) VALUES (?1, ?2, ?3, 'failed', ?4, ?5, ?5, ?5, ?6)",
-                params![run.job, run.trigger, run.dedupe_key, serde_json::to_string(&run.env)?, t, reason],
-            )?;
-            Ok(())
-        })
-        .await
+        self.record_ended(run, Status::Failed, reason).await
     }
 
     /// Runs, newest first, optionally filtered.
@@ -334,15 +340,7 @@ impl Backend for SqliteStore {
 
     /// Records a fire that did not start a run (e.g. concurrency `forbid`), with the reason.
     async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
-        self.with(move |c| {
-            let t = now();
-            c.execute(
-                "INSERT OR IGNORE INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES (?1, ?2, ?3, 'cancelled', ?4, ?5, ?5, ?6)",
-                params![run.job, run.trigger, run.dedupe_key, serde_json::to_string(&run.env)?, t, reason],
-            )?;
-            Ok(())
-        })
-        .await
+        self.record_ended(run, Status::Cancelled, reason).await
     }
 
     /// Run counts by status (metrics).
@@ -460,5 +458,48 @@ mod tests {
         assert!(matches!(store.enqueue(new_run(Some("k2"))).await.unwrap(), Queued::New(_)));
         // Unfinished runs are kept.
         assert_eq!(store.purge(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_kept_for_the_run_and_its_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("weir.db")).unwrap();
+        let snapshot = crate::store::Snapshot { content: b"{\"stages\": []}".to_vec(), version: "v1".into() };
+        let run = NewRun { snapshot: Some(snapshot.clone()), ..new_run(Some("k1")) };
+        let Queued::New(id) = store.enqueue(run).await.unwrap() else { panic!("queued") };
+        let claimed = store.claim().await.unwrap().unwrap();
+        assert_eq!(claimed.job_version.as_deref(), Some("v1"));
+        assert_eq!(claimed.job_hash.as_deref(), Some(snapshot.hash().as_str()));
+        assert_eq!(store.snapshot(id).await.unwrap().as_deref(), Some(snapshot.content.as_slice()));
+        store.finish(id, done(Status::Failed, "", vec![])).await.unwrap();
+        let retry = store.retry(&claimed, std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(store.snapshot(retry).await.unwrap(), Some(snapshot.content), "the retry runs the same version");
+        let Queued::New(plain) = store.enqueue(new_run(None)).await.unwrap() else { panic!("queued") };
+        assert_eq!(store.snapshot(plain).await.unwrap(), None);
+        store.record_failed(new_run(Some("big")), "too big".into()).await.unwrap();
+        store.record_failed(new_run(Some("big")), "too big".into()).await.unwrap();
+        let failed = store.list(Some(Status::Failed), None, 10).await.unwrap();
+        assert_eq!(failed.iter().filter(|r| r.error.as_deref() == Some("too big")).count(), 1, "once per version");
+    }
+
+    #[tokio::test]
+    async fn a_store_of_an_earlier_release_gains_the_new_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("weir.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, trigger TEXT NOT NULL,
+                   dedupe_key TEXT UNIQUE, status TEXT NOT NULL, env TEXT NOT NULL, created_at TEXT NOT NULL,
+                   started_at TEXT, finished_at TEXT, exit_code INTEGER, error TEXT,
+                   duplicates INTEGER NOT NULL DEFAULT 0, log TEXT NOT NULL DEFAULT '');
+                 INSERT INTO runs (job, trigger, status, env, created_at) VALUES ('/a.json', 'directory', 'queued', '{}', '2026-01-01T00:00:00.000Z');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let run = store.claim().await.unwrap().expect("the old queued run");
+        assert_eq!((run.job.as_str(), run.attempt, run.job_version, run.pid), ("/a.json", 1, None, None));
+        assert_eq!(store.snapshot(run.id).await.unwrap(), None, "an old run reads its job path");
     }
 }
