@@ -185,6 +185,9 @@ async fn recover(
     at_start: bool,
 ) -> Result<(), store::StoreError> {
     let recovered = store.recover(at_start).await?;
+    if at_start {
+        worker::remove_stale_dirs(workers, &recovered.orphans);
+    }
     if !recovered.orphans.is_empty() {
         tracing::warn!(
             "{} run(s) were in progress when the service stopped: adopting or finishing them",

@@ -380,6 +380,24 @@ async fn end_run(
     }
 }
 
+/// Removes the run directories of runs that are over (their end was recorded but the service
+/// stopped before removing the directory, or another instance failed them) and whose lock is
+/// free; `orphans` (still `running`) keep theirs. Called at start, before any worker runs.
+pub fn remove_stale_dirs(config: &WorkerConfig, orphans: &[Run]) {
+    let Ok(entries) = std::fs::read_dir(&config.runs_dir) else { return };
+    for entry in entries.map_while(Result::ok) {
+        let Some(id) = entry.file_name().to_str().and_then(|n| n.parse::<i64>().ok()) else { continue };
+        if orphans.iter().any(|r| r.id == id) {
+            continue;
+        }
+        // A held lock: a child is still at work there (e.g. its run was failed by another instance).
+        if matches!(try_lock(&entry.path().join("lock"), false), Ok(None)) {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
+    }
+}
+
 /// Takes over a run left `running` by a previous service process: follows its child while the
 /// run's lock is held (cancel and timeout kill its process group), then finishes the run from
 /// its events file: a final `exit` event with status success is a success, anything else a
@@ -409,8 +427,8 @@ pub async fn adopt(config: WorkerConfig, store: Store, running: Running, run: Ru
             }
         }
         if !announced {
-            tracing::warn!(run = run.id, "adopting run {} (pid {})", run.id, run.pid.unwrap_or(-1));
-            eprintln!("weir serve: adopting run {} (pid {})", run.id, run.pid.unwrap_or(-1));
+            let pid = run.pid.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
+            tracing::warn!(run = run.id, "adopting run {} (pid {pid}): its process is still running", run.id);
             announced = true;
         }
         if stop.is_none() && chrono::Utc::now() > deadline {
