@@ -536,7 +536,7 @@ mod tests {
         assert!(capped.log.starts_with("[... ") && capped.log.ends_with("  at line 3"), "{}", capped.log);
         assert_eq!(capped.outcome, Some(true), "every event is read, whatever is kept of the log");
 
-        std::fs::write(dir.path().join("events.jsonl"), &events[0]).unwrap();
+        std::fs::write(dir.path().join("events.jsonl"), events[0]).unwrap();
         assert_eq!(read_output(dir.path(), 1 << 20, None, "j").outcome, None, "no final event: no result");
     }
 }
