@@ -84,6 +84,10 @@ struct ServeArgs {
     /// How often trigger locations are listed, in milliseconds
     #[arg(long, default_value_t = 250)]
     poll_interval_ms: u64,
+    /// A polled job file is queued once unchanged this many milliseconds (and two polls) after
+    /// its last change; per trigger: quiet_ms
+    #[arg(long, default_value_t = 1000)]
+    quiet_ms: u64,
     /// A run still going after this many seconds is killed and failed
     #[arg(long, default_value_t = 6 * 3600)]
     run_timeout_s: u64,
@@ -251,6 +255,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         listen: a.listen,
         workers: a.workers,
         poll_interval: std::time::Duration::from_millis(a.poll_interval_ms.max(10)),
+        quiet: std::time::Duration::from_millis(a.quiet_ms),
         run_timeout: std::time::Duration::from_secs(a.run_timeout_s.max(1)),
         environment: a.env,
         weir,

@@ -224,7 +224,14 @@ async fn submit(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
     }
     let mut env = run_env(&submit.job, &state.run_env);
     env.extend(crate::secrets::protect_submitted(&submit.env));
-    let run = NewRun { job: submit.job, trigger: "api".into(), dedupe_key: None, count_duplicate: false, env };
+    // The run executes the job as it is now (unreadable: the run fails with the read error).
+    let snapshot = match crate::trigger::read_snapshot(&submit.job, &Default::default()).await {
+        Ok(s) => Some(s),
+        Err(e @ crate::trigger::SnapshotError::TooBig { .. }) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(_) => None,
+    };
+    let run =
+        NewRun { job: submit.job, trigger: "api".into(), dedupe_key: None, count_duplicate: false, env, snapshot };
     match state.store.enqueue(run).await {
         Ok(Queued::New(id)) | Ok(Queued::Duplicate(id)) => {
             state.wake.notify_waiters();

@@ -32,6 +32,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub workers: usize,
     pub poll_interval: Duration,
+    /// Polling triggers queue a file once unchanged this long (per trigger: `quiet_ms`).
+    pub quiet: Duration,
     pub run_timeout: Duration,
     /// `ETL_CONF_ENV` for triggered runs (else the service's own environment decides).
     pub environment: Option<String>,
@@ -229,18 +231,37 @@ fn api_token(data_dir: &Path) -> Result<String, ServeError> {
     Ok(token)
 }
 
-/// Fails the runs left behind by stopped instances (see [`store::Backend::recover`]) and
-/// queues their retries per `policy`.
-async fn recover(store: &store::Store, policy: &RunPolicy, at_start: bool) -> Result<(), store::StoreError> {
+/// Deals with the runs left behind by stopped instances (see [`store::Backend::recover`]):
+/// this instance's own leftovers are adopted ([`worker::adopt`]: followed while their child
+/// lives, then finished from its events, retried only then), runs the store failed (other
+/// instances whose lease expired) are retried per policy.
+async fn recover(
+    store: &store::Store,
+    workers: &worker::WorkerConfig,
+    running: &worker::Running,
+    at_start: bool,
+) -> Result<(), store::StoreError> {
     let recovered = store.recover(at_start).await?;
-    if !recovered.is_empty() {
+    if at_start {
+        worker::remove_stale_dirs(workers, &recovered.orphans);
+    }
+    if !recovered.orphans.is_empty() {
         tracing::warn!(
-            "{} run(s) were in progress when their service instance stopped: marked failed",
-            recovered.len()
+            "{} run(s) were in progress when the service stopped: adopting or finishing them",
+            recovered.orphans.len()
         );
     }
-    for run in &recovered {
-        if let Some(delay) = policy.retry_delay(run.attempt) {
+    for run in recovered.orphans {
+        tokio::spawn(worker::adopt(workers.clone(), store.clone(), running.clone(), run));
+    }
+    if !recovered.failed.is_empty() {
+        tracing::warn!(
+            "{} run(s) were in progress when their service instance stopped: marked failed",
+            recovered.failed.len()
+        );
+    }
+    for run in &recovered.failed {
+        if let Some(delay) = workers.policy.retry_delay(run.attempt) {
             let id = store.retry(run, delay).await?;
             tracing::info!(run = run.id, retry = id, "interrupted run retried in {:.0} s", delay.as_secs_f64());
         }
@@ -290,17 +311,33 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         None => store::Store::open(&options.data_dir.join("weir.db"))?,
     };
     let policy = config.runs.clone();
-    recover(&store, &policy, true).await?;
+    let runs_dir = options.data_dir.join("runs");
+    std::fs::create_dir_all(&runs_dir).map_err(dir_err(&runs_dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runs_dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err(&runs_dir))?;
+    }
+    let workers = worker::WorkerConfig {
+        weir: options.weir.clone(),
+        workers: options.workers,
+        timeout: options.run_timeout,
+        max_log_bytes: 4 << 20,
+        policy: policy.clone(),
+        runs_dir,
+    };
+    let running = worker::Running::default();
+    recover(&store, &workers, &running, true).await?;
     if store.shared() {
         // Renew this instance's lease; fail (and retry) the runs of instances whose lease expired.
-        let (store, policy) = (store.clone(), policy.clone());
+        let (store, workers, running) = (store.clone(), workers.clone(), running.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 if let Err(e) = store.heartbeat().await {
                     tracing::error!("cannot renew this instance's lease: {e}");
                 }
-                if let Err(e) = recover(&store, &policy, false).await {
+                if let Err(e) = recover(&store, &workers, &running, false).await {
                     tracing::error!("cannot check for runs of stopped instances: {e}");
                 }
             }
@@ -329,31 +366,18 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         run_env.insert("WEIR_COUNT_ROWS".into(), Value::String("true".into()));
     }
     let wake = Arc::new(Notify::new());
-    let running = worker::Running::default();
-    worker::start(
-        worker::WorkerConfig {
-            weir: options.weir.clone(),
-            workers: options.workers,
-            timeout: options.run_timeout,
-            max_log_bytes: 4 << 20,
-            policy,
-        },
-        store.clone(),
-        running.clone(),
-        wake.clone(),
-    );
+    worker::start(workers, store.clone(), running.clone(), wake.clone());
     let trigger_dir = trigger_dir.canonicalize().unwrap_or(trigger_dir);
-    // One storage layer (and its object-store clients) for every polling trigger.
-    let storage = weir_engine::storage::Storage::new(Default::default());
+    // One storage layer (and its object-store clients) for every trigger: trigger::storage().
     trigger::start_polling(
         trigger::PollTrigger {
             name: "directory".into(),
             location: trigger_dir.display().to_string(),
             filter: trigger::Filter::default(),
             interval: options.poll_interval,
+            quiet: options.quiet,
             env: run_env.clone(),
         },
-        storage.clone(),
         store.clone(),
         wake.clone(),
     );
@@ -371,9 +395,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
                         location,
                         filter: t.filter(),
                         interval: t.interval_ms.map(Duration::from_millis).unwrap_or(options.poll_interval),
+                        quiet: t.quiet_ms.map(Duration::from_millis).unwrap_or(options.quiet),
                         env,
                     },
-                    storage.clone(),
                     store.clone(),
                     wake.clone(),
                 );

@@ -153,6 +153,8 @@ fn new_run(s: &Schedule, fire: DateTime<Utc>, base_env: &Map<String, Value>) -> 
         dedupe_key: Some(format!("schedule|{}|{}", s.config.name, fire.to_rfc3339())),
         count_duplicate: false,
         env,
+        // Read when the run starts (a schedule has no triggering version).
+        snapshot: None,
     }
 }
 

@@ -3,21 +3,24 @@
 //! `ETL_CONF_CURRENT_TIMESTAMP`).
 //!
 //! The polling trigger lists a directory or bucket prefix through the engine's storage layer.
-//! A file is queued once its version (ETag, else size and modification time) has been seen
-//! unchanged on two polls in a row, so a file still being copied is not read half-written.
-//! Exactly one run per object version: the store's dedupe key is the trigger, the object and
-//! its version, so restarts and repeated listings never queue a version twice.
+//! A file is queued once its version (ETag, else size and modification time) has stayed
+//! unchanged for the trigger's quiet period (and at least two polls), so a file still being
+//! written is not read half-written. Its content is read then (a [`Snapshot`] the run executes)
+//! and its version checked again after the read: a file that changed while being read is left
+//! for a later poll. Exactly one run per object version: the store's dedupe key is the
+//! trigger, the object and its version, so restarts and repeated listings never queue a
+//! version twice.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 use weir_engine::storage::Storage;
 
-use crate::store::{NewRun, Queued, Store};
+use crate::store::{MAX_SNAPSHOT_BYTES, NewRun, Queued, Snapshot, Store};
 
 /// Which files a trigger starts runs for: the object key (for polling, the path below the
 /// trigger's location) must start with `prefix` and end with one of `suffixes`.
@@ -60,6 +63,8 @@ pub struct PollTrigger {
     pub location: String,
     pub filter: Filter,
     pub interval: Duration,
+    /// A file is queued only once its version has been unchanged this long.
+    pub quiet: Duration,
     /// Extra variables for every run (`ETL_CONF_ENV`...).
     pub env: Map<String, Value>,
 }
@@ -87,6 +92,9 @@ pub struct TriggerConfig {
     pub suffixes: Vec<String>,
     /// poll: how often to list (default: `--poll-interval-ms`).
     pub interval_ms: Option<u64>,
+    /// poll: a file is queued once unchanged this long after its last change (default:
+    /// `--quiet-ms`).
+    pub quiet_ms: Option<u64>,
     /// sqs: long-poll wait per receive, 0–20 s (default 20).
     pub wait_seconds: Option<i32>,
     /// Variables for its runs.
@@ -128,6 +136,7 @@ impl TriggerConfig {
                 }
                 unexpected("location", self.location.is_some())?;
                 unexpected("interval_ms", self.interval_ms.is_some())?;
+                unexpected("quiet_ms", self.quiet_ms.is_some())?;
                 if let Some(w) = self.wait_seconds
                     && !(0..=20).contains(&w)
                 {
@@ -181,10 +190,106 @@ fn relative_key<'a>(root: &str, uri: &'a str) -> &'a str {
     uri.strip_prefix(root).unwrap_or_else(|| uri.rsplit('/').next().unwrap_or(uri))
 }
 
+/// The storage layer triggers read job files with (one set of object-store clients).
+pub fn storage() -> &'static Storage {
+    static STORAGE: OnceLock<Storage> = OnceLock::new();
+    STORAGE.get_or_init(|| Storage::new(Default::default()))
+}
+
+/// An object's version as listed or read: its ETag (S3; local files: inode, size and
+/// modification time), else size and modification time.
+fn version_of(meta: &object_store::ObjectMeta) -> String {
+    meta.e_tag
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", meta.size, meta.last_modified.timestamp_nanos_opt().unwrap_or_default()))
+}
+
+/// Why a job file's content could not be snapshotted.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{uri} is {size} bytes: job files of more than {} MiB are not run", MAX_SNAPSHOT_BYTES >> 20)]
+    TooBig { uri: String, size: u64 },
+    #[error("{uri} changed while it was read")]
+    Changed { uri: String },
+    #[error("{uri} is not the version the event named (eTag {expected}): it was overwritten since")]
+    Overwritten { uri: String, expected: String },
+    #[error("cannot read {uri}: {message}")]
+    Read { uri: String, message: String },
+}
+
+/// What to expect of the object read by [`read_snapshot`].
+#[derive(Debug, Default, Clone)]
+pub struct Expect {
+    /// Read this object version (S3 versionId).
+    pub version_id: Option<String>,
+    /// The object's ETag must be this (quotes ignored).
+    pub e_tag: Option<String>,
+    /// The listed version: the object is checked again after the read and must still be it.
+    pub listed: Option<String>,
+}
+
+/// Reads a job file's content for its run, checked against `expect`.
+pub async fn read_snapshot(job: &str, expect: &Expect) -> Result<Snapshot, SnapshotError> {
+    let read_err = |message: String| SnapshotError::Read { uri: job.to_string(), message };
+    let url = weir_engine::storage::parse_uri(job).map_err(|e| read_err(e.to_string()))?;
+    let store = storage().store(&url).map_err(|e| read_err(e.to_string()))?;
+    let path = weir_engine::storage::object_path(&url).map_err(|e| read_err(e.to_string()))?;
+    let unquote = |t: &str| t.trim_matches('"').to_string();
+    let options = object_store::GetOptions {
+        version: expect.version_id.clone(),
+        if_match: expect.e_tag.as_deref().map(|t| format!("\"{}\"", unquote(t))),
+        ..Default::default()
+    };
+    let result = match store.get_opts(&path, options).await {
+        Ok(r) => r,
+        Err(object_store::Error::Precondition { .. }) => {
+            let expected = expect.e_tag.as_deref().map(unquote).unwrap_or_default();
+            return Err(SnapshotError::Overwritten { uri: job.to_string(), expected });
+        }
+        Err(e) => return Err(read_err(e.to_string())),
+    };
+    let meta = result.meta.clone();
+    if meta.size > MAX_SNAPSHOT_BYTES as u64 {
+        return Err(SnapshotError::TooBig { uri: job.to_string(), size: meta.size });
+    }
+    let content = result.bytes().await.map_err(|e| read_err(e.to_string()))?.to_vec();
+    let version = expect.version_id.clone().unwrap_or_else(|| version_of(&meta));
+    if let Some(listed) = &expect.listed {
+        // Still the version listed, after the read? (Else it is being written: a later poll.)
+        let now =
+            object_store::ObjectStoreExt::head(store.as_ref(), &path).await.map_err(|e| read_err(e.to_string()))?;
+        if &version_of(&now) != listed || &version != listed || content.len() as u64 != now.size {
+            return Err(SnapshotError::Changed { uri: job.to_string() });
+        }
+    }
+    Ok(Snapshot { content, version })
+}
+
+/// Queues `run` with the job content `read` (or records it failed with the reason), returning
+/// what queueing did (`None`: recorded failed).
+async fn queue_read(
+    store: &Store,
+    mut run: NewRun,
+    read: Result<Snapshot, SnapshotError>,
+) -> Result<Option<Queued>, crate::store::StoreError> {
+    match read {
+        Ok(snapshot) => {
+            run.snapshot = Some(snapshot);
+            store.enqueue(run).await.map(Some)
+        }
+        Err(e) => {
+            tracing::warn!(job = %run.job, trigger = %run.trigger, "run failed at enqueue: {e}");
+            store.record_failed(run, e.to_string()).await.map(|_| None)
+        }
+    }
+}
+
 /// Queues one run per S3 object of an event notification (from the HTTP endpoint or SQS):
-/// exactly one run per object version, repeats counted as duplicates on that run. Returns
-/// the queued and duplicate run ids and the records skipped (with why). Any store error is
-/// returned before the caller acknowledges the event, so nothing is lost.
+/// exactly one run per object version, repeats counted as duplicates on that run. The object
+/// is read at enqueue (by versionId when the event has one, else checked against its eTag) and
+/// its run executes that content. Returns the queued and duplicate run ids and the records
+/// skipped (with why). Any store error is returned before the caller acknowledges the event,
+/// so nothing is lost.
 pub async fn queue_objects(
     store: &Store,
     trigger: &str,
@@ -205,26 +310,48 @@ pub async fn queue_objects(
             dedupe_key: Some(object.dedupe_key()),
             count_duplicate: true,
             env: run_env(&uri, extra_env),
+            snapshot: None,
         };
-        match store.enqueue(run).await? {
-            Queued::New(id) => {
+        let expect = Expect { version_id: object.version_id.clone(), e_tag: object.etag.clone(), listed: None };
+        let read = match read_snapshot(&uri, &expect).await {
+            // A missing object: its run fails when it starts, with the URI in its error.
+            Err(SnapshotError::Read { message, .. }) => {
+                tracing::warn!(job = %uri, trigger, "cannot read the object at enqueue: {message}");
+                match store.enqueue(run).await? {
+                    Queued::New(id) => queued.push(id),
+                    Queued::Duplicate(id) => duplicates.push(id),
+                }
+                continue;
+            }
+            read => read,
+        };
+        match queue_read(store, run, read).await? {
+            Some(Queued::New(id)) => {
                 tracing::info!(run = id, job = %uri, trigger, "run queued");
                 queued.push(id)
             }
-            Queued::Duplicate(id) => {
+            Some(Queued::Duplicate(id)) => {
                 tracing::info!(run = id, job = %uri, trigger, "duplicate event for an object version already queued");
                 duplicates.push(id)
             }
+            None => skipped.push(format!("{uri}: not queued, recorded as a failed run")),
         }
     }
     Ok((queued, duplicates, skipped))
 }
 
+/// A listed file's version and since when it has been seen unchanged.
+struct Pending {
+    version: String,
+    since: Instant,
+    polls: u32,
+}
+
 /// Polls `trigger` forever, queueing a run per new object version and waking the workers.
-pub fn start_polling(trigger: PollTrigger, storage: Storage, store: Store, wake: Arc<Notify>) {
+pub fn start_polling(trigger: PollTrigger, store: Store, wake: Arc<Notify>) {
     tokio::spawn(async move {
-        // Versions seen on the previous poll (queued only when seen twice, unchanged).
-        let mut pending: HashMap<String, String> = HashMap::new();
+        // Versions seen on earlier polls, not yet queued.
+        let mut pending: HashMap<String, Pending> = HashMap::new();
         // Versions already queued (or recorded) by this process: not offered again.
         let mut queued: HashMap<String, String> = HashMap::new();
         let mut warned = false;
@@ -235,55 +362,71 @@ pub fn start_polling(trigger: PollTrigger, storage: Storage, store: Store, wake:
             })
             .unwrap_or_default();
         loop {
-            match storage.list_files(&trigger.location).await {
+            match storage().list_files(&trigger.location).await {
                 Ok(files) => {
                     warned = false;
-                    let mut seen = HashMap::new();
-                    for f in files.unwrap_or_default() {
+                    let files = files.unwrap_or_default();
+                    let listed: std::collections::HashSet<String> = files.iter().map(|f| f.url.to_string()).collect();
+                    pending.retain(|uri, _| listed.contains(uri));
+                    for f in files {
                         let uri = f.url.to_string();
                         if !trigger.filter.matches(relative_key(&root, &uri)) {
                             continue;
                         }
-                        let version = f.meta.e_tag.clone().unwrap_or_else(|| {
-                            format!(
-                                "{}-{}",
-                                f.meta.size,
-                                f.meta.last_modified.timestamp_nanos_opt().unwrap_or_default()
-                            )
-                        });
+                        let version = version_of(&f.meta);
                         if queued.get(&uri) == Some(&version) {
                             continue;
                         }
-                        if pending.get(&uri) == Some(&version) {
-                            let job = if f.url.scheme() == "file" {
-                                f.url.to_file_path().map(|p| p.display().to_string()).unwrap_or_else(|_| uri.clone())
-                            } else {
-                                uri.clone()
-                            };
-                            let run = NewRun {
-                                job: job.clone(),
-                                trigger: trigger.name.clone(),
-                                dedupe_key: Some(format!("{}|{uri}|{version}", trigger.name)),
-                                // Listing the same version again (e.g. after a restart) is not a new event.
-                                count_duplicate: false,
-                                env: run_env(&job, &trigger.env),
-                            };
-                            match store.enqueue(run).await {
-                                Ok(Queued::New(id)) => {
-                                    tracing::info!(run = id, job = %job, trigger = %trigger.name, "run queued");
-                                    wake.notify_waiters();
-                                }
-                                Ok(Queued::Duplicate(_)) => {}
-                                Err(e) => {
-                                    tracing::error!("cannot queue {uri}: {e}");
-                                    continue; // not remembered: retried next poll
-                                }
-                            }
-                            queued.insert(uri.clone(), version.clone());
+                        let p = pending.entry(uri.clone()).or_insert_with(|| Pending {
+                            version: version.clone(),
+                            since: Instant::now(),
+                            polls: 0,
+                        });
+                        if p.version != version {
+                            // Changed since the last poll: the quiet period starts again.
+                            *p = Pending { version: version.clone(), since: Instant::now(), polls: 0 };
                         }
-                        seen.insert(uri, version);
+                        p.polls += 1;
+                        if p.polls < 2 || p.since.elapsed() < trigger.quiet {
+                            continue;
+                        }
+                        let job = if f.url.scheme() == "file" {
+                            f.url.to_file_path().map(|p| p.display().to_string()).unwrap_or_else(|_| uri.clone())
+                        } else {
+                            uri.clone()
+                        };
+                        let run = NewRun {
+                            job: job.clone(),
+                            trigger: trigger.name.clone(),
+                            dedupe_key: Some(format!("{}|{uri}|{version}", trigger.name)),
+                            // Listing the same version again (e.g. after a restart) is not a new event.
+                            count_duplicate: false,
+                            env: run_env(&job, &trigger.env),
+                            snapshot: None,
+                        };
+                        let expect = Expect { listed: Some(version.clone()), ..Default::default() };
+                        let read = match read_snapshot(&uri, &expect).await {
+                            Err(e @ (SnapshotError::Changed { .. } | SnapshotError::Read { .. })) => {
+                                tracing::debug!(trigger = %trigger.name, "not queued yet: {e}");
+                                pending.remove(&uri); // read again once it is quiet
+                                continue;
+                            }
+                            read => read,
+                        };
+                        match queue_read(&store, run, read).await {
+                            Ok(Some(Queued::New(id))) => {
+                                tracing::info!(run = id, job = %job, trigger = %trigger.name, "run queued");
+                                wake.notify_waiters();
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::error!("cannot queue {uri}: {e}");
+                                continue; // not remembered: retried next poll
+                            }
+                        }
+                        pending.remove(&uri);
+                        queued.insert(uri, version);
                     }
-                    pending = seen;
                 }
                 Err(e) => {
                     if !warned {
@@ -346,5 +489,27 @@ mod tests {
         );
         assert!(parse("name = 'directory'\nlocation = '/x'").unwrap_err().contains("reserved"));
         assert!(parse("name = 'a'\nlocation = '/x'\nsufixes = []").is_err());
+    }
+
+    #[tokio::test]
+    async fn snapshots_read_the_listed_version_and_refuse_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("a.json");
+        std::fs::write(&job, "{\"stages\": []}").unwrap();
+        let listed = storage().list_files(&job.display().to_string()).await.unwrap().unwrap();
+        let version = version_of(&listed[0].meta);
+        let path = job.display().to_string();
+        let snap = read_snapshot(&path, &Expect { listed: Some(version.clone()), ..Default::default() }).await.unwrap();
+        assert_eq!((snap.content.as_slice(), snap.version.as_str()), (&b"{\"stages\": []}"[..], version.as_str()));
+        // Listed before it changed: not queued now.
+        std::fs::write(&job, "{\"stages\": [], \"more\": 1}").unwrap();
+        let stale = read_snapshot(&path, &Expect { listed: Some(version), ..Default::default() }).await;
+        assert!(matches!(stale, Err(SnapshotError::Changed { .. })), "{stale:?}");
+        let big = dir.path().join("big.json");
+        std::fs::File::create(&big).unwrap().set_len(MAX_SNAPSHOT_BYTES as u64 + 1).unwrap();
+        let err = read_snapshot(&big.display().to_string(), &Expect::default()).await.unwrap_err();
+        assert!(err.to_string().contains("more than 16 MiB are not run"), "{err}");
+        let missing = read_snapshot(&dir.path().join("gone.json").display().to_string(), &Expect::default()).await;
+        assert!(matches!(missing, Err(SnapshotError::Read { .. })), "{missing:?}");
     }
 }

@@ -181,6 +181,10 @@ mod tests {
             attempt: 2,
             retry_of: Some(2),
             not_before: None,
+            job_version: None,
+            job_hash: None,
+            pid: None,
+            pid_start: None,
         };
         let list = runs_page(std::slice::from_ref(&run), &[]);
         assert!(

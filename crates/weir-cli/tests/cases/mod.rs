@@ -8,6 +8,7 @@ pub mod kernel;
 pub mod masking;
 pub mod service;
 pub mod service_security;
+pub mod service_crash;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

@@ -12,24 +12,24 @@ use super::Scratch;
 use super::workshop::{BUCKET, upload_app_code, without_athena_cell};
 use crate::support::{self, S3Server};
 
-pub(super) const TOKEN: &str = "test-token-123";
+pub(crate) const TOKEN: &str = "test-token-123";
 
 /// A job that succeeds at once.
 pub(super) const TRIVIAL_JOB: &str = r#"{"stages": [{"type": "SQLTransform", "name": "one", "environments": ["dev"], "outputView": "o", "sql": "SELECT 1 AS one", "persist": true}]}"#;
 
-pub(super) struct Service {
-    child: Child,
-    pub(super) addr: String,
+pub(crate) struct Service {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
     /// What the service has written to stderr (its log).
-    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub(crate) stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Service {
-    pub(super) fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
+    pub(crate) fn start(data_dir: &std::path::Path, env: &[(String, String)]) -> Self {
         Self::start_with_args(data_dir, env, &[])
     }
 
-    pub(super) fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
+    pub(crate) fn start_with_args(data_dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
         cmd.args(["serve", "--data-dir", data_dir.to_str().expect("utf8"), "--listen", "127.0.0.1:0", "--env", "dev"])
             .arg("--allow-root")
@@ -47,14 +47,16 @@ impl Service {
         let mut child = cmd.spawn().expect("weir serve starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut early = Vec::new();
         let addr = loop {
             let line = lines.next().expect("serve prints its address").expect("read");
             if let Some(rest) = line.strip_prefix("weir serve: http://") {
                 break rest.split('/').next().expect("addr").to_string();
             }
+            early.push(line);
         };
         // Keep draining stderr so the service never blocks on a full pipe; keep it for asserts.
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(early));
         let kept = stderr.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
@@ -64,7 +66,7 @@ impl Service {
         Self { child, addr, stderr }
     }
 
-    pub(super) fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    pub(crate) fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
@@ -82,7 +84,7 @@ impl Service {
     }
 
     /// Waits (up to 10 s) for a line of the service's log containing `text`.
-    fn wait_log(&self, text: &str) -> String {
+    pub(crate) fn wait_log(&self, text: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(line) = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|l| l.contains(text))
@@ -94,18 +96,18 @@ impl Service {
         }
     }
 
-    pub(super) fn json(&self, path: &str) -> Value {
+    pub(crate) fn json(&self, path: &str) -> Value {
         let (status, body) = self.http("GET", path, Some(TOKEN), None);
         assert_eq!(status, 200, "{path}: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
     }
 
-    pub(super) fn runs(&self) -> Vec<Value> {
+    pub(crate) fn runs(&self) -> Vec<Value> {
         self.json("/api/runs?limit=10000")["runs"].as_array().cloned().unwrap_or_default()
     }
 
     /// Waits until `n` runs exist and none is queued or running.
-    pub(super) fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
+    pub(crate) fn wait_finished(&self, n: usize, timeout: Duration) -> Vec<Value> {
         let started = Instant::now();
         loop {
             let runs = self.runs();
@@ -137,7 +139,7 @@ fn serve_with_config(s: &Scratch, data: &std::path::Path, config: &str) -> super
 }
 
 /// Writes a file next to the trigger directory, then renames it in (as an atomic drop).
-pub(super) fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
+pub(crate) fn drop_job(data_dir: &std::path::Path, name: &str, content: &str) {
     let staging = data_dir.join(format!(".{name}.tmp"));
     std::fs::write(&staging, content).expect("write job");
     std::fs::rename(&staging, data_dir.join("trigger").join(name)).expect("drop job");

@@ -100,7 +100,36 @@ pub struct Run {
     pub retry_of: Option<i64>,
     /// A retry is not started before this time.
     pub not_before: Option<String>,
+    /// The version of the job file this run executes (ETag / versionId, else size and
+    /// modification time), when its content was snapshotted at enqueue.
+    pub job_version: Option<String>,
+    /// MD5 (hex) of the snapshotted content.
+    pub job_hash: Option<String>,
+    /// The child process's id, once started.
+    pub pid: Option<i64>,
+    /// The child's start time (clock ticks since boot, /proc/PID/stat field 22): with `pid`,
+    /// identifies the process even if its pid is reused.
+    pub pid_start: Option<i64>,
 }
+
+/// A job file's content as read when its run was queued: the run executes exactly this.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub content: Vec<u8>,
+    /// ETag / versionId, else size and modification time.
+    pub version: String,
+}
+
+impl Snapshot {
+    /// MD5 of the content, hex.
+    pub fn hash(&self) -> String {
+        use md5::Digest;
+        md5::Md5::digest(&self.content).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Largest job file snapshotted at enqueue.
+pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
 
 /// One stage of a run, from its JSON events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -124,6 +153,8 @@ pub struct NewRun {
     /// Whether a repeat counts as a duplicate delivery (events do; re-listing a directory doesn't).
     pub count_duplicate: bool,
     pub env: serde_json::Map<String, serde_json::Value>,
+    /// The job file's content at enqueue (`None`: the run reads the job path when it starts).
+    pub snapshot: Option<Snapshot>,
 }
 
 /// A job in the history.
@@ -158,6 +189,15 @@ pub struct Finished {
     pub error: Option<String>,
     pub log: String,
     pub stages: Vec<StageRecord>,
+}
+
+/// What [`Backend::recover`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Recovered {
+    /// Left `running` by this instance before a restart: adopt or finish them.
+    pub orphans: Vec<Run>,
+    /// Failed by the store (instances whose lease expired): retry per policy.
+    pub failed: Vec<Run>,
 }
 
 /// What queueing did.
@@ -197,10 +237,19 @@ pub trait Backend: Send + Sync {
     async fn finish(&self, id: i64, end: Finished) -> Result<(), StoreError>;
     /// Marks a queued run cancelled; true when it was queued.
     async fn cancel_queued(&self, id: i64) -> Result<bool, StoreError>;
-    /// Runs left `running` by an instance that is gone are failed and returned, for the retry
-    /// policy: at start (`at_start`) this instance's own leftovers from before a restart, and
-    /// with a shared store the runs of any other instance whose lease has expired.
-    async fn recover(&self, at_start: bool) -> Result<Vec<Run>, StoreError>;
+    /// Runs left `running` by an instance that is gone. At start (`at_start`) this instance's
+    /// own leftovers from before a restart are returned in [`Recovered::orphans`], still
+    /// `running`: their children may be alive, the caller adopts or finishes them. With a
+    /// shared store the runs of any other instance whose lease has expired (and runs of no
+    /// instance) are failed and returned in [`Recovered::failed`], for the retry policy.
+    async fn recover(&self, at_start: bool) -> Result<Recovered, StoreError>;
+    /// Records the child process of a running run (pid and start time).
+    async fn set_pid(&self, id: i64, pid: i64, start: i64) -> Result<(), StoreError>;
+    /// The job content snapshotted for a run at enqueue, if any.
+    async fn snapshot(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records a run that failed before it could be queued (e.g. a job file too big to
+    /// snapshot), with the reason as its error.
+    async fn record_failed(&self, run: NewRun, reason: String) -> Result<(), StoreError>;
     /// Runs, newest first, optionally filtered.
     async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError>;
     /// One run with its stages and log.
@@ -252,7 +301,17 @@ impl Store {
 }
 
 /// The columns a [`Run`] is read from, in [`run_from`]'s order (both stores).
-pub(crate) const RUN_COLUMNS: &str = "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env, attempt, retry_of, not_before";
+pub(crate) const RUN_COLUMNS: &str = "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env, attempt, retry_of, not_before, job_version, job_hash, pid, pid_start";
+
+/// The columns added to `runs` since the first releases (both stores migrate in place):
+/// (name, SQLite type, PostgreSQL type).
+pub(crate) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("job_version", "TEXT", "TEXT"),
+    ("job_hash", "TEXT", "TEXT"),
+    ("job_snapshot", "BLOB", "BYTEA"),
+    ("pid", "INTEGER", "BIGINT"),
+    ("pid_start", "INTEGER", "BIGINT"),
+];
 
 /// The columns a [`StageRecord`] is read from, in [`stage_from`]'s order.
 pub(crate) const STAGE_COLUMNS: &str = "idx, name, type, status, duration_ms, rows";
@@ -282,6 +341,10 @@ pub(crate) fn run_from(r: &impl Columns) -> Result<Run, StoreError> {
         attempt: r.int(11)?,
         retry_of: r.opt_int(12)?,
         not_before: r.opt_text(13)?,
+        job_version: r.opt_text(14)?,
+        job_hash: r.opt_text(15)?,
+        pid: r.opt_int(16)?,
+        pid_start: r.opt_int(17)?,
     })
 }
 

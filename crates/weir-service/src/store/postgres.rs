@@ -2,8 +2,8 @@
 //! one instance (`FOR UPDATE SKIP LOCKED`); the unique dedupe key makes every object version
 //! one run whichever instance sees it first. Each instance renews a lease (`instances`); the
 //! runs of an instance whose lease has expired — it was killed, or its machine died — are
-//! failed by any live instance (and retried per policy), and an instance restarting under the
-//! same name fails its own leftovers at once.
+//! failed by any live instance (and retried per policy); an instance restarting under the
+//! same name adopts or finishes its own leftovers (their children run on its machine).
 
 use std::time::Duration;
 
@@ -96,6 +96,22 @@ impl PostgresStore {
         self.client.lock().await.query(sql, params).await?.iter().map(run_from).collect()
     }
 
+    /// Records a run that ended without being run (skipped, or failed at enqueue), once per
+    /// dedupe key.
+    async fn record_ended(&self, run: NewRun, status: Status, reason: String) -> Result<(), StoreError> {
+        let t = now();
+        let env = serde_json::to_string(&run.env)?;
+        self.client
+            .lock()
+            .await
+            .execute(
+                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+                &[&run.job, &run.trigger, &run.dedupe_key, &status.as_str(), &env, &t, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Connects and creates the tables if needed (serialised between instances starting at once).
     pub async fn connect(url: &str, instance: String) -> Result<Self, StoreError> {
         let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
@@ -107,6 +123,9 @@ impl PostgresStore {
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(7745686563)", &[]).await?;
         tx.batch_execute(SCHEMA).await?;
+        for (column, _, kind) in super::ADDED_COLUMNS {
+            tx.batch_execute(&format!("ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column} {kind}")).await?;
+        }
         tx.commit().await?;
         let store = PostgresStore { client: Mutex::new(client), instance };
         store.heartbeat().await?;
@@ -127,10 +146,13 @@ impl Backend for PostgresStore {
         }
         // The unique dedupe key decides, also against another instance queueing it at once.
         let env = serde_json::to_string(&run.env)?;
+        let version = run.snapshot.as_ref().map(|s| s.version.clone());
+        let hash = run.snapshot.as_ref().map(|s| s.hash());
+        let content = run.snapshot.as_ref().map(|s| s.content.as_slice());
         let inserted = tx
             .query_opt(
-                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at) VALUES ($1, $2, $3, 'queued', $4, $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                &[&run.job, &run.trigger, &run.dedupe_key, &env, &now()],
+                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, job_version, job_hash, job_snapshot) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                &[&run.job, &run.trigger, &run.dedupe_key, &env, &now(), &version, &hash, &content],
             )
             .await?;
         let queued = match inserted {
@@ -157,7 +179,8 @@ impl Backend for PostgresStore {
             .lock()
             .await
             .query_one(
-                "INSERT INTO runs (job, trigger, status, env, created_at, attempt, retry_of, not_before) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO runs (job, trigger, status, env, created_at, attempt, retry_of, not_before, job_version, job_hash, job_snapshot)
+                 SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, job_version, job_hash, job_snapshot FROM runs WHERE id = $6 RETURNING id",
                 &[&of.job, &of.trigger, &env, &now(), &(of.attempt + 1), &of.id, &not_before],
             )
             .await?;
@@ -232,19 +255,54 @@ impl Backend for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn recover(&self, at_start: bool) -> Result<Vec<Run>, StoreError> {
+    async fn recover(&self, at_start: bool) -> Result<super::Recovered, StoreError> {
         let expired = time_text(Utc::now() - chrono::Duration::from_std(LEASE).unwrap_or_default());
-        self.runs(
+        // This instance's own leftovers stay running: their children may be alive on this machine.
+        let orphans = match at_start {
+            true => {
+                self.runs(
+                    &format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = 'running' AND instance = $1 ORDER BY id"),
+                    &[&self.instance],
+                )
+                .await?
+            }
+            false => Vec::new(),
+        };
+        // Another instance's children are on its machine: not seen from here, failed once its lease expired.
+        let failed = self
+            .runs(
                 &format!(
                     "UPDATE runs SET status = 'failed', finished_at = $1,
                         error = 'the service instance running it stopped while the run was in progress (' || COALESCE(instance, '?') || ')'
-                     WHERE status = 'running' AND (instance IS NULL OR ($4 AND instance = $2)
+                     WHERE status = 'running' AND (instance IS NULL
                         OR (instance <> $2 AND instance NOT IN (SELECT id FROM instances WHERE heartbeat_at > $3)))
                      RETURNING {RUN_COLUMNS}"
                 ),
-                &[&now(), &self.instance, &expired, &at_start],
+                &[&now(), &self.instance, &expired],
             )
+            .await?;
+        Ok(super::Recovered { orphans, failed })
+    }
+
+    async fn set_pid(&self, id: i64, pid: i64, start: i64) -> Result<(), StoreError> {
+        self.client
+            .lock()
             .await
+            .execute("UPDATE runs SET pid = $2, pid_start = $3 WHERE id = $1", &[&id, &pid, &start])
+            .await?;
+        Ok(())
+    }
+
+    async fn snapshot(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self.client.lock().await.query_opt("SELECT job_snapshot FROM runs WHERE id = $1", &[&id]).await?;
+        Ok(match row {
+            Some(r) => r.try_get::<_, Option<Vec<u8>>>(0)?,
+            None => None,
+        })
+    }
+
+    async fn record_failed(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
+        self.record_ended(run, Status::Failed, reason).await
     }
 
     async fn list(&self, status: Option<Status>, job: Option<String>, limit: i64) -> Result<Vec<Run>, StoreError> {
@@ -265,7 +323,7 @@ impl Backend for PostgresStore {
             return Ok(None);
         };
         let run = run_from(&row)?;
-        let log = row.text(14)?;
+        let log = row.text(18)?;
         let stages = client
             .query(&format!("SELECT {STAGE_COLUMNS} FROM stages WHERE run_id = $1 ORDER BY idx"), &[&id])
             .await?
@@ -300,17 +358,7 @@ impl Backend for PostgresStore {
     }
 
     async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
-        let t = now();
-        let env = serde_json::to_string(&run.env)?;
-        self.client
-            .lock()
-            .await
-            .execute(
-                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES ($1, $2, $3, 'cancelled', $4, $5, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
-                &[&run.job, &run.trigger, &run.dedupe_key, &env, &t, &reason],
-            )
-            .await?;
-        Ok(())
+        self.record_ended(run, Status::Cancelled, reason).await
     }
 
     async fn jobs(&self) -> Result<Vec<super::JobSummary>, StoreError> {

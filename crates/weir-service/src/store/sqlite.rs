@@ -90,7 +90,26 @@ impl SqliteStore {
                 conn.execute_batch(ddl)?;
             }
         }
+        for (column, kind, _) in super::ADDED_COLUMNS {
+            if !columns.iter().any(|c| c == column) {
+                conn.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {column} {kind}"))?;
+            }
+        }
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Records a run that ended without being run (skipped, or failed at enqueue), once per
+    /// dedupe key.
+    async fn record_ended(&self, run: NewRun, status: Status, reason: String) -> Result<(), StoreError> {
+        self.with(move |c| {
+            let t = now();
+            c.execute(
+                "INSERT OR IGNORE INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                params![run.job, run.trigger, run.dedupe_key, status.as_str(), serde_json::to_string(&run.env)?, t, reason],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn with<T: Send + 'static>(
@@ -134,9 +153,19 @@ impl Backend for SqliteStore {
                     return Ok(Queued::Duplicate(id));
                 }
             }
+            let (version, hash) = (run.snapshot.as_ref().map(|s| s.version.clone()), run.snapshot.as_ref().map(|s| s.hash()));
             tx.execute(
-                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?5)",
-                params![run.job, run.trigger, run.dedupe_key, serde_json::to_string(&run.env)?, now()],
+                "INSERT INTO runs (job, trigger, dedupe_key, status, env, created_at, job_version, job_hash, job_snapshot) VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    run.job,
+                    run.trigger,
+                    run.dedupe_key,
+                    serde_json::to_string(&run.env)?,
+                    now(),
+                    version,
+                    hash,
+                    run.snapshot.map(|s| s.content)
+                ],
             )?;
             let id = tx.last_insert_rowid();
             tx.commit()?;
@@ -151,8 +180,10 @@ impl Backend for SqliteStore {
             (of.job.clone(), of.trigger.clone(), serde_json::to_string(&of.env)?, of.attempt + 1, of.id);
         let not_before = time_text(chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
         self.with(move |c| {
+            // The retry runs the same snapshot as the failed attempt.
             c.execute(
-                "INSERT INTO runs (job, trigger, status, env, created_at, attempt, retry_of, not_before) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO runs (job, trigger, status, env, created_at, attempt, retry_of, not_before, job_version, job_hash, job_snapshot)
+                 SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, job_version, job_hash, job_snapshot FROM runs WHERE id = ?6",
                 params![job, trigger, env, now(), attempt, id, not_before],
             )?;
             Ok(c.last_insert_rowid())
@@ -233,30 +264,41 @@ impl Backend for SqliteStore {
         .await
     }
 
-    /// After a restart: runs left `running` by a previous process are failed (their process is
-    /// gone). Returns them, for the retry policy.
-    async fn recover(&self, at_start: bool) -> Result<Vec<Run>, StoreError> {
+    /// After a restart: runs left `running` by the previous process are returned as orphans
+    /// (their children may still be alive); one instance, so nothing else leaves runs behind.
+    async fn recover(&self, at_start: bool) -> Result<super::Recovered, StoreError> {
         if !at_start {
-            return Ok(Vec::new()); // one instance: nothing else can leave runs behind
+            return Ok(super::Recovered::default());
         }
         self.with(|c| {
-            let tx = c.transaction()?;
-            let ids: Vec<i64> = tx
-                .prepare("SELECT id FROM runs WHERE status = 'running' ORDER BY id")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            tx.execute(
-                "UPDATE runs SET status = 'failed', finished_at = ?1, error = 'the service stopped while the run was in progress' WHERE status = 'running'",
-                [now()],
-            )?;
-            let mut runs = Vec::new();
-            for id in ids {
-                runs.extend(get_run(&tx, id)?);
-            }
-            tx.commit()?;
-            Ok(runs)
+            let orphans =
+                collect(c, &format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id"), [], |r| {
+                    run_from(r)
+                })?;
+            Ok(super::Recovered { orphans, failed: Vec::new() })
         })
         .await
+    }
+
+    async fn set_pid(&self, id: i64, pid: i64, start: i64) -> Result<(), StoreError> {
+        self.with(move |c| {
+            c.execute("UPDATE runs SET pid = ?2, pid_start = ?3 WHERE id = ?1", params![id, pid, start])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn snapshot(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(move |c| {
+            Ok(c.query_row("SELECT job_snapshot FROM runs WHERE id = ?1", [id], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()?
+                .flatten())
+        })
+        .await
+    }
+
+    async fn record_failed(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
+        self.record_ended(run, Status::Failed, reason).await
     }
 
     /// Runs, newest first, optionally filtered.
@@ -317,15 +359,7 @@ impl Backend for SqliteStore {
 
     /// Records a fire that did not start a run (e.g. concurrency `forbid`), with the reason.
     async fn record_skipped(&self, run: NewRun, reason: String) -> Result<(), StoreError> {
-        self.with(move |c| {
-            let t = now();
-            c.execute(
-                "INSERT OR IGNORE INTO runs (job, trigger, dedupe_key, status, env, created_at, finished_at, error) VALUES (?1, ?2, ?3, 'cancelled', ?4, ?5, ?5, ?6)",
-                params![run.job, run.trigger, run.dedupe_key, serde_json::to_string(&run.env)?, t, reason],
-            )?;
-            Ok(())
-        })
-        .await
+        self.record_ended(run, Status::Cancelled, reason).await
     }
 
     /// Run counts by status (metrics).
@@ -382,6 +416,7 @@ mod tests {
             dedupe_key: key.map(String::from),
             count_duplicate: true,
             env: Default::default(),
+            snapshot: None,
         }
     }
 
@@ -406,13 +441,16 @@ mod tests {
             rows: Some(7),
         };
         store.finish(1, done(Status::Succeeded, "log", vec![stage.clone()])).await.unwrap();
-        // A restart fails what was in flight.
+        // A restart finds what was in flight (still running: its child may be alive).
         let reopened = Store::open(&dir.path().join("weir.db")).unwrap();
-        assert_eq!(reopened.recover(true).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
+        let recovered = reopened.recover(true).await.unwrap();
+        assert_eq!(recovered.orphans.iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
+        assert!(recovered.failed.is_empty());
+        reopened.set_pid(2, 4242, 99).await.unwrap();
         let runs = reopened.list(None, None, 10).await.unwrap();
         assert_eq!(
-            runs.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>(),
-            [(2, Status::Failed), (1, Status::Succeeded)]
+            runs.iter().map(|r| (r.id, r.status, r.pid, r.pid_start)).collect::<Vec<_>>(),
+            [(2, Status::Running, Some(4242), Some(99)), (1, Status::Succeeded, None, None)]
         );
         let (run, stages, log) = reopened.get(1).await.unwrap().unwrap();
         assert_eq!((run.exit_code, stages, log.as_str()), (Some(0), vec![stage], "log"));
@@ -439,5 +477,48 @@ mod tests {
         assert!(matches!(store.enqueue(new_run(Some("k2"))).await.unwrap(), Queued::New(_)));
         // Unfinished runs are kept.
         assert_eq!(store.purge(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_kept_for_the_run_and_its_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("weir.db")).unwrap();
+        let snapshot = crate::store::Snapshot { content: b"{\"stages\": []}".to_vec(), version: "v1".into() };
+        let run = NewRun { snapshot: Some(snapshot.clone()), ..new_run(Some("k1")) };
+        let Queued::New(id) = store.enqueue(run).await.unwrap() else { panic!("queued") };
+        let claimed = store.claim().await.unwrap().unwrap();
+        assert_eq!(claimed.job_version.as_deref(), Some("v1"));
+        assert_eq!(claimed.job_hash.as_deref(), Some(snapshot.hash().as_str()));
+        assert_eq!(store.snapshot(id).await.unwrap().as_deref(), Some(snapshot.content.as_slice()));
+        store.finish(id, done(Status::Failed, "", vec![])).await.unwrap();
+        let retry = store.retry(&claimed, std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(store.snapshot(retry).await.unwrap(), Some(snapshot.content), "the retry runs the same version");
+        let Queued::New(plain) = store.enqueue(new_run(None)).await.unwrap() else { panic!("queued") };
+        assert_eq!(store.snapshot(plain).await.unwrap(), None);
+        store.record_failed(new_run(Some("big")), "too big".into()).await.unwrap();
+        store.record_failed(new_run(Some("big")), "too big".into()).await.unwrap();
+        let failed = store.list(Some(Status::Failed), None, 10).await.unwrap();
+        assert_eq!(failed.iter().filter(|r| r.error.as_deref() == Some("too big")).count(), 1, "once per version");
+    }
+
+    #[tokio::test]
+    async fn a_store_of_an_earlier_release_gains_the_new_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("weir.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, trigger TEXT NOT NULL,
+                   dedupe_key TEXT UNIQUE, status TEXT NOT NULL, env TEXT NOT NULL, created_at TEXT NOT NULL,
+                   started_at TEXT, finished_at TEXT, exit_code INTEGER, error TEXT,
+                   duplicates INTEGER NOT NULL DEFAULT 0, log TEXT NOT NULL DEFAULT '');
+                 INSERT INTO runs (job, trigger, status, env, created_at) VALUES ('/a.json', 'directory', 'queued', '{}', '2026-01-01T00:00:00.000Z');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let run = store.claim().await.unwrap().expect("the old queued run");
+        assert_eq!((run.job.as_str(), run.attempt, run.job_version, run.pid), ("/a.json", 1, None, None));
+        assert_eq!(store.snapshot(run.id).await.unwrap(), None, "an old run reads its job path");
     }
 }
