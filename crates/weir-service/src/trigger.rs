@@ -204,6 +204,24 @@ fn version_of(meta: &object_store::ObjectMeta) -> String {
         .unwrap_or_else(|| format!("{}-{}", meta.size, meta.last_modified.timestamp_nanos_opt().unwrap_or_default()))
 }
 
+/// Whether `meta` (from a HEAD or GET) is still the version a listing gave as `listed`. Stores
+/// differ in what a listing carries: an ETag (compared without its quotes), or none (s3s-fs,
+/// some S3-compatible stores), when the listed version is size and modification time —
+/// compared to the second, the precision of HTTP's Last-Modified.
+fn same_version(listed: &str, meta: &object_store::ObjectMeta) -> bool {
+    if meta.e_tag.as_deref().is_some_and(|tag| tag.trim_matches('"') == listed.trim_matches('"')) {
+        return true;
+    }
+    match listed.split_once('-') {
+        Some((size, nanos)) => {
+            size.parse::<u64>().ok() == Some(meta.size)
+                && nanos.parse::<i64>().ok().map(|n| n.div_euclid(1_000_000_000))
+                    == Some(meta.last_modified.timestamp())
+        }
+        None => false,
+    }
+}
+
 /// Why a job file's content could not be snapshotted.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -253,12 +271,12 @@ pub async fn read_snapshot(job: &str, expect: &Expect) -> Result<Snapshot, Snaps
         return Err(SnapshotError::TooBig { uri: job.to_string(), size: meta.size });
     }
     let content = result.bytes().await.map_err(|e| read_err(e.to_string()))?.to_vec();
-    let version = expect.version_id.clone().unwrap_or_else(|| version_of(&meta));
+    let version = expect.version_id.clone().or(expect.listed.clone()).unwrap_or_else(|| version_of(&meta));
     if let Some(listed) = &expect.listed {
         // Still the version listed, after the read? (Else it is being written: a later poll.)
         let now =
             object_store::ObjectStoreExt::head(store.as_ref(), &path).await.map_err(|e| read_err(e.to_string()))?;
-        if &version_of(&now) != listed || &version != listed || content.len() as u64 != now.size {
+        if !same_version(listed, &now) || !same_version(listed, &meta) || content.len() as u64 != now.size {
             return Err(SnapshotError::Changed { uri: job.to_string() });
         }
     }
@@ -443,6 +461,26 @@ pub fn start_polling(trigger: PollTrigger, store: Store, wake: Arc<Notify>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_versions_match_head_whatever_the_listing_carries() {
+        use chrono::Timelike;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:42:15.491Z").unwrap().with_timezone(&chrono::Utc);
+        let head = |e_tag: Option<&str>, size: u64| object_store::ObjectMeta {
+            location: "k".into(),
+            last_modified: at.with_nanosecond(0).unwrap(),
+            size,
+            e_tag: e_tag.map(String::from),
+            version: None,
+        };
+        // A listing with ETags: compared without quotes.
+        assert!(same_version("\"abc\"", &head(Some("abc"), 13)));
+        assert!(!same_version("\"abc\"", &head(Some("abd"), 13)));
+        // A listing without (s3s-fs): size and modification time, to the second.
+        let listed = format!("13-{}", at.timestamp_nanos_opt().unwrap());
+        assert!(same_version(&listed, &head(Some("\"7228\""), 13)));
+        assert!(!same_version(&listed, &head(Some("\"7228\""), 14)));
+    }
 
     #[test]
     fn run_env_follows_the_seed() {

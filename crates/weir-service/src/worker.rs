@@ -297,7 +297,8 @@ async fn spawn(
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr))
         .process_group(0)
-        .kill_on_drop(true);
+        // Not killed when the service stops: a stopped or crashed service adopts it at its next start.
+        .kill_on_drop(false);
     let env = child_env(&mut cmd, run)?;
     let child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", config.weir.display()))?;
     // `cmd` (our copy of the lock's descriptor) is dropped here: only the child holds it.

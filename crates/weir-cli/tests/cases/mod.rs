@@ -7,8 +7,8 @@ pub mod fuzz;
 pub mod kernel;
 pub mod masking;
 pub mod service;
-pub mod service_security;
 pub mod service_crash;
+pub mod service_security;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

@@ -235,3 +235,38 @@ fn a_file_rewritten_after_it_was_queued_runs_its_queued_version_then_the_new_one
     // The run reports the job's own path, not its snapshot.
     assert!(versioned[0]["job"].as_str().unwrap_or("").ends_with("trigger/versioned.json"), "{}", versioned[0]);
 }
+
+#[test]
+fn a_graceful_stop_leaves_the_running_job_to_finish_and_the_next_start_adopts_it() {
+    let s = Scratch::new();
+    let data = s.path().join("data");
+    let out = s.path().join("out");
+    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
+    let args = ["--workers", "1", "--poll-interval-ms", "100", "--quiet-ms", "300"];
+    let mut service = Service::start_with_args(&data, &[], &args);
+    // A job that is still working when the service is stopped, then writes its output.
+    let job = format!(
+        r#"{{"stages": [
+          {{"type": "SQLTransform", "name": "busy", "environments": ["dev"], "outputView": "b", "persist": true,
+            "sql": "SELECT COUNT(*) AS n FROM generate_series(1, 150000000)"}},
+          {{"type": "DelimitedLoad", "name": "save", "environments": ["dev"], "inputView": "b",
+            "outputURI": "{}/stopped.csv", "saveMode": "Overwrite", "header": true}}
+        ]}}"#,
+        out.display()
+    );
+    drop_job(&data, "stopped.json", &job);
+    wait_runs(&service, "the job starts", |r| r.iter().any(|r| r["status"] == "running"));
+    let pid = service.child.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(term.success());
+    let status = service.child.wait().expect("the service exits");
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    drop(service);
+    // Started again on the same data directory: the run is adopted (or finished from its
+    // events, if the job ended meanwhile) and recorded once, with its output written once.
+    let service = Service::start_with_args(&data, &[], &args);
+    let runs = service.wait_finished(1, Duration::from_secs(120));
+    assert_eq!(runs.len(), 1, "one run, no retry: {runs:?}");
+    assert_eq!(runs[0]["status"], "succeeded", "{runs:?}");
+    assert_eq!(csv_values(&out.join("stopped.csv")), ["150000000"]);
+}
