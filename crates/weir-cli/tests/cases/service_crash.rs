@@ -151,6 +151,19 @@ fn wait_runs(service: &Service, what: &str, pred: impl Fn(&[Value]) -> bool) -> 
     }
 }
 
+/// A data directory with its `trigger/`, and an output directory, in `s`.
+fn data_and_output(s: &Scratch) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = s.path().join("data");
+    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
+    (data, s.path().join("out"))
+}
+
+/// One worker (so a slow job keeps it busy), fast polls, a short quiet period.
+const ONE_WORKER: [&str; 6] = ["--workers", "1", "--poll-interval-ms", "100", "--quiet-ms", "300"];
+
+/// SQL that keeps a worker busy for a few seconds.
+const SLOW_SQL: &str = "SELECT COUNT(*) AS n FROM generate_series(1, 150000000)";
+
 fn csv_job(out: &std::path::Path, name: &str, value: &str) -> String {
     format!(
         r#"{{"stages": [
@@ -176,9 +189,7 @@ fn csv_values(path: &std::path::Path) -> Vec<String> {
 #[test]
 fn a_file_written_in_two_halves_runs_once_with_its_complete_content() {
     let s = Scratch::new();
-    let data = s.path().join("data");
-    let out = s.path().join("out");
-    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
+    let (data, out) = data_and_output(&s);
     let service = Service::start_with_args(&data, &[], &["--poll-interval-ms", "100", "--quiet-ms", "1500"]);
     let job = csv_job(&out, "halves", "complete");
     let (first, second) = job.split_at(job.len() / 2);
@@ -202,15 +213,12 @@ fn a_file_written_in_two_halves_runs_once_with_its_complete_content() {
 #[test]
 fn a_file_rewritten_after_it_was_queued_runs_its_queued_version_then_the_new_one() {
     let s = Scratch::new();
-    let data = s.path().join("data");
-    let out = s.path().join("out");
-    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
-    let args = ["--workers", "1", "--poll-interval-ms", "100", "--quiet-ms", "300"];
-    let service = Service::start_with_args(&data, &[], &args);
+    let (data, out) = data_and_output(&s);
+    let service = Service::start_with_args(&data, &[], &ONE_WORKER);
     // The only worker is kept busy by a slow job while the file is queued and rewritten.
     let slow = r#"{"stages": [{"type": "SQLTransform", "name": "busy", "environments": ["dev"], "outputView": "b",
-        "sql": "SELECT COUNT(*) AS n FROM generate_series(1, 150000000)", "persist": true}]}"#;
-    drop_job(&data, "slow.json", slow);
+        "sql": "{SLOW_SQL}", "persist": true}]}"#;
+    drop_job(&data, "slow.json", &slow.replace("{SLOW_SQL}", SLOW_SQL));
     wait_runs(&service, "the slow job starts", |r| r.iter().any(|r| r["status"] == "running"));
     drop_job(&data, "versioned.json", &csv_job(&out, "v1", "first"));
     let queued = wait_runs(&service, "the first version is queued", |r| {
@@ -239,16 +247,13 @@ fn a_file_rewritten_after_it_was_queued_runs_its_queued_version_then_the_new_one
 #[test]
 fn a_graceful_stop_leaves_the_running_job_to_finish_and_the_next_start_adopts_it() {
     let s = Scratch::new();
-    let data = s.path().join("data");
-    let out = s.path().join("out");
-    std::fs::create_dir_all(data.join("trigger")).expect("mkdir");
-    let args = ["--workers", "1", "--poll-interval-ms", "100", "--quiet-ms", "300"];
-    let mut service = Service::start_with_args(&data, &[], &args);
+    let (data, out) = data_and_output(&s);
+    let mut service = Service::start_with_args(&data, &[], &ONE_WORKER);
     // A job that is still working when the service is stopped, then writes its output.
     let job = format!(
         r#"{{"stages": [
           {{"type": "SQLTransform", "name": "busy", "environments": ["dev"], "outputView": "b", "persist": true,
-            "sql": "SELECT COUNT(*) AS n FROM generate_series(1, 150000000)"}},
+            "sql": "{SLOW_SQL}"}},
           {{"type": "DelimitedLoad", "name": "save", "environments": ["dev"], "inputView": "b",
             "outputURI": "{}/stopped.csv", "saveMode": "Overwrite", "header": true}}
         ]}}"#,
@@ -264,7 +269,7 @@ fn a_graceful_stop_leaves_the_running_job_to_finish_and_the_next_start_adopts_it
     drop(service);
     // Started again on the same data directory: the run is adopted (or finished from its
     // events, if the job ended meanwhile) and recorded once, with its output written once.
-    let service = Service::start_with_args(&data, &[], &args);
+    let service = Service::start_with_args(&data, &[], &ONE_WORKER);
     let runs = service.wait_finished(1, Duration::from_secs(120));
     assert_eq!(runs.len(), 1, "one run, no retry: {runs:?}");
     assert_eq!(runs[0]["status"], "succeeded", "{runs:?}");
