@@ -17,6 +17,18 @@ use datafusion::logical_expr::{
 
 use super::pattern::to_chrono;
 
+/// The group's scalar functions.
+pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
+    use datafusion::logical_expr::ScalarUDF;
+    vec![
+        Arc::new(ScalarUDF::from(UnixTimestamp::new())),
+        Arc::new(ScalarUDF::from(FromUnixtime::new())),
+        Arc::new(ScalarUDF::from(DateFormat::new())),
+        Arc::new(ScalarUDF::from(ToTemporal::date())),
+        Arc::new(ScalarUDF::from(ToTemporal::timestamp())),
+    ]
+}
+
 const DEFAULT_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
 
 /// Microseconds since the epoch for each row of a timestamp, date or string column.

@@ -1,35 +1,47 @@
 //! Weir's Spark-compatible functions: those missing from DataFusion and datafusion-spark,
-//! or present there with different semantics.
+//! or present there with different semantics. One module per Spark function group (Spark's
+//! own grouping: `DESCRIBE FUNCTION EXTENDED` shows it); each lists its functions in
+//! `scalar()` (or `aggregate()`).
 //!
-//! | function | why ours |
-//! |---|---|
-//! | `to_json(struct \| map \| array)` | missing |
-//! | `unix_timestamp([ts \| date \| string [, fmt]])` | missing |
-//! | `from_unixtime(secs [, fmt])` | DataFusion returns a timestamp and reads `fmt` as a time zone; Spark returns formatted text |
-//! | `date_format(ts \| date \| string, fmt)` | DataFusion's takes chrono patterns; Spark's takes Java patterns (`yyyy-MM-dd`) |
-//! | `to_date(str [, fmt])`, `to_timestamp(str [, fmt])` | Spark patterns instead of chrono ones |
+//! Registered after datafusion-spark's, so a function here replaces the same-named one.
 
 use std::sync::Arc;
 
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
+pub mod agg;
+pub mod array;
+pub mod conditional;
+pub mod conversion;
 pub mod datetime;
+pub mod hash;
+pub mod json;
+pub mod map;
+pub mod math;
+pub mod misc;
 pub mod pattern;
-pub mod to_json;
+pub mod string;
 
 /// Scalar functions to register after datafusion-spark's (they replace same-named ones).
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![
-        Arc::new(ScalarUDF::from(to_json::ToJson::new())),
-        Arc::new(ScalarUDF::from(datetime::UnixTimestamp::new())),
-        Arc::new(ScalarUDF::from(datetime::FromUnixtime::new())),
-        Arc::new(ScalarUDF::from(datetime::DateFormat::new())),
-        Arc::new(ScalarUDF::from(datetime::ToTemporal::date())),
-        Arc::new(ScalarUDF::from(datetime::ToTemporal::timestamp())),
+    [
+        string::scalar(),
+        datetime::scalar(),
+        math::scalar(),
+        json::scalar(),
+        array::scalar(),
+        map::scalar(),
+        conditional::scalar(),
+        hash::scalar(),
+        conversion::scalar(),
+        misc::scalar(),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-/// Aggregate functions of ours (none yet: datafusion-spark has `collect_list`/`collect_set`).
+/// Aggregate functions to register after datafusion-spark's.
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    Vec::new()
+    agg::aggregate()
 }
