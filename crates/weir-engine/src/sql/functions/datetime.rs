@@ -20,6 +20,7 @@ use datafusion::logical_expr::{
 use super::pattern::to_chrono;
 
 pub mod arith;
+pub mod bucket;
 pub mod casts;
 pub mod common;
 pub mod fields;
@@ -32,7 +33,7 @@ pub mod zones;
 pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
     use arith::{DateArith, Op};
     use datafusion::logical_expr::ScalarUDF;
-    use fields::{DatePart, Extract, Part};
+    use fields::{Extract, Part};
     use make::{Make, MakeTemporal};
     let mut out = vec![
         ScalarUDF::from(UnixTimestamp::new()).with_aliases(["to_unix_timestamp"]),
@@ -40,7 +41,6 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
         ScalarUDF::from(DateFormat::new()),
         ScalarUDF::from(ToTemporal::date()).with_aliases(["try_to_date"]),
         ScalarUDF::from(ToTemporal::timestamp()).with_aliases(["try_to_timestamp", "to_timestamp_ltz"]),
-        ScalarUDF::from(DatePart::new()).with_aliases(["datepart"]),
         ScalarUDF::from(DateArith::new("date_add", Op::DateAdd)).with_aliases(["dateadd"]),
         ScalarUDF::from(DateArith::new("date_sub", Op::DateSub)),
         ScalarUDF::from(DateArith::new("add_months", Op::AddMonths)),
@@ -69,6 +69,7 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
         ScalarUDF::from(casts::CastFunction::date()),
         ScalarUDF::from(casts::CastFunction::timestamp()),
         ScalarUDF::from(casts::CurrentTimezone::new()),
+        ScalarUDF::from(bucket::TimeBucket::new()),
         datafusion::functions::datetime::current_date().as_ref().clone().with_aliases(["curdate"]),
     ];
     let extractors: &[(&'static str, &'static [&'static str], Part)] = &[
@@ -92,7 +93,9 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
     for (name, reason) in unsupported::UNSUPPORTED {
         out.push(ScalarUDF::from(unsupported::Unsupported::new(name, reason)));
     }
-    out.into_iter().map(Arc::new).collect()
+    let mut out: Vec<Arc<ScalarUDF>> = out.into_iter().map(Arc::new).collect();
+    out.push(fields::date_part_udf());
+    out
 }
 
 const DEFAULT_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";

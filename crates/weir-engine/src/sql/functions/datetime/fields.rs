@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
-use datafusion::arrow::array::{Array, ArrayRef, Decimal128Array, Int32Array, StringArray};
+use datafusion::arrow::array::{ArrayRef, Decimal128Array, Int32Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err, internal_err, plan_err};
 use datafusion::logical_expr::{
@@ -158,6 +158,12 @@ impl ScalarUDFImpl for Extract {
     }
 }
 
+/// Spark's `date_part`, for planning `EXTRACT(field FROM source)` with it (DataFusion and
+/// datafusion-spark plan `EXTRACT` with their own `date_part`, whose `SECOND` is an int).
+pub fn date_part_udf() -> Arc<datafusion::logical_expr::ScalarUDF> {
+    Arc::new(datafusion::logical_expr::ScalarUDF::from(DatePart::new()).with_aliases(["datepart"]))
+}
+
 /// `date_part(field, source)` and `datepart`: the field must be a literal.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct DatePart {
@@ -229,7 +235,7 @@ impl ScalarUDFImpl for DatePart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::array::Array;
 
     #[test]
     fn extracts_fields_of_text() {

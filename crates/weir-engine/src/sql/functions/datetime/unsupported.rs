@@ -46,5 +46,4 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("make_timestamp_ntz", "it returns TIMESTAMP_NTZ, which Weir does not have"),
     ("try_make_timestamp_ntz", "it returns TIMESTAMP_NTZ, which Weir does not have"),
     ("to_timestamp_ntz", "it returns TIMESTAMP_NTZ, which Weir does not have"),
-    ("time_bucket", "bucketing by intervals"),
 ];
