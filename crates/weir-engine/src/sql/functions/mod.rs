@@ -20,6 +20,7 @@ pub mod map;
 pub mod math;
 pub mod misc;
 pub mod pattern;
+pub mod simple;
 pub mod string;
 
 /// Scalar functions to register after datafusion-spark's (they replace same-named ones).
