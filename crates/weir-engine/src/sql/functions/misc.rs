@@ -4,9 +4,12 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub mod hmac;
 pub mod info;
 
 /// The group's scalar functions.
 pub fn scalar() -> Vec<Arc<ScalarUDF>> {
-    info::udfs()
+    let mut out = info::udfs();
+    out.push(hmac::udf());
+    out
 }

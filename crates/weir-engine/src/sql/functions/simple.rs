@@ -63,6 +63,12 @@ impl Simple {
         self
     }
 
+    /// A function whose value differs between calls (random, session state).
+    pub fn volatile(mut self) -> Self {
+        self.signature = Signature::user_defined(Volatility::Volatile);
+        self
+    }
+
     pub fn udf(self) -> Arc<ScalarUDF> {
         Arc::new(ScalarUDF::from(self))
     }

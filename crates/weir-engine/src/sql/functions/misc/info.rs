@@ -22,6 +22,9 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
         constant("current_catalog", |_, _| Ok(Arc::new(StringArray::from(vec!["spark_catalog"])))),
         constant("current_database", |_, _| Ok(Arc::new(StringArray::from(vec!["default"])))),
         constant("current_schema", |_, _| Ok(Arc::new(StringArray::from(vec!["default"])))),
+        constant("current_path", |_, _| {
+            Ok(Arc::new(StringArray::from(vec!["system.builtin,system.session,spark_catalog.default"])))
+        }),
         constant("current_user", user),
         constant("user", user),
         constant("session_user", user),
