@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod mask;
 pub mod number_format;
 pub mod regexp;
+pub mod replace;
 pub mod search;
 pub mod sentences;
 pub mod similarity;
@@ -24,6 +25,7 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     out.extend(bytes::udfs());
     out.extend(number_format::udfs());
     out.extend(sentences::udfs());
+    out.extend(replace::udfs());
     // Spark's `lcase` / `ucase` are `lower` / `upper` (full Unicode case mapping, as Rust's).
     out.push(Arc::new(datafusion::functions::string::lower().as_ref().clone().with_aliases(["lcase"])));
     out.push(Arc::new(datafusion::functions::string::upper().as_ref().clone().with_aliases(["ucase"])));

@@ -61,8 +61,8 @@ fn eval_locate(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     for i in 0..s.len() {
         let p = match &pos {
             Some(p) if p.is_null(i) => {
-                // Spark: a NULL start gives 0 (not NULL) when the other arguments are set.
-                if sub.is_null(i) || s.is_null(i) { out.append_null() } else { out.append_value(0) }
+                // Spark (as Hive): a NULL start position gives 0, whatever the other arguments.
+                out.append_value(0);
                 continue;
             }
             Some(p) => p.value(i),
