@@ -147,6 +147,7 @@ pub fn is_numeric(t: &DataType) -> bool {
 /// Spark's implicit cast to string: strings, numbers, booleans, dates, timestamps, binary, NULL.
 pub fn to_string_type(name: &str, t: &DataType) -> Result<DataType> {
     match t {
+        DataType::Dictionary(_, v) => to_string_type(name, v),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null | DataType::Boolean => Ok(DataType::Utf8),
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => Ok(DataType::Utf8),
         t if is_numeric(t) || is_binary(t) => Ok(DataType::Utf8),
@@ -157,6 +158,7 @@ pub fn to_string_type(name: &str, t: &DataType) -> Result<DataType> {
 /// Spark's implicit cast to an integer argument (kept as bigint inside).
 pub fn to_int_type(name: &str, t: &DataType) -> Result<DataType> {
     match t {
+        DataType::Dictionary(_, v) => to_int_type(name, v),
         t if is_integer(t) => Ok(DataType::Int64),
         DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(DataType::Int64),
         DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => Ok(DataType::Int64),
@@ -166,6 +168,9 @@ pub fn to_int_type(name: &str, t: &DataType) -> Result<DataType> {
 
 /// Binary stays binary, strings (and what casts to string) become Utf8.
 pub fn to_string_or_binary(name: &str, t: &DataType) -> Result<DataType> {
+    if let DataType::Dictionary(_, v) = t {
+        return to_string_or_binary(name, v);
+    }
     if is_binary(t) { Ok(DataType::Binary) } else { to_string_type(name, t) }
 }
 
@@ -181,6 +186,14 @@ pub fn check_arity(name: &str, types: &[DataType], min: usize, max: usize) -> Re
 pub fn strings(name: &str, types: &[DataType], min: usize, max: usize) -> Result<Vec<DataType>> {
     check_arity(name, types, min, max)?;
     types.iter().map(|t| to_string_type(name, t)).collect()
+}
+
+/// A dictionary-encoded type (e.g. a partition column) read as its values' type.
+pub fn plain(t: &DataType) -> DataType {
+    match t {
+        DataType::Dictionary(_, v) => plain(v),
+        other => other.clone(),
+    }
 }
 
 // ---- return-type helpers ----

@@ -60,8 +60,9 @@ fn coerce(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
     if t.is_empty() {
         return plan_err!("function {name} requires at least one argument");
     }
+    let t: Vec<DataType> = t.iter().map(crate::sql::functions::simple::plain).collect();
     t.iter().try_for_each(|x| check(name, x))?;
-    Ok(t.to_vec())
+    Ok(t)
 }
 
 fn ret(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {

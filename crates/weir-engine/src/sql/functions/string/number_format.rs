@@ -319,10 +319,10 @@ impl ScalarUDFImpl for ToChar {
 
     fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
         check_arity(self.name, t, 2, 2)?;
-        let first = match &t[0] {
-            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => t[0].clone(),
+        let first = match &crate::sql::functions::simple::plain(&t[0]) {
+            x @ (DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)) => x.clone(),
             x if is_binary(x) => DataType::Binary,
-            x if is_numeric(x) => t[0].clone(),
+            x if is_numeric(x) => x.clone(),
             DataType::Null => DataType::Int32,
             other => return plan_err!("function {} expects a number, date, timestamp or binary, not {other}", self.name),
         };
@@ -408,7 +408,7 @@ impl ScalarUDFImpl for ToChar {
 
 fn coerce_format_number(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
     check_arity(name, t, 2, 2)?;
-    let x = match &t[0] {
+    let x = match &crate::sql::functions::simple::plain(&t[0]) {
         x if is_numeric(x) => x.clone(),
         DataType::Null => DataType::Int32,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DataType::Float64,
