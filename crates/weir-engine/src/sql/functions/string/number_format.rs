@@ -255,7 +255,7 @@ fn digits_of(array: &ArrayRef, i: usize, scale: usize) -> Result<(String, String
 }
 
 /// Rounds decimal text to `scale` fraction digits (HALF_EVEN when `even`, else HALF_UP).
-fn round_half(text: &str, scale: usize, even: bool) -> (String, String, bool) {
+pub fn round_half(text: &str, scale: usize, even: bool) -> (String, String, bool) {
     let (negative, body) = match text.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, text),
