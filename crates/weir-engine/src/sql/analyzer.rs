@@ -11,15 +11,21 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ScalarUDF, TryCast, Values};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ScalarUDF, TryCast, Union, Values};
 use datafusion::optimizer::AnalyzerRule;
 
 fn narrow(value: &ScalarValue) -> Option<ScalarValue> {
     match value {
         ScalarValue::Int64(Some(v)) => i32::try_from(*v).ok().map(|v| ScalarValue::Int32(Some(v))),
+        // Past BIGINT: Spark's literal is a DECIMAL(19|20, 0).
+        ScalarValue::UInt64(Some(v)) => {
+            let digits = v.to_string().len() as u8;
+            Some(ScalarValue::Decimal128(Some(*v as i128), digits, 0))
+        }
         _ => None,
     }
 }
@@ -38,16 +44,25 @@ impl AnalyzerRule for SparkLiterals {
             // LIMIT/OFFSET keep their types.
             LogicalPlan::Limit(_) => Ok(Transformed::no(plan)),
             LogicalPlan::Values(values) => narrow_values(values),
+            // A union's type is its inputs' common type, found again by type coercion.
+            LogicalPlan::Union(union) => {
+                Ok(Transformed::yes(LogicalPlan::Union(Union::try_new_with_loose_types(union.inputs)?)))
+            }
             // Every node's schema is recomputed: a child's may have changed.
             plan => {
+                let names = NamePreserver::new(&plan);
                 let rewritten = plan.map_expressions(|e| {
-                    e.transform_up(|e| match &e {
+                    let saved = names.save(&e);
+                    let rewritten = e.transform_down(|e| match &e {
                         Expr::Literal(value, meta) => match narrow(value) {
                             Some(v) => Ok(Transformed::yes(Expr::Literal(v, meta.clone()))),
                             None => Ok(Transformed::no(e)),
                         },
+                        // Lambda parameters are typed when planned: leave higher-order calls be.
+                        Expr::HigherOrderFunction(_) => Ok(Transformed::new(e, false, TreeNodeRecursion::Jump)),
                         _ => Ok(Transformed::no(e)),
-                    })
+                    })?;
+                    Ok(rewritten.update_data(|e| saved.restore(e)))
                 })?;
                 rewritten.map_data(|p| p.recompute_schema())
             }
@@ -110,7 +125,11 @@ impl AnalyzerRule for SparkCasts {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|plan| {
             let schema = merged_input_schema(&plan);
-            let rewritten = plan.map_expressions(|e| e.transform_up(|e| self.rewrite(e, &schema)))?;
+            let names = NamePreserver::new(&plan);
+            let rewritten = plan.map_expressions(|e| {
+                let saved = names.save(&e);
+                Ok(e.transform_up(|e| self.rewrite(e, &schema))?.update_data(|e| saved.restore(e)))
+            })?;
             rewritten.map_data(|p| p.recompute_schema())
         })
         .map(|t| t.data)

@@ -71,7 +71,7 @@ pub fn spark_timestamp(micros: i64) -> Option<String> {
 
 /// Renders row `i` of `array` as Spark's `CAST(… AS STRING)` does; None for NULL.
 fn render(array: &ArrayRef, i: usize, out: &mut String) -> Result<()> {
-    if array.is_null(i) {
+    if array.is_null(i) || array.data_type() == &DataType::Null {
         out.push_str("null");
         return Ok(());
     }

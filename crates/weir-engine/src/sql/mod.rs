@@ -51,6 +51,8 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
     let mut builder = builder.with_spark_features();
     builder.scalar_functions().get_or_insert_with(Vec::new).extend(functions::scalar_functions());
     builder.aggregate_functions().get_or_insert_with(Vec::new).extend(functions::aggregate_functions());
+    builder.window_functions().get_or_insert_with(Vec::new).extend(functions::window_functions());
+    builder.higher_order_functions().get_or_insert_with(Vec::new).extend(functions::higher_order_functions());
     let planners = builder.expr_planners().get_or_insert_with(Vec::new);
     planners.insert(0, Arc::new(planner::SparkExprPlanner));
     let to_string = Arc::new(ScalarUDF::from(cast::SparkCastString::new()));

@@ -7,7 +7,7 @@
 //!   other expressions (DataFusion: `c0`, `c1`).
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, RawFieldAccessExpr};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, GetFieldAccess, lit, when};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
@@ -30,10 +30,18 @@ fn to_double(expr: Expr) -> Expr {
 
 impl ExprPlanner for SparkExprPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
-        if expr.op != BinaryOperator::Divide {
+        if !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Minus) {
             return Ok(PlannerResult::Original(expr));
         }
         let (left, right) = (expr.left.get_type(schema)?, expr.right.get_type(schema)?);
+        if expr.op == BinaryOperator::Minus {
+            if matches!(left, DataType::Date32 | DataType::Date64) && matches!(right, DataType::Date32 | DataType::Date64) {
+                return plan_err!(
+                    "DATE - DATE is not supported yet (Spark's answer is an INTERVAL DAY): use datediff(end, start) for the number of days"
+                );
+            }
+            return Ok(PlannerResult::Original(expr));
+        }
         let integral_or_text = |t: &DataType| is_integer(t) || is_text(t);
         let both_null = left == DataType::Null && right == DataType::Null;
         if !(integral_or_text(&left) && integral_or_text(&right)) && !both_null {
@@ -70,7 +78,19 @@ impl ExprPlanner for SparkExprPlanner {
 
     fn plan_struct_literal(&self, args: Vec<Expr>, is_named_struct: bool) -> Result<PlannerResult<Vec<Expr>>> {
         if is_named_struct {
-            return Ok(PlannerResult::Original(args));
+            // `struct(k, count(*) AS n)`: DataFusion names the unnamed fields `c0`, `c1`…
+            let mut args = args;
+            for i in (0..args.len()).step_by(2) {
+                let unnamed = matches!(&args[i], Expr::Literal(ScalarValue::Utf8(Some(n)), _) if *n == format!("c{}", i / 2));
+                if unnamed && let Some(value) = args.get(i + 1) {
+                    let name = match value {
+                        Expr::Column(c) => c.name.clone(),
+                        _ => format!("col{}", i / 2 + 1),
+                    };
+                    args[i] = lit(name);
+                }
+            }
+            return Ok(PlannerResult::Planned(datafusion::functions::core::expr_fn::named_struct(args)));
         }
         let mut named = Vec::with_capacity(args.len() * 2);
         for (i, arg) in args.into_iter().enumerate() {

@@ -26,10 +26,81 @@ pub fn literals(statement: &mut Statement) {
             if let Some(new) = typed_literal(expr) {
                 *expr = new;
             }
+            if let Expr::Function(function) = expr {
+                ignore_nulls_argument(function);
+            }
             ControlFlow::Continue(())
         }
     }
     let _ = VisitMut::visit(statement, &mut Literals);
+}
+
+/// Spark's `first_value(x, true)` / `first(x, true)` (and `last…`): the second argument
+/// says whether NULLs are skipped, which is `IGNORE NULLS` in DataFusion.
+fn ignore_nulls_argument(function: &mut ast::Function) {
+    let name = function.name.to_string().to_ascii_lowercase();
+    if !matches!(name.as_str(), "first_value" | "last_value" | "first" | "last") {
+        return;
+    }
+    let ast::FunctionArguments::List(list) = &mut function.args else { return };
+    if list.args.len() != 2 {
+        return;
+    }
+    let flag = match &list.args[1] {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(ValueWithSpan {
+            value: Value::Boolean(b),
+            ..
+        }))) => *b,
+        _ => return,
+    };
+    list.args.truncate(1);
+    if flag {
+        function.null_treatment = Some(ast::NullTreatment::IgnoreNulls);
+    }
+}
+
+/// Spark syntax DataFusion plans with a different meaning: refused with "not supported yet"
+/// rather than answered differently.
+pub fn unsupported(statement: &Statement) -> Result<(), String> {
+    struct Guard;
+    impl Visitor for Guard {
+        type Break = String;
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
+            set_operations(&query.body)
+        }
+        fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<String> {
+            for from in &select.from {
+                for join in &from.joins {
+                    let constraint = match &join.join_operator {
+                        ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) | ast::JoinOperator::FullOuter(c) => c,
+                        _ => continue,
+                    };
+                    if matches!(constraint, ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural) {
+                        return ControlFlow::Break(
+                            "RIGHT/FULL OUTER JOIN with USING or NATURAL is not supported yet (Spark merges the key columns): write ON l.k = r.k and coalesce(l.k, r.k)".into(),
+                        );
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    fn set_operations(body: &ast::SetExpr) -> ControlFlow<String> {
+        if let ast::SetExpr::SetOperation { op, set_quantifier, left, right } = body {
+            if matches!(op, ast::SetOperator::Except | ast::SetOperator::Minus)
+                && matches!(set_quantifier, ast::SetQuantifier::All)
+            {
+                return ControlFlow::Break("EXCEPT ALL is not supported yet".into());
+            }
+            set_operations(left)?;
+            set_operations(right)?;
+        }
+        ControlFlow::Continue(())
+    }
+    match Visit::visit(statement, &mut Guard) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
 }
 
 fn cast(value: &str, data_type: DataType) -> Expr {
@@ -90,6 +161,8 @@ struct Defined {
     names: HashSet<String>,
     /// Table alias (lower-cased) → view (lower-cased) it stands for.
     aliases: HashMap<String, String>,
+    /// CTE names and table aliases (lower-cased) → as the query spells them.
+    relations: HashMap<String, String>,
     lambda_params: HashSet<String>,
 }
 
@@ -99,6 +172,7 @@ impl Visitor for Defined {
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
                 self.names.insert(cte.alias.name.value.clone());
+                self.relations.insert(cte.alias.name.value.to_lowercase(), cte.alias.name.value.clone());
                 self.names.extend(cte.alias.columns.iter().map(|c| c.name.value.clone()));
             }
         }
@@ -134,6 +208,7 @@ impl Visitor for Defined {
         };
         if let Some(alias) = alias {
             self.names.insert(alias.name.value.clone());
+            self.relations.insert(alias.name.value.to_lowercase(), alias.name.value.clone());
             self.names.extend(alias.columns.iter().map(|c| c.name.value.clone()));
         }
         ControlFlow::Continue(())
@@ -227,13 +302,32 @@ impl Resolver<'_> {
 
 impl VisitorMut for Resolver<'_> {
     type Break = String;
+    fn pre_visit_relation(&mut self, relation: &mut ast::ObjectName) -> ControlFlow<String> {
+        // `FROM src` naming the CTE `Src`.
+        if let [part] = relation.0.as_mut_slice()
+            && let Some(ident) = part.as_ident()
+            && let Some(spelling) = self.defined.relations.get(&ident.value.to_lowercase())
+            && spelling != &ident.value
+        {
+            *part = ast::ObjectNamePart::Identifier(Ident::new(spelling.clone()));
+        }
+        ControlFlow::Continue(())
+    }
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<String> {
         let result = match expr {
             Expr::Identifier(ident) => self.resolve(&ident.value, None).map(|s| s.map(|s| ident.value = s)),
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                // A qualifier written in another case than its alias or CTE.
+                if let Some(spelling) = self.defined.relations.get(&parts[0].value.to_lowercase()) {
+                    parts[0].value = spelling.clone();
+                }
                 match self.qualifier(&parts[0].value) {
                     // `alias.column[.field…]`
                     Some(view) => self.resolve(&parts[1].value, Some(&view)).map(|s| s.map(|s| parts[1].value = s)),
+                    // `alias.column` of a derived table or CTE.
+                    None if self.defined.relations.contains_key(&parts[0].value.to_lowercase()) => {
+                        self.resolve(&parts[1].value, None).map(|s| s.map(|s| parts[1].value = s))
+                    }
                     // `column.field…`: resolve the column.
                     None => self.resolve(&parts[0].value, None).map(|s| s.map(|s| parts[0].value = s)),
                 }
@@ -288,6 +382,32 @@ mod tests {
     fn columns_differing_only_in_case_are_ambiguous() {
         let err = resolved("SELECT Name FROM both").unwrap_err();
         assert!(err.contains("`both`.`name`") && err.contains("`both`.`NAME`"), "{err}");
+    }
+
+    #[test]
+    fn cte_and_alias_names_ignore_case() {
+        assert_eq!(
+            resolved("WITH Src AS (SELECT 1 AS MyCol) SELECT mycol FROM src").unwrap(),
+            "WITH Src AS (SELECT 1 AS MyCol) SELECT MyCol FROM Src"
+        );
+        assert_eq!(resolved("SELECT sub.a FROM (SELECT 1 AS A) AS Sub").unwrap(), "SELECT Sub.A FROM (SELECT 1 AS A) AS Sub");
+    }
+
+    #[test]
+    fn syntax_with_another_meaning_is_refused() {
+        let refused = |sql: &str| unsupported(&parse(sql)).is_err();
+        assert!(refused("SELECT * FROM a FULL OUTER JOIN b USING (k)"));
+        assert!(refused("SELECT * FROM a RIGHT JOIN b USING (k)"));
+        assert!(!refused("SELECT * FROM a LEFT JOIN b USING (k)"));
+        assert!(refused("SELECT 1 EXCEPT ALL SELECT 2"));
+        assert!(!refused("SELECT 1 EXCEPT SELECT 2"));
+    }
+
+    #[test]
+    fn ignore_nulls_flag() {
+        let mut s = parse("SELECT first_value(v, true) OVER (ORDER BY i), last(v, false) FROM t");
+        literals(&mut s);
+        assert_eq!(s.to_string(), "SELECT first_value(v) IGNORE NULLS OVER (ORDER BY i), last(v) FROM t");
     }
 
     #[test]
