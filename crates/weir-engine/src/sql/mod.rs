@@ -63,7 +63,8 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
     let to_string = Arc::new(ScalarUDF::from(cast::SparkCastString::new()));
     let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(analyzer::SparkLiterals)];
     rules.extend(Analyzer::new().rules);
-    rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string }));
+    let conversions = functions::conversion::shorthand::udfs();
+    rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string, conversions }));
     builder.with_analyzer_rules(rules).with_type_planner(Arc::new(types::SparkTypePlanner))
 }
 

@@ -99,6 +99,12 @@ impl ExprPlanner for SparkExprPlanner {
         Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, args))))
     }
 
+    fn plan_overlay(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
+        // `OVERLAY(x PLACING y FROM p [FOR n])` is Spark's `overlay` (binary stays binary).
+        let udf = super::functions::string::bytes::overlay_udf();
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, args))))
+    }
+
     fn plan_struct_literal(&self, args: Vec<Expr>, is_named_struct: bool) -> Result<PlannerResult<Vec<Expr>>> {
         if is_named_struct {
             // `struct(k, count(*) AS n)`: DataFusion names the unnamed fields `c0`, `c1`…
