@@ -6,13 +6,15 @@
 //! - [`SparkCasts`] (after type coercion): casts to string render as Spark does (see
 //!   [`super::cast`]); outside ANSI mode every cast is a `TRY_CAST`, so text that is not a
 //!   number becomes NULL instead of failing the query, as Arc's Spark does.
+//!
+//! Both rules are idempotent: DataFusion analyzes a plan again when it runs it.
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ScalarUDF, TryCast, Union, Values};
@@ -182,9 +184,37 @@ impl SparkCasts {
             e => return Ok(Transformed::no(e)),
         };
         let target = field.data_type();
+        let source = inner.get_type(schema).ok();
+        // Spark reads a number cast to a timestamp as seconds since the epoch (Arrow: as the
+        // timestamp's unit).
+        if let (Some(source), DataType::Timestamp(_, zone)) = (&source, target)
+            && source.is_numeric()
+        {
+            let seconds = Expr::Cast(Cast::new(inner, DataType::Float64));
+            let micros = Expr::Cast(Cast::new(
+                Box::new(seconds * datafusion::logical_expr::lit(1_000_000f64)),
+                DataType::Int64,
+            ));
+            // A function, not a cast: the rule must leave its own output alone when it runs again.
+            let micros = datafusion::functions::datetime::expr_fn::to_timestamp_micros(vec![micros]);
+            let micros = match zone {
+                Some(_) => Expr::Cast(Cast::new(Box::new(micros), DataType::Timestamp(TimeUnit::Microsecond, zone.clone()))),
+                None => micros,
+            };
+            return Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(micros), field))));
+        }
+        if let Some(source) = &source
+            && is_text(target)
+            && matches!(source, DataType::Interval(_) | DataType::Duration(_))
+        {
+            return plan_err!("CAST of an INTERVAL to STRING is not supported yet");
+        }
+        // TRY_CAST overflows give NULL in Spark too: only text goes through Spark's rules.
+        let narrowing_ok = !is_try || source.as_ref().is_some_and(is_text);
         if !self.ansi
-            && let Ok(source) = inner.get_type(schema)
-            && let Some(name) = conversion_for(&source, target)
+            && narrowing_ok
+            && let Some(source) = &source
+            && let Some(name) = conversion_for(source, target)
             && let Some(udf) = self.conversions.iter().find(|u| u.name() == name)
         {
             let converted = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![*inner]));
@@ -195,7 +225,7 @@ impl SparkCasts {
             return Ok(Transformed::yes(converted));
         }
         if is_text(target)
-            && let Ok(source) = inner.get_type(schema)
+            && let Some(source) = source
             && super::cast::renders_differently(&source)
         {
             let text = Expr::ScalarFunction(ScalarFunction::new_udf(self.to_string.clone(), vec![*inner]));

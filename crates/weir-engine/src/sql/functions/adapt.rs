@@ -46,6 +46,9 @@ pub struct Recipe {
     pub output: Option<DataType>,
     /// The inner result is a list of which Spark's answer is the first element (or NULL).
     pub first_element: bool,
+    /// Spark's coercion for `array(…)`, `coalesce`…: when some argument is text and the
+    /// others are numbers or booleans, all become text (DataFusion's: numbers win).
+    pub text_wins: bool,
 }
 
 /// The adapted function (see the module doc).
@@ -112,6 +115,12 @@ impl ScalarUDFImpl for Adapted {
         &self.signature
     }
     fn coerce_types(&self, outer: &[DataType]) -> Result<Vec<DataType>> {
+        let text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+        let scalar = |t: &DataType| t.is_numeric() || text(t) || matches!(t, DataType::Boolean | DataType::Null);
+        if self.recipe.text_wins && outer.iter().any(text) && outer.iter().all(scalar) {
+            let outer: Vec<DataType> = outer.iter().map(|_| DataType::Utf8).collect();
+            return coerced(&outer, &self.inner);
+        }
         let mut inner = self.reorder(outer);
         let extra = self.recipe.extra.len();
         inner.extend(self.recipe.extra.iter().map(ScalarValue::data_type));

@@ -15,6 +15,8 @@
 //! | `element_at(map, k)` is the value | a list |
 //! | `flatten` of an array holding a NULL array is NULL | skips it |
 //! | `get(arr, i)` is 0-based, NULL when out of range | missing |
+//! | `array('a', 1)` is `array<string>` | numbers win, 'a' is lost |
+//! | `arrays_overlap` is NULL when nothing matches but an array holds a NULL | false |
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -83,7 +85,14 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         nested::map_extract::map_extract_udf(),
         Recipe { first_element: true, ..Default::default() },
     );
+    let array = adapt(
+        "array",
+        datafusion_spark::function::array::array(),
+        Recipe { text_wins: true, ..Default::default() },
+    );
     vec![
+        array,
+        Arc::new(ScalarUDF::from(ArraysOverlap::default())),
         prepend,
         append,
         remove,
@@ -304,4 +313,45 @@ fn has_null_item<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> datafusion::
         .windows(2)
         .map(|w| Some((w[0].as_usize()..w[1].as_usize()).any(|j| values.is_null(j))))
         .collect()
+}
+
+plain_udf!(ArraysOverlap);
+
+/// `arrays_overlap(a, b)`: true when they share a non-NULL element; otherwise NULL when
+/// either holds a NULL, else false.
+impl ScalarUDFImpl for ArraysOverlap {
+    fn name(&self) -> &str {
+        "arrays_overlap"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        data_types_with_scalar_udf(args, &nested::array_has::array_has_any_udf())
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::compute::{and_not, or};
+        let rows = args.number_rows;
+        let inputs: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<_>>()?;
+        let fields: Vec<Option<&ScalarValue>> = vec![None; args.arg_fields.len()];
+        let inner = nested::array_has::array_has_any_udf();
+        let return_field = inner.return_field_from_args(ReturnFieldArgs { arg_fields: &args.arg_fields, scalar_arguments: &fields })?;
+        let found = inner.invoke_with_args(ScalarFunctionArgs { return_field, ..args })?.to_array(rows)?;
+        let found = found.as_boolean();
+        let mut holes = datafusion::arrow::array::BooleanArray::from(vec![false; rows]);
+        for input in &inputs {
+            let h = match input.data_type() {
+                DataType::List(_) => has_null_item(input.as_list::<i32>()),
+                DataType::LargeList(_) => has_null_item(input.as_list::<i64>()),
+                _ => continue,
+            };
+            holes = or(&holes, &h)?;
+        }
+        // NULL where nothing was found and a NULL element could have matched.
+        let unknown = and_not(&holes, found)?;
+        Ok(ColumnarValue::Array(datafusion::arrow::compute::kernels::nullif::nullif(found, &unknown)?))
+    }
 }
