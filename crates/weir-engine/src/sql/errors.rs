@@ -82,6 +82,9 @@ pub fn spark_terms(error: DataFusionError, views: &ViewCatalog, _references: &[T
             names.join(", ")
         ));
     }
+    if text.contains("unnest() can only be applied to array") {
+        return DataFusionError::Plan("explode of a map (or of a non-array) is not supported yet".into());
+    }
     // Unknown column: `No field named x. Valid fields are t.a, t.b.`
     if let Some(rest) = text.split_once("No field named ").map(|(_, r)| r) {
         let (name, valid) = match rest.split_once(". Valid fields are ") {
@@ -94,6 +97,10 @@ pub fn spark_terms(error: DataFusionError, views: &ViewCatalog, _references: &[T
             .filter(|c| !c.is_empty())
             .map(|c| c.rsplit('.').next().unwrap_or(c).trim_matches('"').to_string())
             .collect();
+        // Spark's time windows (`GROUP BY window(ts, '5 minutes')`, read as `window.start`).
+        if let Some(generator) = ["window.", "session_window."].iter().find(|p| name.starts_with(**p)) {
+            return DataFusionError::Plan(format!("function {} is not supported yet", generator.trim_end_matches('.')));
+        }
         let short = name.rsplit('.').next().unwrap_or(name);
         let found = suggestions(short, columns.iter().map(String::as_str));
         return DataFusionError::Plan(format!(

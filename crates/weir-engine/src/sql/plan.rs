@@ -48,7 +48,17 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
             rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;
         }
     }
-    state.statement_to_plan(statement).await.map_err(|e| errors::spark_terms(e, views, &references))
+    match state.statement_to_plan(statement.clone()).await {
+        // Spark allows two result columns of one name; DataFusion's automatic names can
+        // also coincide (`hash(1)`, `hash(1L)`): name unnamed items after their text.
+        Err(e) if e.to_string().contains("Projections require unique expression names") => {
+            if let DFStatement::Statement(inner) = &mut statement {
+                rewrite::name_select_items(inner);
+            }
+            state.statement_to_plan(statement).await.map_err(|e| errors::spark_terms(e, views, &references))
+        }
+        result => result.map_err(|e| errors::spark_terms(e, views, &references)),
+    }
 }
 
 async fn view_columns(views: &ViewCatalog, references: &[TableReference]) -> ViewColumns {

@@ -36,16 +36,30 @@ fn to_double(expr: Expr) -> Expr {
 
 impl ExprPlanner for SparkExprPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
-        if !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Minus | BinaryOperator::Modulo) {
+        let arithmetic =
+            matches!(expr.op, BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply);
+        if !arithmetic && !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Modulo) {
             return Ok(PlannerResult::Original(expr));
         }
         let (left, right) = (expr.left.get_type(schema)?, expr.right.get_type(schema)?);
+        // Spark: text in arithmetic is read as a double (`'1' + 1` is 2.0).
+        if arithmetic && (is_text(&left) && right.is_numeric() || left.is_numeric() && is_text(&right)) {
+            let (l, r) = (to_double(expr.left), to_double(expr.right));
+            return Ok(PlannerResult::Planned(match expr.op {
+                BinaryOperator::Plus => l + r,
+                BinaryOperator::Minus => l - r,
+                _ => l * r,
+            }));
+        }
         // Outside ANSI mode `x / 0` and `x % 0` are NULL (DataFusion: an error, or infinity).
         let divisor = |e: Expr| if self.ansi { e } else { nullif(e, lit(0)) };
         if expr.op == BinaryOperator::Modulo {
             if left.is_numeric() && right.is_numeric() {
                 return Ok(PlannerResult::Planned(expr.left % divisor(expr.right)));
             }
+            return Ok(PlannerResult::Original(expr));
+        }
+        if expr.op == BinaryOperator::Plus || expr.op == BinaryOperator::Multiply {
             return Ok(PlannerResult::Original(expr));
         }
         if expr.op == BinaryOperator::Minus {

@@ -29,10 +29,46 @@ pub fn literals(statement: &mut Statement) {
             if let Expr::Function(function) = expr {
                 ignore_nulls_argument(function);
             }
+            if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
+                like_escape(pattern, escape_char);
+            }
             ControlFlow::Continue(())
         }
     }
     let _ = VisitMut::visit(statement, &mut Literals);
+}
+
+/// `LIKE 'a!%b' ESCAPE '!'` as `LIKE 'a\\%b'`: DataFusion only takes a backslash as the
+/// escape character, so a literal pattern is rewritten to use it.
+fn like_escape(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) {
+    let Some(ValueWithSpan { value: Value::SingleQuotedString(esc), .. }) = escape_char.as_ref() else { return };
+    let mut chars = esc.chars();
+    let (Some(esc), None) = (chars.next(), chars.next()) else { return };
+    if esc == '\\' {
+        return;
+    }
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern else { return };
+    let mut out = String::with_capacity(text.len());
+    let mut it = text.chars();
+    while let Some(c) = it.next() {
+        if c == esc {
+            match it.next() {
+                Some(n @ ('%' | '_')) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                Some(n) if n == esc => out.push(n),
+                Some(n) => out.push(n),
+                None => out.push(c),
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    *text = out;
+    *escape_char = None;
 }
 
 /// Spark's `first_value(x, true)` / `first(x, true)` (and `last…`): the second argument
@@ -162,6 +198,41 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
         }
     }
     Ok(())
+}
+
+/// Aliases every unnamed SELECT item after its text (a column after its name), as Spark
+/// names result columns; where two texts coincide the later gets a `_2`, `_3`… suffix.
+pub fn name_select_items(statement: &mut Statement) {
+    struct Names;
+    impl VisitorMut for Names {
+        type Break = ();
+        fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+            let mut taken: HashSet<String> = HashSet::new();
+            for item in &mut select.projection {
+                if let SelectItem::ExprWithAlias { alias, .. } = item {
+                    taken.insert(alias.value.clone());
+                }
+            }
+            for item in &mut select.projection {
+                let SelectItem::UnnamedExpr(expr) = item else { continue };
+                let base = match &*expr {
+                    Expr::Identifier(i) => i.value.clone(),
+                    Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()).unwrap_or_default(),
+                    Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s), .. }) => s.clone(),
+                    other => other.to_string(),
+                };
+                let mut name = base.clone();
+                let mut n = 2;
+                while !taken.insert(name.clone()) {
+                    name = format!("{base}_{n}");
+                    n += 1;
+                }
+                *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::with_quote('`', name) };
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = VisitMut::visit(statement, &mut Names);
 }
 
 /// Spark syntax DataFusion plans with a different meaning: refused with "not supported yet"
