@@ -70,6 +70,10 @@ impl JobOptions {
             inline_schema: flag("etl.policy.inline.schema", "ETL_POLICY_INLINE_SCHEMA", true),
             drop_unsupported: flag("etl.policy.drop.unsupported", "ETL_POLICY_DROP_UNSUPPORTED", true),
             count_rows: flag("weir.countRows", "WEIR_COUNT_ROWS", false),
+            sql: crate::sql::SqlOptions {
+                case_sensitive: flag("spark.sql.caseSensitive", "WEIR_SQL_CASE_SENSITIVE", false),
+                ansi: flag("spark.sql.ansi.enabled", "WEIR_SQL_ANSI", false),
+            },
         };
         Self {
             uri: setting("etl.config.uri", "ETL_CONF_URI").unwrap_or_default(),

@@ -30,6 +30,8 @@ pub struct Settings {
     /// `WEIR_COUNT_ROWS` (Weir's own): every stage that registers a view counts its rows
     /// (one extra pass over an unpersisted view), so run histories show a count per stage.
     pub count_rows: bool,
+    /// Spark SQL settings: `spark.sql.caseSensitive`, `spark.sql.ansi.enabled`.
+    pub sql: crate::sql::SqlOptions,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             inline_schema: true,
             drop_unsupported: true,
             count_rows: false,
+            sql: crate::sql::SqlOptions::default(),
         }
     }
 }
@@ -119,7 +122,7 @@ impl Session {
     /// A session with Spark SQL compatibility, the Delta planner and an empty view catalog.
     pub fn new(storage: Storage, settings: Settings, log: EventLog) -> Self {
         let builder = SessionStateBuilder::new().with_config(crate::sql::session_config()).with_default_features();
-        let state = crate::sql::with_spark(builder)
+        let state = crate::sql::with_spark(builder, settings.sql)
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .build();
         let ctx = SessionContext::new_with_state(state);
@@ -180,6 +183,12 @@ impl Session {
 
     /// Plans one SQL query against the registered views.
     pub async fn sql(&self, sql: &str) -> DfResult<DataFrame> {
-        self.ctx.sql(sql).await
+        let state = self.ctx.state();
+        let plan = crate::sql::plan::plan(&state, &self.views, sql, self.settings.sql).await?;
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        // Analyzed now, so the DataFrame's schema carries Spark's types (INT literals,
+        // rendered casts) before it runs.
+        let analyzed = state.analyzer().execute_and_check(df.logical_plan().clone(), state.config_options(), |_, _| {})?;
+        Ok(DataFrame::new(state, analyzed))
     }
 }

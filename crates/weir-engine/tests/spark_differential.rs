@@ -335,9 +335,11 @@ async fn run_case(session: &Session, case: &Case) -> Result {
     Result { outcome: Outcome::Identical, detail: String::new() }
 }
 
+/// An error message on one line (its causes joined with ` | `), at most 400 characters.
 fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    if line.len() > 300 { format!("{}…", &line[..line.floor_char_boundary(300)]) } else { line.to_string() }
+    let joined = text.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "caused by").collect::<Vec<_>>().join(" | ");
+    let line = joined.as_str();
+    if line.len() > 4000 { format!("{}…", &line[..line.floor_char_boundary(4000)]) } else { line.to_string() }
 }
 
 fn session() -> Session {

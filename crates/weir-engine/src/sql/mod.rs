@@ -1,60 +1,70 @@
-//! Spark SQL on DataFusion: the dialect (double-quoted text is a string literal, backticks
-//! quote identifiers), Spark type names in `CAST`, the `datafusion-spark` function package
-//! plus Weir's own Spark-compatible functions ([`functions`]), and Arc's `sqlParams`
-//! injection.
+//! Spark SQL on DataFusion. Text is parsed with Spark's dialect ([`dialect`]), rewritten
+//! for Spark's literal typing and case-insensitive columns ([`rewrite`]), planned with Spark's
+//! operators and accessors ([`planner`]) and typing rules ([`analyzer`], [`cast`]), with the
+//! `datafusion-spark` functions plus Weir's own ([`functions`]) and Spark type names in
+//! `CAST`; errors speak Spark's terms ([`errors`]). Arc's `sqlParams` injection is in
+//! [`params`].
 //!
-//! Identifiers are not normalized: column aliases keep their case (`SELECT NULL AS
-//! mergeKey` gives `mergeKey`, as in Spark), function names resolve in any case. Column
-//! names are matched case-sensitively (Spark is case-insensitive); view names are looked up
-//! case-insensitively by the session's view catalog.
+//! Spark settings followed: non-ANSI (`spark.sql.ansi.enabled=false`: an invalid cast is
+//! NULL), case-insensitive columns (`spark.sql.caseSensitive=false`), session time zone
+//! UTC, NULLs first in ascending order and last in descending order, decimal literals
+//! (`0.1` is DECIMAL(1,1)).
 
+pub mod analyzer;
+pub mod cast;
+pub mod dialect;
+pub mod errors;
 pub mod functions;
 pub mod params;
+pub mod plan;
+pub mod planner;
+pub mod rewrite;
 pub mod types;
 
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::optimizer::{Analyzer, AnalyzerRule};
 use datafusion::prelude::SessionConfig;
-use datafusion::sql::parser::DFParserBuilder;
-use datafusion::sql::sqlparser::dialect::DatabricksDialect;
 use datafusion_spark::SessionStateBuilderSpark;
 
 pub use params::{SqlParamError, inject_sql_params};
+pub use plan::SqlOptions;
 
-/// Session settings for Spark SQL: Databricks dialect, case-preserving identifiers, UTC.
+/// Session settings for Spark SQL: case-preserving identifiers, UTC, Spark's NULL ordering
+/// and decimal literals.
 pub fn session_config() -> SessionConfig {
     let mut config = SessionConfig::new().with_information_schema(false);
     let options = config.options_mut();
     options.sql_parser.dialect = datafusion::common::config::Dialect::Databricks;
     options.sql_parser.enable_ident_normalization = false;
+    options.sql_parser.parse_float_as_decimal = true;
+    options.sql_parser.default_null_ordering = "nulls_min".to_string();
     options.execution.time_zone = Some("+00:00".to_string());
     config
 }
 
-/// Adds Spark functions (datafusion-spark's, then Weir's, which win on name clashes) and
-/// Spark type names to a session builder.
-pub fn with_spark(builder: SessionStateBuilder) -> SessionStateBuilder {
+/// Adds Spark functions (datafusion-spark's, then Weir's, which win on name clashes), Spark
+/// type names, Spark's expression planner and analyzer rules to a session builder.
+pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionStateBuilder {
     let mut builder = builder.with_spark_features();
     builder.scalar_functions().get_or_insert_with(Vec::new).extend(functions::scalar_functions());
     builder.aggregate_functions().get_or_insert_with(Vec::new).extend(functions::aggregate_functions());
-    builder.with_type_planner(Arc::new(types::SparkTypePlanner))
+    builder.window_functions().get_or_insert_with(Vec::new).extend(functions::window_functions());
+    builder.higher_order_functions().get_or_insert_with(Vec::new).extend(functions::higher_order_functions());
+    let planners = builder.expr_planners().get_or_insert_with(Vec::new);
+    planners.insert(0, Arc::new(planner::SparkExprPlanner));
+    let to_string = Arc::new(ScalarUDF::from(cast::SparkCastString::new()));
+    let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(analyzer::SparkLiterals)];
+    rules.extend(Analyzer::new().rules);
+    rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string }));
+    builder.with_analyzer_rules(rules).with_type_planner(Arc::new(types::SparkTypePlanner))
 }
 
 /// Checks that `sql` is exactly one statement of Spark SQL (a trailing `;` is fine).
 pub fn check_syntax(sql: &str) -> Result<(), String> {
-    let dialect = DatabricksDialect {};
-    let mut parser = DFParserBuilder::new(sql).with_dialect(&dialect).build().map_err(|e| clean(e.to_string()))?;
-    let statements = parser.parse_statements().map_err(|e| clean(e.to_string()))?;
-    match statements.len() {
-        1 => Ok(()),
-        0 => Err("SQL statement is empty.".into()),
-        n => Err(format!("expected one SQL statement but found {n}.")),
-    }
-}
-
-fn clean(message: String) -> String {
-    message.trim_start_matches("SQL error: ").trim_start_matches("ParserError(\"").trim_end_matches("\")").to_string()
+    plan::parse(sql).map(|_| ()).map_err(|e| e.to_string().trim_start_matches("Error during planning: ").to_string())
 }
 
 #[cfg(test)]

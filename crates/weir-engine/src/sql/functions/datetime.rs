@@ -1,5 +1,7 @@
-//! Spark datetime functions: `unix_timestamp`, `from_unixtime`, `date_format`, `to_date`,
-//! `to_timestamp`, with Spark (Java) patterns and the session time zone UTC.
+//! Spark datetime functions (`datetime_funcs`), in the session time zone UTC. Here:
+//! `unix_timestamp`/`to_unix_timestamp`, `from_unixtime`, `date_format`, `to_date`/
+//! `try_to_date`, `to_timestamp`/`try_to_timestamp`/`to_timestamp_ltz`, with Spark (Java)
+//! patterns; the rest in the submodules.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -17,16 +19,83 @@ use datafusion::logical_expr::{
 
 use super::pattern::to_chrono;
 
+pub mod arith;
+pub mod bucket;
+pub mod casts;
+pub mod common;
+pub mod fields;
+pub mod make;
+pub mod trunc;
+pub mod unsupported;
+pub mod zones;
+
 /// The group's scalar functions.
 pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
+    use arith::{DateArith, Op};
     use datafusion::logical_expr::ScalarUDF;
-    vec![
-        Arc::new(ScalarUDF::from(UnixTimestamp::new())),
-        Arc::new(ScalarUDF::from(FromUnixtime::new())),
-        Arc::new(ScalarUDF::from(DateFormat::new())),
-        Arc::new(ScalarUDF::from(ToTemporal::date())),
-        Arc::new(ScalarUDF::from(ToTemporal::timestamp())),
-    ]
+    use fields::{Extract, Part};
+    use make::{Make, MakeTemporal};
+    let mut out = vec![
+        ScalarUDF::from(UnixTimestamp::new()).with_aliases(["to_unix_timestamp"]),
+        ScalarUDF::from(FromUnixtime::new()),
+        ScalarUDF::from(DateFormat::new()),
+        ScalarUDF::from(ToTemporal::date()).with_aliases(["try_to_date"]),
+        ScalarUDF::from(ToTemporal::timestamp()).with_aliases(["try_to_timestamp", "to_timestamp_ltz"]),
+        ScalarUDF::from(DateArith::new("date_add", Op::DateAdd)).with_aliases(["dateadd"]),
+        ScalarUDF::from(DateArith::new("date_sub", Op::DateSub)),
+        ScalarUDF::from(DateArith::new("add_months", Op::AddMonths)),
+        ScalarUDF::from(DateArith::new("last_day", Op::LastDay)),
+        ScalarUDF::from(DateArith::new("next_day", Op::NextDay)),
+        ScalarUDF::from(DateArith::new("months_between", Op::MonthsBetween)),
+        ScalarUDF::from(DateArith::new("date_from_unix_date", Op::DateFromUnixDate)),
+        ScalarUDF::from(DateArith::new("unix_date", Op::UnixDate)),
+        ScalarUDF::from(DateArith::new("unix_seconds", Op::UnixSeconds)),
+        ScalarUDF::from(DateArith::new("unix_millis", Op::UnixMillis)),
+        ScalarUDF::from(DateArith::new("unix_micros", Op::UnixMicros)),
+        ScalarUDF::from(DateArith::new("timestamp_seconds", Op::TimestampSeconds)),
+        ScalarUDF::from(DateArith::new("timestamp_millis", Op::TimestampMillis)),
+        ScalarUDF::from(DateArith::new("timestamp_micros", Op::TimestampMicros)),
+        ScalarUDF::from(MakeTemporal::new("make_date", Make::Date)),
+        ScalarUDF::from(MakeTemporal::new("make_timestamp", Make::Timestamp)).with_aliases([
+            "make_timestamp_ltz",
+            "try_make_timestamp",
+            "try_make_timestamp_ltz",
+        ]),
+        ScalarUDF::from(MakeTemporal::new("make_ym_interval", Make::YmInterval)),
+        ScalarUDF::from(zones::ShiftZone::from_utc()),
+        ScalarUDF::from(zones::ShiftZone::to_utc()),
+        ScalarUDF::from(trunc::Trunc::date()),
+        ScalarUDF::from(trunc::Trunc::timestamp()),
+        ScalarUDF::from(casts::CastFunction::date()),
+        ScalarUDF::from(casts::CastFunction::timestamp()),
+        ScalarUDF::from(casts::CurrentTimezone::new()),
+        ScalarUDF::from(bucket::TimeBucket::new()),
+        datafusion::functions::datetime::current_date().as_ref().clone().with_aliases(["curdate"]),
+    ];
+    let extractors: &[(&'static str, &'static [&'static str], Part)] = &[
+        ("year", &[], Part::Year),
+        ("quarter", &[], Part::Quarter),
+        ("month", &[], Part::Month),
+        ("day", &["dayofmonth"], Part::Day),
+        ("dayofweek", &[], Part::DayOfWeek),
+        ("weekday", &[], Part::Weekday),
+        ("dayofyear", &[], Part::DayOfYear),
+        ("weekofyear", &[], Part::Week),
+        ("hour", &[], Part::Hour),
+        ("minute", &[], Part::Minute),
+        ("second", &[], Part::Second),
+        ("dayname", &[], Part::DayName),
+        ("monthname", &[], Part::MonthName),
+    ];
+    for (name, aliases, part) in extractors {
+        out.push(ScalarUDF::from(Extract::new(name, *part)).with_aliases(aliases.iter().copied()));
+    }
+    for (name, reason) in unsupported::UNSUPPORTED {
+        out.push(ScalarUDF::from(unsupported::Unsupported::new(name, reason)));
+    }
+    let mut out: Vec<Arc<ScalarUDF>> = out.into_iter().map(Arc::new).collect();
+    out.push(fields::date_part_udf());
+    out
 }
 
 const DEFAULT_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
@@ -45,6 +114,12 @@ fn micros(array: &ArrayRef, pattern: Option<&str>) -> Result<Vec<Option<i64>>> {
             Ok(values.iter().map(|d| d.map(|d| i64::from(d) * 86_400_000_000)).collect())
         }
         DataType::Null => Ok(vec![None; array.len()]),
+        DataType::Time32(_) | DataType::Time64(_) => {
+            // A time of day: on 1970-01-01.
+            let as_micros = cast(array, &DataType::Time64(TimeUnit::Microsecond))?;
+            let values = as_micros.as_primitive::<datafusion::arrow::datatypes::Time64MicrosecondType>();
+            Ok(values.iter().collect())
+        }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let text = cast(array, &DataType::Utf8)?;
             let text = text.as_string::<i32>();

@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, HigherOrderUDF, ScalarUDF, WindowUDF};
 
+pub mod adapt;
 pub mod agg;
 pub mod array;
 pub mod conditional;
@@ -21,6 +22,7 @@ pub mod math;
 pub mod misc;
 pub mod pattern;
 pub mod string;
+pub mod window;
 
 /// Scalar functions to register after datafusion-spark's (they replace same-named ones).
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
@@ -44,4 +46,19 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 /// Aggregate functions to register after datafusion-spark's.
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
     agg::aggregate()
+}
+
+/// Window functions replacing DataFusion's same-named ones.
+pub fn window_functions() -> Vec<Arc<WindowUDF>> {
+    window::window()
+}
+
+/// Higher-order (lambda) functions under their Spark names: `transform`, `filter`, `exists`.
+pub fn higher_order_functions() -> Vec<Arc<HigherOrderUDF>> {
+    use datafusion::functions_nested as nested;
+    vec![
+        Arc::new(nested::array_transform::array_transform_higher_order_function().as_ref().clone().with_aliases(["transform"])),
+        Arc::new(nested::array_filter::array_filter_higher_order_function().as_ref().clone().with_aliases(["filter"])),
+        Arc::new(nested::array_any_match::array_any_match_higher_order_function().as_ref().clone().with_aliases(["exists"])),
+    ]
 }

@@ -1,0 +1,172 @@
+//! Analyzer rules giving plans Spark's typing:
+//!
+//! - [`SparkLiterals`] (before type coercion): an integer literal that fits in 32 bits is an
+//!   INT, as Spark types it (DataFusion: BIGINT), so `1 + 1` is an int, `xxhash64(1)` hashes
+//!   four bytes and `VALUES (1)` has an int column.
+//! - [`SparkCasts`] (after type coercion): casts to string render as Spark does (see
+//!   [`super::cast`]); outside ANSI mode every cast is a `TRY_CAST`, so text that is not a
+//!   number becomes NULL instead of failing the query, as Arc's Spark does.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan, ScalarUDF, TryCast, Union, Values};
+use datafusion::optimizer::AnalyzerRule;
+
+fn narrow(value: &ScalarValue) -> Option<ScalarValue> {
+    match value {
+        ScalarValue::Int64(Some(v)) => i32::try_from(*v).ok().map(|v| ScalarValue::Int32(Some(v))),
+        // Past BIGINT: Spark's literal is a DECIMAL(19|20, 0).
+        ScalarValue::UInt64(Some(v)) => {
+            let digits = v.to_string().len() as u8;
+            Some(ScalarValue::Decimal128(Some(*v as i128), digits, 0))
+        }
+        _ => None,
+    }
+}
+
+/// Integer literals as INT when they fit (see the module doc).
+#[derive(Debug, Default)]
+pub struct SparkLiterals;
+
+impl AnalyzerRule for SparkLiterals {
+    fn name(&self) -> &str {
+        "spark_literals"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| match plan {
+            // LIMIT/OFFSET keep their types.
+            LogicalPlan::Limit(_) => Ok(Transformed::no(plan)),
+            LogicalPlan::Values(values) => narrow_values(values),
+            // A union's type is its inputs' common type, found again by type coercion.
+            LogicalPlan::Union(union) => {
+                Ok(Transformed::yes(LogicalPlan::Union(Union::try_new_with_loose_types(union.inputs)?)))
+            }
+            // Every node's schema is recomputed: a child's may have changed.
+            plan => {
+                let names = NamePreserver::new(&plan);
+                let rewritten = plan.map_expressions(|e| {
+                    let saved = names.save(&e);
+                    let rewritten = e.transform_down(|e| match &e {
+                        Expr::Literal(value, meta) => match narrow(value) {
+                            Some(v) => Ok(Transformed::yes(Expr::Literal(v, meta.clone()))),
+                            None => Ok(Transformed::no(e)),
+                        },
+                        // Lambda parameters are typed when planned: leave higher-order calls be.
+                        Expr::HigherOrderFunction(_) => Ok(Transformed::new(e, false, TreeNodeRecursion::Jump)),
+                        _ => Ok(Transformed::no(e)),
+                    })?;
+                    Ok(rewritten.update_data(|e| saved.restore(e)))
+                })?;
+                rewritten.map_data(|p| p.recompute_schema())
+            }
+        })
+        .map(|t| t.data)
+    }
+}
+
+/// A VALUES column of integer literals (or NULLs) that all fit becomes INT.
+fn narrow_values(values: Values) -> Result<Transformed<LogicalPlan>> {
+    let Values { schema, mut values } = values;
+    let mut changed = false;
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for (j, field) in fields.iter_mut().enumerate() {
+        if field.data_type() != &DataType::Int64 {
+            continue;
+        }
+        let all_fit = values.iter().all(|row| match row.get(j) {
+            Some(Expr::Literal(ScalarValue::Int64(None) | ScalarValue::Null, _)) => true,
+            Some(Expr::Literal(v, _)) => narrow(v).is_some(),
+            _ => false,
+        });
+        if !all_fit {
+            continue;
+        }
+        for row in values.iter_mut() {
+            if let Some(Expr::Literal(v, meta)) = row.get(j) {
+                let narrowed = narrow(v).unwrap_or(ScalarValue::Int32(None));
+                row[j] = Expr::Literal(narrowed, meta.clone());
+            }
+        }
+        *field = field.clone().with_data_type(DataType::Int32);
+        changed = true;
+    }
+    if !changed {
+        return Ok(Transformed::no(LogicalPlan::Values(Values { schema, values })));
+    }
+    let arrow = Schema::new_with_metadata(fields, schema.metadata().clone());
+    let schema = Arc::new(DFSchema::try_from(arrow)?);
+    Ok(Transformed::yes(LogicalPlan::Values(Values { schema, values })))
+}
+
+/// Spark's casts (see the module doc).
+#[derive(Debug)]
+pub struct SparkCasts {
+    /// `spark.sql.ansi.enabled`: invalid casts fail instead of giving NULL.
+    pub ansi: bool,
+    pub to_string: Arc<ScalarUDF>,
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+impl AnalyzerRule for SparkCasts {
+    fn name(&self) -> &str {
+        "spark_casts"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let schema = merged_input_schema(&plan);
+            let names = NamePreserver::new(&plan);
+            let rewritten = plan.map_expressions(|e| {
+                let saved = names.save(&e);
+                Ok(e.transform_up(|e| self.rewrite(e, &schema))?.update_data(|e| saved.restore(e)))
+            })?;
+            rewritten.map_data(|p| p.recompute_schema())
+        })
+        .map(|t| t.data)
+    }
+}
+
+fn merged_input_schema(plan: &LogicalPlan) -> DFSchema {
+    let mut schema = DFSchema::empty();
+    for input in plan.inputs() {
+        schema.merge(input.schema());
+    }
+    schema
+}
+
+impl SparkCasts {
+    fn rewrite(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+        let (inner, field, is_try) = match e {
+            Expr::Cast(Cast { expr, field }) => (expr, field, false),
+            Expr::TryCast(TryCast { expr, field }) => (expr, field, true),
+            e => return Ok(Transformed::no(e)),
+        };
+        let target = field.data_type();
+        if is_text(target)
+            && let Ok(source) = inner.get_type(schema)
+            && super::cast::renders_differently(&source)
+        {
+            let text = Expr::ScalarFunction(ScalarFunction::new_udf(self.to_string.clone(), vec![*inner]));
+            let text =
+                if target == &DataType::Utf8 { text } else { Expr::Cast(Cast::new(Box::new(text), target.clone())) };
+            return Ok(Transformed::yes(text));
+        }
+        Ok(if is_try {
+            Transformed::no(Expr::TryCast(TryCast::new_from_field(inner, field)))
+        } else if self.ansi {
+            Transformed::no(Expr::Cast(Cast::new_from_field(inner, field)))
+        } else {
+            Transformed::yes(Expr::TryCast(TryCast::new_from_field(inner, field)))
+        })
+    }
+}

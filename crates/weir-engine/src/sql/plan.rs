@@ -1,0 +1,63 @@
+//! From Spark SQL text to a DataFusion plan: parse with [`SparkDialect`], rewrite the
+//! statement ([`rewrite`]), plan it, and say what went wrong in Spark's terms ([`errors`]).
+
+use datafusion::common::TableReference;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+
+use super::dialect::SparkDialect;
+use super::errors;
+use super::rewrite::{self, ViewColumns};
+use crate::session::ViewCatalog;
+
+/// How Spark-compatible planning behaves (Spark's session settings).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqlOptions {
+    /// `spark.sql.caseSensitive` (`WEIR_SQL_CASE_SENSITIVE`): column names must match in case.
+    pub case_sensitive: bool,
+    /// `spark.sql.ansi.enabled` (`WEIR_SQL_ANSI`): invalid casts fail instead of giving NULL.
+    pub ansi: bool,
+}
+
+/// Parses one statement of Spark SQL.
+pub fn parse(sql: &str) -> Result<DFStatement> {
+    let mut parser = DFParserBuilder::new(sql)
+        .with_dialect(&SparkDialect)
+        .build()
+        .map_err(|e| errors::syntax(sql, e.to_string()))?;
+    let mut statements = parser.parse_statements().map_err(|e| errors::syntax(sql, e.to_string()))?;
+    match statements.len() {
+        1 => Ok(statements.pop_front().expect("one statement")),
+        0 => Err(DataFusionError::Plan("SQL statement is empty.".into())),
+        n => Err(DataFusionError::Plan(format!("expected one SQL statement but found {n}."))),
+    }
+}
+
+/// Plans one statement of Spark SQL against the session's views.
+pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options: SqlOptions) -> Result<LogicalPlan> {
+    let mut statement = parse(sql)?;
+    let references = state.resolve_table_references(&statement)?;
+    if let DFStatement::Statement(inner) = &mut statement {
+        rewrite::unsupported(inner).map_err(DataFusionError::Plan)?;
+        rewrite::literals(inner);
+        if !options.case_sensitive {
+            let columns = view_columns(views, &references).await;
+            rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;
+        }
+    }
+    state.statement_to_plan(statement).await.map_err(|e| errors::spark_terms(e, views, &references))
+}
+
+async fn view_columns(views: &ViewCatalog, references: &[TableReference]) -> ViewColumns {
+    use datafusion::catalog::SchemaProvider;
+    let mut columns = ViewColumns::new();
+    for reference in references {
+        if let Ok(Some(table)) = views.table(reference.table()).await {
+            let names = table.schema().fields().iter().map(|f| f.name().clone()).collect();
+            columns.insert(reference.table().to_lowercase(), names);
+        }
+    }
+    columns
+}

@@ -1,0 +1,107 @@
+//! Spark's reading of operators and accessors, planned before DataFusion's own planners:
+//!
+//! - `a / b` on integers (and strings) divides as doubles (`3 / 2` is 1.5);
+//! - `arr[i]` is 0-based and NULL outside the array (DataFusion's is 1-based and counts
+//!   negative indexes from the end);
+//! - `struct(a, b)` names its fields after the columns (`a`, `b`) and `col1`, `col2`… for
+//!   other expressions (DataFusion: `c0`, `c1`).
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, RawFieldAccessExpr};
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, GetFieldAccess, lit, when};
+use datafusion::sql::sqlparser::ast::BinaryOperator;
+
+/// The planner (register it ahead of DataFusion's).
+#[derive(Debug, Default)]
+pub struct SparkExprPlanner;
+
+fn is_integer(t: &DataType) -> bool {
+    t.is_integer() || matches!(t, DataType::Null)
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+fn to_double(expr: Expr) -> Expr {
+    Expr::Cast(Cast::new(Box::new(expr), DataType::Float64))
+}
+
+impl ExprPlanner for SparkExprPlanner {
+    fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
+        if !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Minus) {
+            return Ok(PlannerResult::Original(expr));
+        }
+        let (left, right) = (expr.left.get_type(schema)?, expr.right.get_type(schema)?);
+        if expr.op == BinaryOperator::Minus {
+            if matches!(left, DataType::Date32 | DataType::Date64) && matches!(right, DataType::Date32 | DataType::Date64) {
+                return plan_err!(
+                    "DATE - DATE is not supported yet (Spark's answer is an INTERVAL DAY): use datediff(end, start) for the number of days"
+                );
+            }
+            return Ok(PlannerResult::Original(expr));
+        }
+        let integral_or_text = |t: &DataType| is_integer(t) || is_text(t);
+        let both_null = left == DataType::Null && right == DataType::Null;
+        if !(integral_or_text(&left) && integral_or_text(&right)) && !both_null {
+            // Spark: a string divided by a double is a double division too.
+            let text_and_float = (is_text(&left) && right.is_floating()) || (left.is_floating() && is_text(&right));
+            if !text_and_float {
+                return Ok(PlannerResult::Original(expr));
+            }
+        }
+        Ok(PlannerResult::Planned(to_double(expr.left) / to_double(expr.right)))
+    }
+
+    fn plan_field_access(
+        &self,
+        expr: RawFieldAccessExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawFieldAccessExpr>> {
+        let RawFieldAccessExpr { expr: base, field_access } = expr;
+        match field_access {
+            GetFieldAccess::ListIndex { key }
+                if matches!(
+                    base.get_type(schema)?,
+                    DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)
+                ) =>
+            {
+                // 0-based; negative or past the end gives NULL.
+                let index = *key;
+                let one_based = when(index.clone().gt_eq(lit(0)), index + lit(1)).otherwise(lit(ScalarValue::Null))?;
+                Ok(PlannerResult::Planned(datafusion::functions_nested::expr_fn::array_element(base, one_based)))
+            }
+            field_access => Ok(PlannerResult::Original(RawFieldAccessExpr { expr: base, field_access })),
+        }
+    }
+
+    fn plan_struct_literal(&self, args: Vec<Expr>, is_named_struct: bool) -> Result<PlannerResult<Vec<Expr>>> {
+        if is_named_struct {
+            // `struct(k, count(*) AS n)`: DataFusion names the unnamed fields `c0`, `c1`…
+            let mut args = args;
+            for i in (0..args.len()).step_by(2) {
+                let unnamed = matches!(&args[i], Expr::Literal(ScalarValue::Utf8(Some(n)), _) if *n == format!("c{}", i / 2));
+                if unnamed && let Some(value) = args.get(i + 1) {
+                    let name = match value {
+                        Expr::Column(c) => c.name.clone(),
+                        _ => format!("col{}", i / 2 + 1),
+                    };
+                    args[i] = lit(name);
+                }
+            }
+            return Ok(PlannerResult::Planned(datafusion::functions::core::expr_fn::named_struct(args)));
+        }
+        let mut named = Vec::with_capacity(args.len() * 2);
+        for (i, arg) in args.into_iter().enumerate() {
+            let name = match &arg {
+                Expr::Column(c) => c.name.clone(),
+                Expr::Alias(a) => a.name.clone(),
+                _ => format!("col{}", i + 1),
+            };
+            named.push(lit(name));
+            named.push(arg);
+        }
+        Ok(PlannerResult::Planned(datafusion::functions::core::expr_fn::named_struct(named)))
+    }
+}

@@ -1,0 +1,422 @@
+//! Rewrites of the parsed statement that make DataFusion read it as Spark does, before it
+//! is planned:
+//!
+//! - **Typed numeric literals**: `1L` (bigint), `1S` (smallint), `1Y` (tinyint), `1.5D` /
+//!   `1D` (double), `1.5F` (float), `1.5BD` (decimal), and literals with an exponent (`1e3`,
+//!   `1.0E20`), which Spark types as double while `1.5` is a decimal.
+//! - **Case-insensitive column resolution** (Spark's default `spark.sql.caseSensitive=false`):
+//!   a column written `Name` is rewritten to the one spelling the query's views (or the
+//!   query's own aliases) use, `name` or `NAME`; two columns of one view that differ only in
+//!   case make the reference ambiguous, an error naming both.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    self, CastKind, DataType, ExactNumberInfo, Expr, Ident, Query, Select, SelectItem, Statement, TableFactor,
+    Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
+};
+
+/// Rewrites typed numeric literals (see the module doc).
+pub fn literals(statement: &mut Statement) {
+    struct Literals;
+    impl VisitorMut for Literals {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Some(new) = typed_literal(expr) {
+                *expr = new;
+            }
+            if let Expr::Function(function) = expr {
+                ignore_nulls_argument(function);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = VisitMut::visit(statement, &mut Literals);
+}
+
+/// Spark's `first_value(x, true)` / `first(x, true)` (and `last…`): the second argument
+/// says whether NULLs are skipped, which is `IGNORE NULLS` in DataFusion.
+fn ignore_nulls_argument(function: &mut ast::Function) {
+    let name = function.name.to_string().to_ascii_lowercase();
+    if !matches!(name.as_str(), "first_value" | "last_value" | "first" | "last") {
+        return;
+    }
+    let ast::FunctionArguments::List(list) = &mut function.args else { return };
+    if list.args.len() != 2 {
+        return;
+    }
+    let flag = match &list.args[1] {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(ValueWithSpan {
+            value: Value::Boolean(b),
+            ..
+        }))) => *b,
+        _ => return,
+    };
+    list.args.truncate(1);
+    if flag {
+        function.null_treatment = Some(ast::NullTreatment::IgnoreNulls);
+    }
+}
+
+/// Spark syntax DataFusion plans with a different meaning: refused with "not supported yet"
+/// rather than answered differently.
+pub fn unsupported(statement: &Statement) -> Result<(), String> {
+    struct Guard;
+    impl Visitor for Guard {
+        type Break = String;
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
+            set_operations(&query.body)
+        }
+        fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<String> {
+            for from in &select.from {
+                for join in &from.joins {
+                    let constraint = match &join.join_operator {
+                        ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) | ast::JoinOperator::FullOuter(c) => c,
+                        _ => continue,
+                    };
+                    if matches!(constraint, ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural) {
+                        return ControlFlow::Break(
+                            "RIGHT/FULL OUTER JOIN with USING or NATURAL is not supported yet (Spark merges the key columns): write ON l.k = r.k and coalesce(l.k, r.k)".into(),
+                        );
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    fn set_operations(body: &ast::SetExpr) -> ControlFlow<String> {
+        if let ast::SetExpr::SetOperation { op, set_quantifier, left, right } = body {
+            if matches!(op, ast::SetOperator::Except | ast::SetOperator::Minus)
+                && matches!(set_quantifier, ast::SetQuantifier::All)
+            {
+                return ControlFlow::Break("EXCEPT ALL is not supported yet".into());
+            }
+            set_operations(left)?;
+            set_operations(right)?;
+        }
+        ControlFlow::Continue(())
+    }
+    match Visit::visit(statement, &mut Guard) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn cast(value: &str, data_type: DataType) -> Expr {
+    Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(Expr::Value(ValueWithSpan::from(Value::Number(value.to_string(), false)))),
+        data_type,
+        array: false,
+        format: None,
+    }
+}
+
+fn typed_literal(expr: &Expr) -> Option<Expr> {
+    match expr {
+        Expr::Value(ValueWithSpan { value: Value::Number(text, _), .. })
+            if text.bytes().any(|b| b == b'e' || b == b'E') =>
+        {
+            Some(cast(text, DataType::Double(ExactNumberInfo::None)))
+        }
+        Expr::Identifier(Ident { value, quote_style: None, .. }) => suffixed(value),
+        _ => None,
+    }
+}
+
+/// `1L`, `2.5D`, `3BD`…: a number with Spark's type suffix, tokenized as an identifier.
+fn suffixed(word: &str) -> Option<Expr> {
+    let upper = word.to_ascii_uppercase();
+    let (digits, suffix) = if let Some(d) = upper.strip_suffix("BD") {
+        (d, "BD")
+    } else {
+        let (d, s) = upper.split_at(upper.len().checked_sub(1)?);
+        (d, s)
+    };
+    let is_integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let is_number = !digits.is_empty() && digits.parse::<f64>().is_ok() && digits.bytes().next()?.is_ascii_digit();
+    let number = digits.to_string();
+    match suffix {
+        "L" if is_integer => Some(cast(&number, DataType::BigInt(None))),
+        "S" if is_integer => Some(cast(&number, DataType::SmallInt(None))),
+        "Y" if is_integer => Some(cast(&number, DataType::TinyInt(None))),
+        "D" if is_number => Some(cast(&number, DataType::Double(ExactNumberInfo::None))),
+        "F" if is_number => Some(cast(&number, DataType::Float(ExactNumberInfo::None))),
+        "BD" if is_number && !number.contains(['E', 'e']) => {
+            Some(Expr::Value(ValueWithSpan::from(Value::Number(number, false))))
+        }
+        _ => None,
+    }
+}
+
+/// The columns of a view the statement reads: its name as the query writes it (lower-cased
+/// key) and its field names.
+pub type ViewColumns = HashMap<String, Vec<String>>;
+
+/// Names the query itself defines: select aliases, CTE names and columns, table aliases and
+/// their column lists, lateral view columns, lambda parameters.
+#[derive(Default)]
+struct Defined {
+    names: HashSet<String>,
+    /// Table alias (lower-cased) → view (lower-cased) it stands for.
+    aliases: HashMap<String, String>,
+    /// CTE names and table aliases (lower-cased) → as the query spells them.
+    relations: HashMap<String, String>,
+    lambda_params: HashSet<String>,
+}
+
+impl Visitor for Defined {
+    type Break = ();
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.names.insert(cte.alias.name.value.clone());
+                self.relations.insert(cte.alias.name.value.to_lowercase(), cte.alias.name.value.clone());
+                self.names.extend(cte.alias.columns.iter().map(|c| c.name.value.clone()));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<()> {
+        for item in &select.projection {
+            if let SelectItem::ExprWithAlias { alias, .. } = item {
+                self.names.insert(alias.value.clone());
+            }
+        }
+        for view in &select.lateral_views {
+            self.names.extend(view.lateral_col_alias.iter().map(|c| c.value.clone()));
+            if let Some(last) = view.lateral_view_name.0.last().and_then(|p| p.as_ident()) {
+                self.names.insert(last.value.clone());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        let alias = match factor {
+            TableFactor::Table { name, alias, .. } => {
+                if let (Some(alias), Some(view)) = (alias, name.0.last().and_then(|p| p.as_ident())) {
+                    self.aliases.insert(alias.name.value.to_lowercase(), view.value.to_lowercase());
+                }
+                alias
+            }
+            TableFactor::Derived { alias, .. }
+            | TableFactor::UNNEST { alias, .. }
+            | TableFactor::Function { alias, .. }
+            | TableFactor::TableFunction { alias, .. } => alias,
+            _ => &None,
+        };
+        if let Some(alias) = alias {
+            self.names.insert(alias.name.value.clone());
+            self.relations.insert(alias.name.value.to_lowercase(), alias.name.value.clone());
+            self.names.extend(alias.columns.iter().map(|c| c.name.value.clone()));
+        }
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Lambda(lambda) = expr {
+            match &lambda.params {
+                ast::OneOrManyWithParens::One(p) => {
+                    self.lambda_params.insert(p.name.value.clone());
+                }
+                ast::OneOrManyWithParens::Many(ps) => {
+                    self.lambda_params.extend(ps.iter().map(|p| p.name.value.clone()));
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Resolves column references case-insensitively (see the module doc). `views` holds the
+/// columns of every view the statement reads.
+pub fn case_insensitive(statement: &mut Statement, views: &ViewColumns) -> Result<(), String> {
+    let mut defined = Defined::default();
+    let _ = Visit::visit(&*statement, &mut defined);
+    let mut resolver = Resolver { views, defined, exact: HashSet::new() };
+    for columns in views.values() {
+        resolver.exact.extend(columns.iter().cloned());
+    }
+    resolver.exact.extend(resolver.defined.names.iter().cloned());
+    resolver.exact.extend(views.keys().cloned());
+    match VisitMut::visit(statement, &mut resolver) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+struct Resolver<'a> {
+    views: &'a ViewColumns,
+    defined: Defined,
+    /// Every name as spelled by a view or the query.
+    exact: HashSet<String>,
+}
+
+impl Resolver<'_> {
+    /// The spelling `name` stands for among `columns` (views' columns when `scope` is None).
+    fn resolve(&self, name: &str, scope: Option<&str>) -> Result<Option<String>, String> {
+        if self.defined.lambda_params.contains(name) {
+            return Ok(None);
+        }
+        let lower = name.to_lowercase();
+        // Columns of each view in scope that match ignoring case.
+        let views: Vec<(&String, &Vec<String>)> = match scope {
+            Some(view) => self.views.get_key_value(view).into_iter().collect(),
+            None => self.views.iter().collect(),
+        };
+        let mut spellings: Vec<&str> = Vec::new();
+        for (view, columns) in &views {
+            let matching: Vec<&String> = columns.iter().filter(|c| c.to_lowercase() == lower).collect();
+            if matching.len() > 1 {
+                let names: Vec<String> = matching.iter().map(|c| format!("`{view}`.`{c}`")).collect();
+                return Err(format!(
+                    "[AMBIGUOUS_REFERENCE] Reference `{name}` is ambiguous, could be: [{}] (column names are case-insensitive; set WEIR_SQL_CASE_SENSITIVE=true to tell them apart).",
+                    names.join(", ")
+                ));
+            }
+            spellings.extend(matching.into_iter().map(String::as_str));
+        }
+        if scope.is_none() {
+            spellings.extend(self.defined.names.iter().filter(|n| n.to_lowercase() == lower).map(String::as_str));
+        }
+        spellings.sort_unstable();
+        spellings.dedup();
+        if spellings.contains(&name) || self.exact.contains(name) && scope.is_none() {
+            return Ok(None);
+        }
+        Ok(match spellings.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        })
+    }
+
+    /// The view a qualifier names (a table alias or a view name), lower-cased.
+    fn qualifier(&self, qualifier: &str) -> Option<String> {
+        let lower = qualifier.to_lowercase();
+        if let Some(view) = self.defined.aliases.get(&lower) {
+            return Some(view.clone());
+        }
+        self.views.contains_key(&lower).then_some(lower)
+    }
+}
+
+impl VisitorMut for Resolver<'_> {
+    type Break = String;
+    fn pre_visit_relation(&mut self, relation: &mut ast::ObjectName) -> ControlFlow<String> {
+        // `FROM src` naming the CTE `Src`.
+        if let [part] = relation.0.as_mut_slice()
+            && let Some(ident) = part.as_ident()
+            && let Some(spelling) = self.defined.relations.get(&ident.value.to_lowercase())
+            && spelling != &ident.value
+        {
+            *part = ast::ObjectNamePart::Identifier(Ident::new(spelling.clone()));
+        }
+        ControlFlow::Continue(())
+    }
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<String> {
+        let result = match expr {
+            Expr::Identifier(ident) => self.resolve(&ident.value, None).map(|s| s.map(|s| ident.value = s)),
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                // A qualifier written in another case than its alias or CTE.
+                if let Some(spelling) = self.defined.relations.get(&parts[0].value.to_lowercase()) {
+                    parts[0].value = spelling.clone();
+                }
+                match self.qualifier(&parts[0].value) {
+                    // `alias.column[.field…]`
+                    Some(view) => self.resolve(&parts[1].value, Some(&view)).map(|s| s.map(|s| parts[1].value = s)),
+                    // `alias.column` of a derived table or CTE.
+                    None if self.defined.relations.contains_key(&parts[0].value.to_lowercase()) => {
+                        self.resolve(&parts[1].value, None).map(|s| s.map(|s| parts[1].value = s))
+                    }
+                    // `column.field…`: resolve the column.
+                    None => self.resolve(&parts[0].value, None).map(|s| s.map(|s| parts[0].value = s)),
+                }
+            }
+            _ => Ok(None),
+        };
+        match result {
+            Ok(_) => ControlFlow::Continue(()),
+            Err(message) => ControlFlow::Break(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::dialect::SparkDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn parse(sql: &str) -> Statement {
+        Parser::parse_sql(&SparkDialect, sql).expect("parse").remove(0)
+    }
+
+    fn views() -> ViewColumns {
+        HashMap::from([
+            ("t".to_string(), vec!["name".to_string(), "Id".to_string()]),
+            ("u".to_string(), vec!["NAME".to_string(), "code".to_string()]),
+            ("both".to_string(), vec!["name".to_string(), "NAME".to_string()]),
+        ])
+    }
+
+    /// `sql` resolved against the views it names (as the planner passes them).
+    fn resolved(sql: &str) -> Result<String, String> {
+        let mut s = parse(sql);
+        let words: HashSet<&str> = sql.split(|c: char| !c.is_alphanumeric()).collect();
+        let read: ViewColumns = views().into_iter().filter(|(v, _)| words.contains(v.as_str())).collect();
+        case_insensitive(&mut s, &read)?;
+        Ok(s.to_string())
+    }
+
+    #[test]
+    fn columns_resolve_ignoring_case() {
+        assert_eq!(resolved("SELECT Name, ID FROM t").unwrap(), "SELECT name, Id FROM t");
+        assert_eq!(resolved("SELECT name FROM u").unwrap(), "SELECT name FROM u".replace("name FROM", "NAME FROM"));
+        assert_eq!(resolved("SELECT x.Name FROM t AS x").unwrap(), "SELECT x.name FROM t AS x");
+        assert_eq!(resolved("SELECT upper(id) AS Big FROM t ORDER BY big").unwrap(), "SELECT upper(Id) AS Big FROM t ORDER BY Big");
+        // Lambda parameters are left alone.
+        assert_eq!(resolved("SELECT transform(a, name -> name + 1) FROM t").unwrap(), "SELECT transform(a, name -> name + 1) FROM t");
+    }
+
+    #[test]
+    fn columns_differing_only_in_case_are_ambiguous() {
+        let err = resolved("SELECT Name FROM both").unwrap_err();
+        assert!(err.contains("`both`.`name`") && err.contains("`both`.`NAME`"), "{err}");
+    }
+
+    #[test]
+    fn cte_and_alias_names_ignore_case() {
+        assert_eq!(
+            resolved("WITH Src AS (SELECT 1 AS MyCol) SELECT mycol FROM src").unwrap(),
+            "WITH Src AS (SELECT 1 AS MyCol) SELECT MyCol FROM Src"
+        );
+        assert_eq!(resolved("SELECT sub.a FROM (SELECT 1 AS A) AS Sub").unwrap(), "SELECT Sub.A FROM (SELECT 1 AS A) AS Sub");
+    }
+
+    #[test]
+    fn syntax_with_another_meaning_is_refused() {
+        let refused = |sql: &str| unsupported(&parse(sql)).is_err();
+        assert!(refused("SELECT * FROM a FULL OUTER JOIN b USING (k)"));
+        assert!(refused("SELECT * FROM a RIGHT JOIN b USING (k)"));
+        assert!(!refused("SELECT * FROM a LEFT JOIN b USING (k)"));
+        assert!(refused("SELECT 1 EXCEPT ALL SELECT 2"));
+        assert!(!refused("SELECT 1 EXCEPT SELECT 2"));
+    }
+
+    #[test]
+    fn ignore_nulls_flag() {
+        let mut s = parse("SELECT first_value(v, true) OVER (ORDER BY i), last(v, false) FROM t");
+        literals(&mut s);
+        assert_eq!(s.to_string(), "SELECT first_value(v) IGNORE NULLS OVER (ORDER BY i), last(v) FROM t");
+    }
+
+    #[test]
+    fn typed_literals() {
+        let mut s = parse("SELECT 1L, 2S, 3Y, 1.5D, 2D, 1.5F, 1.5BD, 1e3, 1.0E20");
+        literals(&mut s);
+        assert_eq!(
+            s.to_string(),
+            "SELECT CAST(1 AS BIGINT), CAST(2 AS SMALLINT), CAST(3 AS TINYINT), CAST(1.5 AS DOUBLE), CAST(2 AS DOUBLE), CAST(1.5 AS FLOAT), 1.5, CAST(1e3 AS DOUBLE), CAST(1.0E20 AS DOUBLE)"
+        );
+    }
+}
