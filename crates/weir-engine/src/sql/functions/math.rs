@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub mod conv;
 pub mod rounding;
 pub mod simple;
 pub mod try_arith;
@@ -13,5 +14,6 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     let mut functions = simple::functions();
     functions.extend(try_arith::functions());
     functions.extend(rounding::functions());
+    functions.push(Arc::new(ScalarUDF::from(conv::Conv::new())));
     functions
 }

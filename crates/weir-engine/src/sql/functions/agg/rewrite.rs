@@ -126,6 +126,10 @@ impl AggregateUDFImpl for Rewritten {
         internal_err!("{} is rewritten before execution", self.name)
     }
 
+    fn supports_null_handling_clause(&self) -> bool {
+        matches!(self.kind, Kind::First | Kind::Last)
+    }
+
     fn supports_within_group_clause(&self) -> bool {
         self.kind == Kind::ListAgg
     }

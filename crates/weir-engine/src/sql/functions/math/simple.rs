@@ -1,7 +1,7 @@
 //! Small Spark math functions: `e()` (Euler's number), `positive(x)` (`x` unchanged, any
 //! numeric type), `log1p(x)` (ln(1 + x) as a double, NULL for x ≤ −1) and `factorial(n)`
 //! (bigint; NULL outside 0..=20). `ln`, `log10`, `log2` and `log(base, x)` (or `log(x)`, the
-//! natural logarithm) are doubles, as are `sign`/`signum` (Java's `Math.signum`), and NULL where the argument or base is ≤ 0, as Spark's.
+//! natural logarithm) are doubles, as are `sign`/`signum` (Java's `Math.signum`) and `rint` (ties to even), and NULL where the argument or base is ≤ 0, as Spark's.
 
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ enum Kind {
     Log,
     Sign,
     Signum,
+    Rint,
 }
 
 /// One of the small math functions.
@@ -36,7 +37,7 @@ pub struct SimpleMath {
 
 /// `e`, `positive`, `log1p`, `factorial`.
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
-    [Kind::E, Kind::Positive, Kind::Log1p, Kind::Factorial, Kind::Ln, Kind::Log10, Kind::Log2, Kind::Log, Kind::Sign, Kind::Signum]
+    [Kind::E, Kind::Positive, Kind::Log1p, Kind::Factorial, Kind::Ln, Kind::Log10, Kind::Log2, Kind::Log, Kind::Sign, Kind::Signum, Kind::Rint]
         .into_iter()
         .map(|kind| {
             let signature = match kind {
@@ -75,6 +76,7 @@ impl ScalarUDFImpl for SimpleMath {
             Kind::Log => "log",
             Kind::Sign => "sign",
             Kind::Signum => "signum",
+            Kind::Rint => "rint",
         }
     }
 
@@ -92,7 +94,7 @@ impl ScalarUDFImpl for SimpleMath {
             (Kind::Ln | Kind::Log10 | Kind::Log2 | Kind::Log, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
                 Ok(vec![DataType::Float64])
             }
-            (Kind::Sign | Kind::Signum, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
+            (Kind::Sign | Kind::Signum | Kind::Rint, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
                 Ok(vec![DataType::Float64])
             }
             (Kind::Log, [a, b]) if [a, b].iter().all(|t| t.is_numeric() || t.is_null() || is_stringy(t)) => {
@@ -105,7 +107,7 @@ impl ScalarUDFImpl for SimpleMath {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match self.kind {
-            Kind::Sign | Kind::Signum => Ok(DataType::Float64),
+            Kind::Sign | Kind::Signum | Kind::Rint => Ok(DataType::Float64),
             Kind::E | Kind::Log1p | Kind::Ln | Kind::Log10 | Kind::Log2 | Kind::Log => Ok(DataType::Float64),
             Kind::Positive => Ok(arg_types[0].clone()),
             Kind::Factorial => Ok(DataType::Int64),
@@ -149,6 +151,11 @@ impl ScalarUDFImpl for SimpleMath {
                     .iter()
                     .map(|v| v.map(|v| if v == 0.0 || v.is_nan() { v } else { v.signum() }))
                     .collect();
+                Arc::new(out)
+            }
+            Kind::Rint => {
+                // Java's `Math.rint`: the nearest integer, ties to even.
+                let out: Float64Array = x.as_primitive::<Float64Type>().iter().map(|v| v.map(f64::round_ties_even)).collect();
                 Arc::new(out)
             }
             Kind::Log1p => {
