@@ -13,6 +13,7 @@ pub mod mode;
 pub mod moments;
 pub mod percentile;
 pub mod rewrite;
+pub mod sum;
 
 /// The group's aggregate functions.
 pub fn aggregate() -> Vec<Arc<AggregateUDF>> {
@@ -28,6 +29,7 @@ pub fn aggregate() -> Vec<Arc<AggregateUDF>> {
         aliased(functions_aggregate::variance::var_samp_udaf(), &["variance"]),
         Arc::new(AggregateUDF::from(collect_set::CollectSet::new())),
         Arc::new(AggregateUDF::from(mode::Mode::new())),
+        Arc::new(AggregateUDF::from(sum::Sum::new())),
     ];
     functions.extend(rewrite::functions());
     functions.extend(bigint_result::functions());
