@@ -6,7 +6,8 @@ use std::path::Path;
 use super::{Scratch, weir};
 
 /// A job that writes `rows` rows (ids 1..=rows from a CSV) with `load`, whose `bad` flag makes
-/// the data fail while it is being written (a cast that only fails at run time).
+/// the data fail while it is being written (a cast that only fails at run time: run it with
+/// [`run_ansi`], as Spark's ANSI mode fails invalid casts where its default gives NULL).
 fn load_job(s: &Scratch, load: &str, bad: bool) -> String {
     let value = if bad { "CAST(concat('not a number ', _c1) AS int)" } else { "CAST(_c0 AS int)" };
     format!(
@@ -18,6 +19,12 @@ fn load_job(s: &Scratch, load: &str, bad: bool) -> String {
         ]}}"#,
         dir = s.path().display()
     )
+}
+
+/// Runs a job in Spark's ANSI mode (`WEIR_SQL_ANSI=true`).
+fn run_ansi(s: &Scratch, name: &str, job: &str) -> super::Run {
+    let path = s.file(name, job);
+    weir(&["run", path.to_str().expect("utf8 path"), "--env", "test"], &[("WEIR_SQL_ANSI", "true")], s.path())
 }
 
 fn delta_version(table: &Path) -> usize {
@@ -39,7 +46,7 @@ fn failed_delta_load_leaves_the_previous_version() {
     let ok = s.run_job("good.json", &load_job(&s, &load, false));
     assert_eq!(ok.code, 0, "{}", ok.all());
     assert_eq!(delta_version(&table), 1);
-    let bad = s.run_job("bad.json", &load_job(&s, &load, true));
+    let bad = run_ansi(&s, "bad.json", &load_job(&s, &load, true));
     assert_eq!(bad.code, 1, "{}", bad.all());
     assert!(bad.stderr.contains("stage 2 'save' (DeltaLakeLoad) failed"), "{}", bad.stderr);
     assert_eq!(delta_version(&table), 1, "no new commit after a failed write");
@@ -70,7 +77,7 @@ fn failed_delta_merge_leaves_the_previous_version() {
             "condition": "source.id = target.id", "whenMatchedUpdate": {{}}, "whenNotMatchedByTargetInsert": {{}}}}"#,
         table.display()
     );
-    let bad = s.run_job("bad.json", &load_job(&s, &merge, true));
+    let bad = run_ansi(&s, "bad.json", &load_job(&s, &merge, true));
     assert_eq!(bad.code, 1, "{}", bad.all());
     assert!(bad.stderr.contains("(DeltaLakeMergeLoad) failed"), "{}", bad.stderr);
     assert_eq!(delta_version(&table), 1);
@@ -105,7 +112,7 @@ fn failed_parquet_overwrite_keeps_the_previous_files() {
     assert_eq!(ok.code, 0, "{}", ok.all());
     let before = files_under(&out);
     assert!(before.iter().any(|(n, _)| n.ends_with(".parquet")), "{before:?}");
-    let bad = s.run_job("bad.json", &load_job(&s, &load, true));
+    let bad = run_ansi(&s, "bad.json", &load_job(&s, &load, true));
     assert_eq!(bad.code, 1, "{}", bad.all());
     assert_eq!(files_under(&out), before, "previous files intact after a failed overwrite");
 }

@@ -111,6 +111,36 @@ pub struct SparkCasts {
     /// `spark.sql.ansi.enabled`: invalid casts fail instead of giving NULL.
     pub ansi: bool,
     pub to_string: Arc<ScalarUDF>,
+    /// Spark's non-ANSI conversions by name (`int`, `date`…), for the casts Arrow reads
+    /// differently: text with spaces or a fraction, partial dates, narrowing that wraps.
+    pub conversions: Vec<Arc<ScalarUDF>>,
+}
+
+/// The Spark conversion function that casts `source` to `target` as non-ANSI Spark does,
+/// where Arrow's cast would differ.
+fn conversion_for(source: &DataType, target: &DataType) -> Option<&'static str> {
+    let text = is_text(source);
+    let width = |t: &DataType| match t {
+        DataType::Int8 => 1,
+        DataType::Int16 => 2,
+        DataType::Int32 => 4,
+        DataType::Int64 => 8,
+        _ => 0,
+    };
+    let narrowing = source.is_integer() && width(source) > width(target);
+    let from_number = text || narrowing || source.is_floating();
+    match target {
+        DataType::Int8 if from_number => Some("tinyint"),
+        DataType::Int16 if from_number => Some("smallint"),
+        DataType::Int32 if from_number => Some("int"),
+        DataType::Int64 if from_number => Some("bigint"),
+        DataType::Float64 if text => Some("double"),
+        DataType::Float32 if text => Some("float"),
+        DataType::Boolean if text => Some("boolean"),
+        DataType::Date32 if text => Some("date"),
+        DataType::Timestamp(_, _) if text => Some("timestamp"),
+        _ => None,
+    }
 }
 
 fn is_text(t: &DataType) -> bool {
@@ -152,6 +182,18 @@ impl SparkCasts {
             e => return Ok(Transformed::no(e)),
         };
         let target = field.data_type();
+        if !self.ansi
+            && let Ok(source) = inner.get_type(schema)
+            && let Some(name) = conversion_for(&source, target)
+            && let Some(udf) = self.conversions.iter().find(|u| u.name() == name)
+        {
+            let converted = Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), vec![*inner]));
+            let converted = match converted.get_type(schema) {
+                Ok(t) if &t == target => converted,
+                _ => Expr::Cast(Cast::new(Box::new(converted), target.clone())),
+            };
+            return Ok(Transformed::yes(converted));
+        }
         if is_text(target)
             && let Ok(source) = inner.get_type(schema)
             && super::cast::renders_differently(&source)

@@ -19,6 +19,7 @@ pub mod params;
 pub mod plan;
 pub mod planner;
 pub mod rewrite;
+pub mod table_functions;
 pub mod types;
 
 use std::sync::Arc;
@@ -53,12 +54,17 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
     builder.aggregate_functions().get_or_insert_with(Vec::new).extend(functions::aggregate_functions());
     builder.window_functions().get_or_insert_with(Vec::new).extend(functions::window_functions());
     builder.higher_order_functions().get_or_insert_with(Vec::new).extend(functions::higher_order_functions());
+    let tables = builder.table_functions().get_or_insert_with(Default::default);
+    for function in table_functions::table_functions() {
+        tables.insert(function.name().to_string(), function);
+    }
     let planners = builder.expr_planners().get_or_insert_with(Vec::new);
-    planners.insert(0, Arc::new(planner::SparkExprPlanner));
+    planners.insert(0, Arc::new(planner::SparkExprPlanner { ansi: options.ansi }));
     let to_string = Arc::new(ScalarUDF::from(cast::SparkCastString::new()));
     let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(analyzer::SparkLiterals)];
     rules.extend(Analyzer::new().rules);
-    rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string }));
+    let conversions = functions::conversion::shorthand::udfs();
+    rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string, conversions }));
     builder.with_analyzer_rules(rules).with_type_planner(Arc::new(types::SparkTypePlanner))
 }
 

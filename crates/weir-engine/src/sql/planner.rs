@@ -1,20 +1,26 @@
 //! Spark's reading of operators and accessors, planned before DataFusion's own planners:
 //!
-//! - `a / b` on integers (and strings) divides as doubles (`3 / 2` is 1.5);
+//! - `a / b` on integers (and strings) divides as doubles (`3 / 2` is 1.5); `a / 0` and
+//!   `a % 0` are NULL outside ANSI mode;
 //! - `arr[i]` is 0-based and NULL outside the array (DataFusion's is 1-based and counts
 //!   negative indexes from the end);
+//! - `EXTRACT(field FROM x)` is Spark's `date_part`;
 //! - `struct(a, b)` names its fields after the columns (`a`, `b`) and `col1`, `col2`… for
 //!   other expressions (DataFusion: `c0`, `c1`).
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, RawFieldAccessExpr};
+use datafusion::functions::core::expr_fn::nullif;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, GetFieldAccess, lit, when};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
 /// The planner (register it ahead of DataFusion's).
 #[derive(Debug, Default)]
-pub struct SparkExprPlanner;
+pub struct SparkExprPlanner {
+    /// ANSI mode: division by zero fails instead of giving NULL.
+    pub ansi: bool,
+}
 
 fn is_integer(t: &DataType) -> bool {
     t.is_integer() || matches!(t, DataType::Null)
@@ -30,10 +36,18 @@ fn to_double(expr: Expr) -> Expr {
 
 impl ExprPlanner for SparkExprPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
-        if !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Minus) {
+        if !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Minus | BinaryOperator::Modulo) {
             return Ok(PlannerResult::Original(expr));
         }
         let (left, right) = (expr.left.get_type(schema)?, expr.right.get_type(schema)?);
+        // Outside ANSI mode `x / 0` and `x % 0` are NULL (DataFusion: an error, or infinity).
+        let divisor = |e: Expr| if self.ansi { e } else { nullif(e, lit(0)) };
+        if expr.op == BinaryOperator::Modulo {
+            if left.is_numeric() && right.is_numeric() {
+                return Ok(PlannerResult::Planned(expr.left % divisor(expr.right)));
+            }
+            return Ok(PlannerResult::Original(expr));
+        }
         if expr.op == BinaryOperator::Minus {
             if matches!(left, DataType::Date32 | DataType::Date64) && matches!(right, DataType::Date32 | DataType::Date64) {
                 return plan_err!(
@@ -48,10 +62,13 @@ impl ExprPlanner for SparkExprPlanner {
             // Spark: a string divided by a double is a double division too.
             let text_and_float = (is_text(&left) && right.is_floating()) || (left.is_floating() && is_text(&right));
             if !text_and_float {
+                if left.is_numeric() && right.is_numeric() {
+                    return Ok(PlannerResult::Planned(expr.left / divisor(expr.right)));
+                }
                 return Ok(PlannerResult::Original(expr));
             }
         }
-        Ok(PlannerResult::Planned(to_double(expr.left) / to_double(expr.right)))
+        Ok(PlannerResult::Planned(to_double(expr.left) / divisor(to_double(expr.right))))
     }
 
     fn plan_field_access(
@@ -74,6 +91,18 @@ impl ExprPlanner for SparkExprPlanner {
             }
             field_access => Ok(PlannerResult::Original(RawFieldAccessExpr { expr: base, field_access })),
         }
+    }
+
+    fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
+        // `EXTRACT(SECOND FROM ts)` is Spark's `date_part` (seconds with fraction, DECIMAL(8,6)).
+        let udf = super::functions::datetime::fields::date_part_udf();
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, args))))
+    }
+
+    fn plan_overlay(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
+        // `OVERLAY(x PLACING y FROM p [FOR n])` is Spark's `overlay` (binary stays binary).
+        let udf = super::functions::string::bytes::overlay_udf();
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, args))))
     }
 
     fn plan_struct_literal(&self, args: Vec<Expr>, is_named_struct: bool) -> Result<PlannerResult<Vec<Expr>>> {

@@ -59,6 +59,111 @@ fn ignore_nulls_argument(function: &mut ast::Function) {
     }
 }
 
+/// Spark's generators as DataFusion's `unnest`: `explode(arr)` in a SELECT list (its column
+/// named `col` unless aliased) and `FROM t LATERAL VIEW explode(arr) v AS c` (rewritten to
+/// `FROM (SELECT *, unnest(arr) AS c FROM t) AS t`, with `v.c` read as `t.c`). Rows whose
+/// array is NULL or empty are dropped, as Spark's `explode` does. Other generators
+/// (`posexplode`, `inline`, `stack`, `OUTER`) and lateral views over joins are refused.
+pub fn generators(statement: &mut Statement) -> Result<(), String> {
+    struct Generators {
+        /// Lateral view name (lower-cased) → the relation it now belongs to.
+        renamed: HashMap<String, String>,
+    }
+    impl VisitorMut for Generators {
+        type Break = String;
+        fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
+            for item in &mut select.projection {
+                let (expr, alias) = match item {
+                    SelectItem::UnnamedExpr(expr) => (expr, None),
+                    SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
+                    _ => continue,
+                };
+                let Expr::Function(function) = expr else { continue };
+                if !function.name.to_string().eq_ignore_ascii_case("explode") || function.over.is_some() {
+                    continue;
+                }
+                function.name = ast::ObjectName::from(vec![Ident::new("unnest")]);
+                let expr = expr.clone();
+                *item = SelectItem::ExprWithAlias { expr, alias: alias.unwrap_or_else(|| Ident::new("col")) };
+            }
+            if select.lateral_views.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            match lateral_views(select, &mut self.renamed) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(message) => ControlFlow::Break(message),
+            }
+        }
+    }
+    let mut generators = Generators { renamed: HashMap::new() };
+    if let ControlFlow::Break(message) = VisitMut::visit(statement, &mut generators) {
+        return Err(message);
+    }
+    if generators.renamed.is_empty() {
+        return Ok(());
+    }
+    struct Requalify<'a>(&'a HashMap<String, String>);
+    impl VisitorMut for Requalify<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::CompoundIdentifier(parts) = expr
+                && parts.len() >= 2
+                && let Some(relation) = self.0.get(&parts[0].value.to_lowercase())
+            {
+                parts[0] = Ident::new(relation.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = VisitMut::visit(statement, &mut Requalify(&generators.renamed));
+    Ok(())
+}
+
+fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> Result<(), String> {
+    let refuse = |what: &str| Err(format!("{what} is not supported yet"));
+    let [from] = select.from.as_mut_slice() else { return refuse("LATERAL VIEW over several relations") };
+    if !from.joins.is_empty() {
+        return refuse("LATERAL VIEW over a join");
+    }
+    let relation = match &from.relation {
+        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => a.name.value.clone(),
+        TableFactor::Table { name, alias: None, .. } => match name.0.last().and_then(|p| p.as_ident()) {
+            Some(i) => i.value.clone(),
+            None => return refuse("LATERAL VIEW over this relation"),
+        },
+        _ => return refuse("LATERAL VIEW over this relation"),
+    };
+    for view in std::mem::take(&mut select.lateral_views) {
+        let Expr::Function(function) = &view.lateral_view else { return refuse("this LATERAL VIEW generator") };
+        let generator = function.name.to_string().to_ascii_lowercase();
+        if generator != "explode" || view.outer {
+            return refuse(&format!("LATERAL VIEW {}{generator}", if view.outer { "OUTER " } else { "" }));
+        }
+        let [column] = view.lateral_col_alias.as_slice() else {
+            return refuse("LATERAL VIEW explode with other than one column alias");
+        };
+        let ast::FunctionArguments::List(list) = &function.args else { return refuse("this LATERAL VIEW generator") };
+        let [argument] = list.args.as_slice() else { return refuse("explode with several arguments") };
+        let text = format!(
+            "SELECT * FROM (SELECT *, unnest({argument}) AS {column} FROM {}) AS {}",
+            from.relation,
+            Ident::with_quote('`', relation.clone())
+        );
+        let parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&super::dialect::SparkDialect, &text)
+            .map_err(|e| format!("LATERAL VIEW could not be rewritten: {e}"))?;
+        let Some(Statement::Query(query)) = parsed.into_iter().next() else {
+            return refuse("this LATERAL VIEW");
+        };
+        let ast::SetExpr::Select(inner) = *query.body else { return refuse("this LATERAL VIEW") };
+        let Some(wrapped) = inner.from.into_iter().next() else { return refuse("this LATERAL VIEW") };
+        from.relation = wrapped.relation;
+        if let Some(name) = view.lateral_view_name.0.last().and_then(|p| p.as_ident()) {
+            renamed.insert(name.value.to_lowercase(), relation.clone());
+        }
+    }
+    Ok(())
+}
+
 /// Spark syntax DataFusion plans with a different meaning: refused with "not supported yet"
 /// rather than answered differently.
 pub fn unsupported(statement: &Statement) -> Result<(), String> {
@@ -408,6 +513,21 @@ mod tests {
         let mut s = parse("SELECT first_value(v, true) OVER (ORDER BY i), last(v, false) FROM t");
         literals(&mut s);
         assert_eq!(s.to_string(), "SELECT first_value(v) IGNORE NULLS OVER (ORDER BY i), last(v) FROM t");
+    }
+
+    #[test]
+    fn generators_become_unnest() {
+        let rewritten = |sql: &str| {
+            let mut s = parse(sql);
+            generators(&mut s).map(|()| s.to_string())
+        };
+        assert_eq!(rewritten("SELECT k, explode(a) FROM t").unwrap(), "SELECT k, unnest(a) AS col FROM t");
+        assert_eq!(
+            rewritten("SELECT k, x.e FROM t LATERAL VIEW explode(a) x AS e").unwrap(),
+            "SELECT k, t.e FROM (SELECT *, unnest(a) AS e FROM t) AS `t`"
+        );
+        assert!(rewritten("SELECT k FROM t LATERAL VIEW OUTER explode(a) x AS e").unwrap_err().contains("not supported yet"));
+        assert!(rewritten("SELECT k FROM t LATERAL VIEW posexplode(a) x AS p, e").unwrap_err().contains("not supported yet"));
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub mod shorthand;
+
 /// The group's scalar functions.
 pub fn scalar() -> Vec<Arc<ScalarUDF>> {
-    Vec::new()
+    shorthand::udfs()
 }

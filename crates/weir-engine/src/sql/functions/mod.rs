@@ -21,6 +21,7 @@ pub mod map;
 pub mod math;
 pub mod misc;
 pub mod pattern;
+pub mod simple;
 pub mod string;
 pub mod window;
 

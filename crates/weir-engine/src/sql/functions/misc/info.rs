@@ -1,0 +1,125 @@
+//! `typeof(expr)` (Spark's simple type name of the argument), `assert_true(cond[, msg])`
+//! (NULL when the condition holds, an error otherwise) and the session-information functions
+//! (`current_catalog`, `current_database`/`current_schema`, `current_user`/`user`/`session_user`).
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, NullArray, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, IntervalUnit};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::ScalarUDF;
+
+use crate::sql::functions::simple::{Simple, check_arity, ret_utf8, to_string_type};
+
+pub fn udfs() -> Vec<Arc<ScalarUDF>> {
+    let constant = |name: &'static str, eval: fn(&[ArrayRef], &DataType) -> Result<ArrayRef>| {
+        Simple::new(name, |n, t| check_arity(n, t, 0, 0).map(|_| vec![]), ret_utf8, eval).udf()
+    };
+    vec![
+        Simple::new("typeof", coerce_any1, ret_typeof, eval_typeof).udf(),
+        Simple::new("assert_true", coerce_assert, ret_null, eval_assert).udf(),
+        constant("current_catalog", |_, _| Ok(Arc::new(StringArray::from(vec!["spark_catalog"])))),
+        constant("current_database", |_, _| Ok(Arc::new(StringArray::from(vec!["default"])))),
+        constant("current_schema", |_, _| Ok(Arc::new(StringArray::from(vec!["default"])))),
+        constant("current_path", |_, _| {
+            Ok(Arc::new(StringArray::from(vec!["system.builtin,system.session,spark_catalog.default"])))
+        }),
+        constant("current_user", user),
+        constant("user", user),
+        constant("session_user", user),
+    ]
+}
+
+fn user(_: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let name = std::env::var("USER").unwrap_or_else(|_| "weir".into());
+    Ok(Arc::new(StringArray::from(vec![name])))
+}
+
+fn coerce_any1(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity(name, t, 1, 1)?;
+    Ok(t.to_vec())
+}
+
+/// Spark's `simpleString` of an Arrow type.
+pub fn spark_type_name(t: &DataType) -> Result<String> {
+    Ok(match t {
+        DataType::Null => "void".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "binary".into(),
+        DataType::Date32 => "date".into(),
+        DataType::Timestamp(_, _) => "timestamp".into(),
+        DataType::Duration(_) => "interval day to second".into(),
+        DataType::Interval(IntervalUnit::YearMonth) => "interval year to month".into(),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            format!("array<{}>", spark_type_name(f.data_type())?)
+        }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => {
+                format!("map<{},{}>", spark_type_name(kv[0].data_type())?, spark_type_name(kv[1].data_type())?)
+            }
+            other => return plan_err!("function typeof is not supported yet: {other}"),
+        },
+        DataType::Struct(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|f| Ok(format!("{}:{}", f.name(), spark_type_name(f.data_type())?)))
+                .collect::<Result<_>>()?;
+            format!("struct<{}>", inner.join(","))
+        }
+        DataType::Dictionary(_, v) => spark_type_name(v)?,
+        other => return plan_err!("function typeof is not supported yet: {other}"),
+    })
+}
+
+fn ret_typeof(_: &str, t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    if let Some(t) = t.first() {
+        spark_type_name(t)?;
+    }
+    Ok(DataType::Utf8)
+}
+
+fn eval_typeof(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let name = spark_type_name(args[0].data_type())?;
+    Ok(Arc::new(StringArray::from(vec![name; args[0].len()])))
+}
+
+fn coerce_assert(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity(name, t, 1, 2)?;
+    let mut out = vec![DataType::Boolean];
+    if t.len() == 2 {
+        out.push(to_string_type(name, &t[1])?);
+    }
+    Ok(out)
+}
+
+fn ret_null(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Null)
+}
+
+fn eval_assert(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let c = cast(&args[0], &DataType::Boolean)?;
+    let c = c.as_boolean();
+    for i in 0..c.len() {
+        if c.is_null(i) || !c.value(i) {
+            let msg = match args.get(1) {
+                Some(m) => {
+                    let m = cast(m, &DataType::Utf8)?;
+                    let m = m.as_string::<i32>();
+                    if m.is_null(i) { "null".to_string() } else { m.value(i).to_string() }
+                }
+                None => "assertion failed".to_string(),
+            };
+            return exec_err!("[USER_RAISED_EXCEPTION] {msg}");
+        }
+    }
+    Ok(Arc::new(NullArray::new(c.len())))
+}
