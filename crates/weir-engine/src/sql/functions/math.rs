@@ -4,7 +4,16 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub mod conv;
+pub mod rounding;
+pub mod simple;
+pub mod try_arith;
+
 /// The group's scalar functions.
 pub fn scalar() -> Vec<Arc<ScalarUDF>> {
-    Vec::new()
+    let mut functions = simple::functions();
+    functions.extend(try_arith::functions());
+    functions.extend(rounding::functions());
+    functions.push(Arc::new(ScalarUDF::from(conv::Conv::new())));
+    functions
 }

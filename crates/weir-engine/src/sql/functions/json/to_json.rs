@@ -17,13 +17,30 @@ pub struct ToJson {
 
 impl ToJson {
     pub fn new() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
+        Self { signature: Signature::variadic_any(Volatility::Immutable) }
     }
 }
 
 impl Default for ToJson {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Whether `t` holds a map keyed by something other than strings (Spark writes those keys as
+/// their string casts; Arrow's JSON writer cannot).
+fn has_non_string_map_key(t: &DataType) -> bool {
+    match t {
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => {
+                !matches!(kv[0].data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+                    || has_non_string_map_key(kv[1].data_type())
+            }
+            _ => true,
+        },
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => has_non_string_map_key(f.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| has_non_string_map_key(f.data_type())),
+        _ => false,
     }
 }
 
@@ -75,7 +92,13 @@ impl ScalarUDFImpl for ToJson {
         &self.signature
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if arg_types.len() != 1 {
+            return datafusion::common::plan_err!("function to_json is not supported yet: with options");
+        }
+        if has_non_string_map_key(&arg_types[0]) {
+            return datafusion::common::plan_err!("function to_json is not supported yet: a map whose keys are not strings");
+        }
         Ok(DataType::Utf8)
     }
 

@@ -1,0 +1,184 @@
+//! Spark aggregates that are DataFusion aggregates with other arguments: `first`/`first_value`/
+//! `any_value` and `last`/`last_value` (an optional `ignoreNulls` boolean literal as second
+//! argument; Spark respects nulls by default), `count_if(cond)` (the rows where `cond` is true,
+//! a bigint), `listagg`/`string_agg` (the delimiter defaults to the empty string) and `try_avg`
+//! (`avg`; numeric averages cannot overflow in double).
+//!
+//! Each plans with Spark's result type and is rewritten by `simplify` into the DataFusion
+//! aggregate that computes it.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, internal_err, plan_err};
+use datafusion::functions_aggregate;
+use datafusion::logical_expr::expr::{AggregateFunction, AggregateFunctionParams, NullTreatment};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, Signature, TypeSignature, Volatility, lit, when,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    First,
+    Last,
+    CountIf,
+    ListAgg,
+    TryAvg,
+}
+
+/// A Spark aggregate planned with Spark's type and rewritten into a DataFusion aggregate.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Rewritten {
+    name: &'static str,
+    kind: Kind,
+    signature: Signature,
+}
+
+impl Rewritten {
+    fn new(name: &'static str, kind: Kind) -> Self {
+        let signature = match kind {
+            Kind::First | Kind::Last => Signature::one_of(
+                vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+                Volatility::Immutable,
+            ),
+            Kind::CountIf => Signature::exact(vec![DataType::Boolean], Volatility::Immutable),
+            Kind::ListAgg | Kind::TryAvg => Signature::user_defined(Volatility::Immutable),
+        };
+        Self { name, kind, signature }
+    }
+}
+
+/// `first`, `first_value`, `any_value`, `last`, `last_value`, `count_if`, `listagg`,
+/// `string_agg`, `try_avg`.
+pub fn functions() -> Vec<Arc<AggregateUDF>> {
+    [
+        ("first", Kind::First),
+        ("first_value", Kind::First),
+        ("any_value", Kind::First),
+        ("last", Kind::Last),
+        ("last_value", Kind::Last),
+        ("count_if", Kind::CountIf),
+        ("listagg", Kind::ListAgg),
+        ("string_agg", Kind::ListAgg),
+        ("try_avg", Kind::TryAvg),
+    ]
+    .into_iter()
+    .map(|(name, kind)| Arc::new(AggregateUDF::from(Rewritten::new(name, kind))))
+    .collect()
+}
+
+fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null)
+}
+
+/// The boolean literal of Spark's `ignoreNulls` argument.
+fn ignore_nulls_arg(name: &str, arg: &Expr) -> Result<bool> {
+    match arg {
+        Expr::Literal(ScalarValue::Boolean(Some(b)), _) => Ok(*b),
+        other => plan_err!("function {name} is not supported yet: ignoreNulls must be a boolean literal, not {other}"),
+    }
+}
+
+impl AggregateUDFImpl for Rewritten {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match self.kind {
+            Kind::TryAvg => match arg_types {
+                [t] if t.is_integer() || t.is_floating() || t.is_null() => Ok(vec![DataType::Float64]),
+                _ => plan_err!("function try_avg is not supported yet: arguments {arg_types:?}"),
+            },
+            Kind::ListAgg => {
+                // With `WITHIN GROUP (ORDER BY k)` DataFusion's planner puts `k` first.
+                let ordered_first = arg_types.len() >= 2 && !is_string(&arg_types[0]);
+                let rest = if ordered_first { &arg_types[1..] } else { arg_types };
+                if (1..=3).contains(&arg_types.len()) && rest.iter().all(is_string) {
+                    let mut types: Vec<DataType> = rest.iter().map(|_| DataType::Utf8).collect();
+                    if ordered_first {
+                        types.insert(0, arg_types[0].clone());
+                    }
+                    Ok(types)
+                } else {
+                    plan_err!("function {} is not supported yet: arguments {arg_types:?} (strings only)", self.name)
+                }
+            }
+            _ => Ok(arg_types.to_vec()),
+        }
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match self.kind {
+            Kind::First | Kind::Last => Ok(arg_types[0].clone()),
+            Kind::CountIf => Ok(DataType::Int64),
+            Kind::ListAgg => Ok(DataType::LargeUtf8),
+            Kind::TryAvg => Ok(DataType::Float64),
+        }
+    }
+
+    fn accumulator(&self, _acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        internal_err!("{} is rewritten before execution", self.name)
+    }
+
+    fn supports_null_handling_clause(&self) -> bool {
+        matches!(self.kind, Kind::First | Kind::Last)
+    }
+
+    fn supports_within_group_clause(&self) -> bool {
+        self.kind == Kind::ListAgg
+    }
+
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        let kind = self.kind;
+        let name = self.name;
+        Some(Box::new(move |aggregate: AggregateFunction, _info| {
+            let AggregateFunctionParams { mut args, distinct, filter, order_by, null_treatment } = aggregate.params;
+            let (func, args, null_treatment) = match kind {
+                Kind::First | Kind::Last => {
+                    let ignore = match args.get(1) {
+                        Some(arg) => ignore_nulls_arg(name, arg)?,
+                        None => matches!(null_treatment, Some(NullTreatment::IgnoreNulls)),
+                    };
+                    args.truncate(1);
+                    let func = if kind == Kind::First {
+                        functions_aggregate::first_last::first_value_udaf()
+                    } else {
+                        functions_aggregate::first_last::last_value_udaf()
+                    };
+                    let treatment = if ignore { NullTreatment::IgnoreNulls } else { NullTreatment::RespectNulls };
+                    (func, args, Some(treatment))
+                }
+                Kind::CountIf => {
+                    let cond = args.into_iter().next().unwrap_or(lit(false));
+                    let counted = when(cond, lit(1i32)).end()?;
+                    (functions_aggregate::count::count_udaf(), vec![counted], null_treatment)
+                }
+                Kind::ListAgg => {
+                    // `WITHIN GROUP (ORDER BY k)`: the planner prepended `k` to the arguments.
+                    if !order_by.is_empty() && args.len() >= 2 {
+                        args.remove(0);
+                    }
+                    if args.len() == 1 {
+                        args.push(lit(""));
+                    }
+                    (functions_aggregate::string_agg::string_agg_udaf(), args, null_treatment)
+                }
+                Kind::TryAvg => (functions_aggregate::average::avg_udaf(), args, null_treatment),
+            };
+            Ok(Expr::AggregateFunction(AggregateFunction::new_udf(
+                func,
+                args,
+                distinct,
+                filter,
+                order_by,
+                null_treatment,
+            )))
+        }))
+    }
+}
