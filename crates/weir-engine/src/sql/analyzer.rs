@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
@@ -53,6 +53,7 @@ impl AnalyzerRule for SparkLiterals {
             // Every node's schema is recomputed: a child's may have changed.
             plan => {
                 let names = NamePreserver::new(&plan);
+                let schema = merged_input_schema(&plan);
                 let rewritten = plan.map_expressions(|e| {
                     let saved = names.save(&e);
                     let rewritten = e.transform_down(|e| match &e {
@@ -60,10 +61,21 @@ impl AnalyzerRule for SparkLiterals {
                             Some(v) => Ok(Transformed::yes(Expr::Literal(v, meta.clone()))),
                             None => Ok(Transformed::no(e)),
                         },
-                        // Lambda parameters are typed when planned: leave higher-order calls be.
-                        Expr::HigherOrderFunction(_) => Ok(Transformed::new(e, false, TreeNodeRecursion::Jump)),
                         _ => Ok(Transformed::no(e)),
                     })?;
+                    // Lambda parameters were typed from the arguments as planned: type them again.
+                    let rewritten = if rewritten.transformed && has_lambda(&rewritten.data) {
+                        let cleared = rewritten.data.transform(|e| match e {
+                            Expr::LambdaVariable(mut v) => {
+                                v.field = None;
+                                Ok(Transformed::yes(Expr::LambdaVariable(v)))
+                            }
+                            e => Ok(Transformed::no(e)),
+                        })?;
+                        Transformed::yes(cleared.data.resolve_lambda_variables(&schema)?.data)
+                    } else {
+                        rewritten
+                    };
                     Ok(rewritten.update_data(|e| saved.restore(e)))
                 })?;
                 rewritten.map_data(|p| p.recompute_schema())
@@ -73,30 +85,69 @@ impl AnalyzerRule for SparkLiterals {
     }
 }
 
-/// A VALUES column of integer literals (or NULLs) that all fit becomes INT.
+fn has_lambda(e: &Expr) -> bool {
+    e.exists(|e| Ok(matches!(e, Expr::LambdaVariable(_)))).unwrap_or(false)
+}
+
+/// VALUES columns retyped: a column of integer literals (or NULLs) that all fit becomes INT,
+/// and literals inside other expressions (`array(10, 20)`) narrow when every row then agrees.
 fn narrow_values(values: Values) -> Result<Transformed<LogicalPlan>> {
     let Values { schema, mut values } = values;
     let mut changed = false;
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let empty = DFSchema::empty();
     for (j, field) in fields.iter_mut().enumerate() {
-        if field.data_type() != &DataType::Int64 {
-            continue;
-        }
-        let all_fit = values.iter().all(|row| match row.get(j) {
-            Some(Expr::Literal(ScalarValue::Int64(None) | ScalarValue::Null, _)) => true,
-            Some(Expr::Literal(v, _)) => narrow(v).is_some(),
-            _ => false,
-        });
-        if !all_fit {
-            continue;
-        }
-        for row in values.iter_mut() {
-            if let Some(Expr::Literal(v, meta)) = row.get(j) {
-                let narrowed = narrow(v).unwrap_or(ScalarValue::Int32(None));
-                row[j] = Expr::Literal(narrowed, meta.clone());
+        let literal_column = values.iter().all(|row| matches!(row.get(j), Some(Expr::Literal(..))));
+        if literal_column {
+            if field.data_type() != &DataType::Int64 {
+                continue;
             }
+            let all_fit = values.iter().all(|row| match row.get(j) {
+                Some(Expr::Literal(ScalarValue::Int64(None) | ScalarValue::Null, _)) => true,
+                Some(Expr::Literal(v, _)) => narrow(v).is_some(),
+                _ => false,
+            });
+            if !all_fit {
+                continue;
+            }
+            for row in values.iter_mut() {
+                if let Some(Expr::Literal(v, meta)) = row.get(j) {
+                    let narrowed = narrow(v).unwrap_or(ScalarValue::Int32(None));
+                    row[j] = Expr::Literal(narrowed, meta.clone());
+                }
+            }
+            *field = field.clone().with_data_type(DataType::Int32);
+            changed = true;
+            continue;
         }
-        *field = field.clone().with_data_type(DataType::Int32);
+        // Expressions: narrow inside, keep it only if every row ends up with one type.
+        let mut rewritten = Vec::with_capacity(values.len());
+        for row in &values {
+            let Some(e) = row.get(j) else { break };
+            let e = e
+                .clone()
+                .transform_down(|e| match &e {
+                    Expr::Literal(v, meta) => match narrow(v) {
+                        Some(n) => Ok(Transformed::yes(Expr::Literal(n, meta.clone()))),
+                        None => Ok(Transformed::no(e)),
+                    },
+                    _ => Ok(Transformed::no(e)),
+                })?
+                .data;
+            rewritten.push(e);
+        }
+        if rewritten.len() != values.len() {
+            continue;
+        }
+        let types: Vec<DataType> = rewritten.iter().filter_map(|e| e.get_type(&empty).ok()).collect();
+        let Some(first) = types.first().cloned() else { continue };
+        if types.len() != rewritten.len() || types.iter().any(|t| t != &first) || &first == field.data_type() {
+            continue;
+        }
+        for (row, e) in values.iter_mut().zip(rewritten) {
+            row[j] = e;
+        }
+        *field = field.clone().with_data_type(first);
         changed = true;
     }
     if !changed {
