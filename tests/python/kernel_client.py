@@ -154,7 +154,7 @@ def main():
         check("s3cr3t-value" not in text and "DB_PASSWORD: ************" in text, f"masked: {outputs}")
 
         # Interrupt a long-running query: the kernel answers and is idle again.
-        long_sql = "%sql\nSELECT count(*) FROM range(100000000) a CROSS JOIN range(100000000) b WHERE a.value + b.value = -1"
+        long_sql = "%sql\nSELECT count(*) FROM range(100000000) a CROSS JOIN range(100000000) b WHERE a.id + b.id = -1"
         msg_id = kc.execute(long_sql)
         time.sleep(2.0)
         t = time.perf_counter()

@@ -442,7 +442,7 @@ fn schedules_fire_on_time_and_forbid_skips_while_running() {
     let slow = s.file(
         "jobs/slow.json",
         r#"{"stages": [{"type": "SQLTransform", "name": "busy", "environments": ["dev"], "outputView": "o", "persist": true,
-            "sql": "SELECT count(*) AS n FROM range(20000) a CROSS JOIN range(20000) b WHERE a.value + b.value < 0"}]}"#,
+            "sql": "SELECT count(*) AS n FROM range(20000) a CROSS JOIN range(20000) b WHERE a.id + b.id < 0"}]}"#,
     );
     let config = s.file(
         "weir.toml",

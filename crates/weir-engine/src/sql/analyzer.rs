@@ -255,6 +255,18 @@ impl SparkCasts {
             return Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(micros), field))));
         }
         if let Some(source) = &source
+            && target.is_numeric()
+            && matches!(source, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
+        {
+            return plan_err!("CAST of a {} to a number is not supported yet", if matches!(source, DataType::Timestamp(..)) { "TIMESTAMP" } else { "DATE" });
+        }
+        // Spark converts a double to a decimal through its shortest text (1.255D is 1.26 at
+        // scale 2; the binary value is below 1.255).
+        if let (Some(DataType::Float32 | DataType::Float64), DataType::Decimal128(..)) = (&source, target) {
+            let text = Expr::ScalarFunction(ScalarFunction::new_udf(self.to_string.clone(), vec![*inner]));
+            return Ok(Transformed::yes(Expr::TryCast(TryCast::new_from_field(Box::new(text), field))));
+        }
+        if let Some(source) = &source
             && is_text(target)
             && matches!(source, DataType::Interval(_) | DataType::Duration(_))
         {

@@ -87,9 +87,9 @@ pub fn spark_terms(error: DataFusionError, views: &ViewCatalog, _references: &[T
     }
     // Unknown column: `No field named x. Valid fields are t.a, t.b.`
     if let Some(rest) = text.split_once("No field named ").map(|(_, r)| r) {
-        let (name, valid) = match rest.split_once(". Valid fields are ") {
-            Some((name, valid)) => (name, valid.trim_end_matches('.')),
-            None => (rest.trim_end_matches('.'), ""),
+        let (name, valid) = match rest.split_once("Valid fields are ") {
+            Some((name, valid)) => (name.trim_end().trim_end_matches('.'), valid.trim().trim_end_matches('.')),
+            None => (rest.lines().next().unwrap_or(rest).trim_end_matches('.'), ""),
         };
         let name = name.trim_matches('"');
         let columns: Vec<String> = valid

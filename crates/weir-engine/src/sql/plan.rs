@@ -21,8 +21,49 @@ pub struct SqlOptions {
     pub ansi: bool,
 }
 
+/// Spark's `\\uXXXX` escapes in string literals, which the tokenizer does not read:
+/// replaced by their character before parsing (other escapes are the tokenizer's).
+fn unicode_escapes(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains("\\u") {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            None if c == '\'' || c == '"' => quote = Some(c),
+            Some(q) if c == q => quote = None,
+            Some(_) if c == '\\' => {
+                let hex: String = chars.iter().skip(i + 2).take(4).collect();
+                if chars.get(i + 1) == Some(&'u') && hex.len() == 4
+                    && let Some(decoded) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+                {
+                    out.push(decoded);
+                    i += 6;
+                    continue;
+                }
+                // Keep the escape and the escaped character together.
+                out.push(c);
+                if let Some(next) = chars.get(i + 1) {
+                    out.push(*next);
+                }
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Parses one statement of Spark SQL.
 pub fn parse(sql: &str) -> Result<DFStatement> {
+    let sql = &*unicode_escapes(sql);
     let mut parser = DFParserBuilder::new(sql)
         .with_dialect(&SparkDialect)
         .build()

@@ -34,6 +34,105 @@ fn to_double(expr: Expr) -> Expr {
     Expr::Cast(Cast::new(Box::new(expr), DataType::Float64))
 }
 
+/// A decimal operand's (precision, scale) as Spark sees it: integer columns as DECIMAL(3|5|10|20, 0),
+/// integer literals with just their digits.
+fn decimal_shape(e: &Expr, t: &DataType) -> Option<(i32, i32)> {
+    if let DataType::Decimal128(p, s) = t {
+        return Some((*p as i32, *s as i32));
+    }
+    if let Expr::Literal(v, _) = e {
+        let digits = |n: i128| n.unsigned_abs().to_string().len() as i32;
+        return match v {
+            ScalarValue::Int8(Some(n)) => Some((digits(*n as i128), 0)),
+            ScalarValue::Int16(Some(n)) => Some((digits(*n as i128), 0)),
+            ScalarValue::Int32(Some(n)) => Some((digits(*n as i128), 0)),
+            ScalarValue::Int64(Some(n)) => Some((digits(*n as i128), 0)),
+            _ => None,
+        };
+    }
+    match t {
+        DataType::Int8 => Some((3, 0)),
+        DataType::Int16 => Some((5, 0)),
+        DataType::Int32 => Some((10, 0)),
+        DataType::Int64 => Some((20, 0)),
+        _ => None,
+    }
+}
+
+/// Spark's result type of decimal `+ - * / %` (with `spark.sql.decimalOperations.allowPrecisionLoss`);
+/// None when the unbounded precision passes 38 digits for `+ - *`, where Weir does not follow Spark.
+fn spark_decimal_result(op: &BinaryOperator, (p1, s1): (i32, i32), (p2, s2): (i32, i32)) -> Option<(i32, i32)> {
+    let (p, s) = match op {
+        BinaryOperator::Plus | BinaryOperator::Minus => {
+            let s = s1.max(s2);
+            ((p1 - s1).max(p2 - s2) + s + 1, s)
+        }
+        BinaryOperator::Multiply => (p1 + p2 + 1, s1 + s2),
+        BinaryOperator::Divide => {
+            let s = 6.max(s1 + p2 + 1);
+            (p1 - s1 + s2 + s, s)
+        }
+        _ => {
+            let s = s1.max(s2);
+            return Some((((p1 - s1).min(p2 - s2) + s).min(38), s.min(38)));
+        }
+    };
+    if p <= 38 {
+        return Some((p, s));
+    }
+    if *op != BinaryOperator::Divide {
+        return None;
+    }
+    let int_digits = p - s;
+    let s = (38 - int_digits).max(s.min(6));
+    Some((38, s))
+}
+
+impl SparkExprPlanner {
+    /// Decimal arithmetic with Spark's result type. DataFusion computes the value (division
+    /// at a scale above Spark's, so rounding to Spark's scale is exact) and the result is
+    /// cast to Spark's type, NULL on overflow as Spark's non-ANSI mode gives.
+    fn decimal_arithmetic(&self, expr: &RawBinaryExpr, left: &DataType, right: &DataType) -> Result<Option<Expr>> {
+        let is_decimal = |t: &DataType| matches!(t, DataType::Decimal128(..));
+        if !(is_decimal(left) || is_decimal(right)) {
+            return Ok(None);
+        }
+        let (Some(l), Some(r)) = (decimal_shape(&expr.left, left), decimal_shape(&expr.right, right)) else {
+            return Ok(None);
+        };
+        let Some((p, s)) = spark_decimal_result(&expr.op, l, r) else {
+            return plan_err!(
+                "decimal arithmetic past 38 digits of precision is not supported yet (DECIMAL({}, {}) {} DECIMAL({}, {}))",
+                l.0, l.1, expr.op, r.0, r.1
+            );
+        };
+        let as_decimal = |e: Expr, (p, s): (i32, i32)| Expr::Cast(Cast::new(Box::new(e), DataType::Decimal128(p as u8, s as i8)));
+        let (left_e, right_e) = (as_decimal(expr.left.clone(), l), as_decimal(expr.right.clone(), r));
+        let value = match expr.op {
+            BinaryOperator::Plus => left_e + right_e,
+            BinaryOperator::Minus => left_e - right_e,
+            BinaryOperator::Multiply => left_e * right_e,
+            BinaryOperator::Divide => {
+                // DataFusion's quotient has the dividend's scale + 4: widen the dividend so
+                // that it keeps one digit more than Spark's scale.
+                let extra = (s - l.1 - 3).max(0);
+                let widened = ((l.0 + extra).min(38), l.1 + extra);
+                let divisor = if self.ansi { right_e } else { nullif(right_e, lit(0)) };
+                as_decimal(expr.left.clone(), widened) / divisor
+            }
+            BinaryOperator::Modulo => {
+                let divisor = if self.ansi { right_e } else { nullif(right_e, lit(0)) };
+                left_e % divisor
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(Expr::TryCast(datafusion::logical_expr::TryCast::new(
+            Box::new(value),
+            DataType::Decimal128(p as u8, s as i8),
+        ))))
+    }
+}
+
 impl ExprPlanner for SparkExprPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
         let arithmetic =
@@ -42,6 +141,9 @@ impl ExprPlanner for SparkExprPlanner {
             return Ok(PlannerResult::Original(expr));
         }
         let (left, right) = (expr.left.get_type(schema)?, expr.right.get_type(schema)?);
+        if let Some(planned) = self.decimal_arithmetic(&expr, &left, &right)? {
+            return Ok(PlannerResult::Planned(planned));
+        }
         // Spark: text in arithmetic is read as a double (`'1' + 1` is 2.0).
         if arithmetic && (is_text(&left) && right.is_numeric() || left.is_numeric() && is_text(&right)) {
             let (l, r) = (to_double(expr.left), to_double(expr.right));

@@ -90,8 +90,14 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         datafusion_spark::function::array::array(),
         Recipe { text_wins: true, ..Default::default() },
     );
+    let coalesce = adapt(
+        "coalesce",
+        datafusion::functions::core::coalesce(),
+        Recipe { text_wins: true, ..Default::default() },
+    );
     vec![
         array,
+        coalesce,
         Arc::new(ScalarUDF::from(ArraysOverlap::default())),
         prepend,
         append,
@@ -154,6 +160,9 @@ impl ScalarUDFImpl for Dispatch {
         &self.signature
     }
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        if self.name == "reverse" && matches!(args.first(), Some(DataType::Binary | DataType::LargeBinary | DataType::BinaryView)) {
+            return datafusion::common::plan_err!("function reverse is not supported yet: on binary values");
+        }
         data_types_with_scalar_udf(args, self.pick(args.first()))
     }
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {

@@ -99,6 +99,9 @@ impl ScalarUDFImpl for ToJson {
         if has_non_string_map_key(&arg_types[0]) {
             return datafusion::common::plan_err!("function to_json is not supported yet: a map whose keys are not strings");
         }
+        if let Some(t) = spark_rendered(&arg_types[0]) {
+            return datafusion::common::plan_err!("function to_json is not supported yet: values of type {t} (Spark's JSON text differs)");
+        }
         Ok(DataType::Utf8)
     }
 
@@ -111,5 +114,18 @@ impl ScalarUDFImpl for ToJson {
         } else {
             Ok(ColumnarValue::Array(result))
         }
+    }
+}
+
+/// A nested type whose JSON text Spark writes differently from Arrow's writer (timestamps
+/// with a zone suffix, decimals with their scale, NaN as a string).
+fn spark_rendered(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::Timestamp(..) | DataType::Decimal128(..) | DataType::Float32 | DataType::Float64 => Some(t.clone()),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
+            spark_rendered(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().find_map(|f| spark_rendered(f.data_type())),
+        _ => None,
     }
 }
