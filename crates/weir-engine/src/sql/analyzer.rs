@@ -85,6 +85,13 @@ impl AnalyzerRule for SparkLiterals {
     }
 }
 
+/// `x + 0.0` as [`SparkCasts`] writes it (so it runs once).
+fn is_normalized(e: &Expr) -> bool {
+    matches!(e, Expr::BinaryExpr(b) if b.op == datafusion::logical_expr::Operator::Plus
+        && matches!(b.right.as_ref(), Expr::Literal(v, _) if v == &ScalarValue::Float64(Some(0.0)) || v == &ScalarValue::Float32(Some(0.0)))
+        || matches!(b.right.as_ref(), Expr::Cast(_)))
+}
+
 fn has_lambda(e: &Expr) -> bool {
     e.exists(|e| Ok(matches!(e, Expr::LambdaVariable(_)))).unwrap_or(false)
 }
@@ -229,6 +236,25 @@ fn merged_input_schema(plan: &LogicalPlan) -> DFSchema {
 
 impl SparkCasts {
     fn rewrite(&self, e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+        // Spark counts -0.0 and 0.0 as one value in DISTINCT aggregates: `x + 0.0` is 0.0 for both.
+        if let Expr::AggregateFunction(mut agg) = e {
+            if agg.params.distinct
+                && agg.params.args.iter().any(|a| a.get_type(schema).is_ok_and(|t| t.is_floating()))
+                && !agg.params.args.iter().any(is_normalized)
+            {
+                agg.params.args = agg
+                    .params
+                    .args
+                    .into_iter()
+                    .map(|a| match a.get_type(schema) {
+                        Ok(t) if t.is_floating() => a + Expr::Literal(ScalarValue::Float64(Some(0.0)), None).cast_to(&t, schema).unwrap_or_else(|_| Expr::Literal(ScalarValue::Float64(Some(0.0)), None)),
+                        _ => a,
+                    })
+                    .collect();
+                return Ok(Transformed::yes(Expr::AggregateFunction(agg)));
+            }
+            return Ok(Transformed::no(Expr::AggregateFunction(agg)));
+        }
         let (inner, field, is_try) = match e {
             Expr::Cast(Cast { expr, field }) => (expr, field, false),
             Expr::TryCast(TryCast { expr, field }) => (expr, field, true),
@@ -262,9 +288,15 @@ impl SparkCasts {
         }
         // Spark converts a double to a decimal through its shortest text (1.255D is 1.26 at
         // scale 2; the binary value is below 1.255).
+        // Java prints plain text between 1e-3 and 1e7 only; outside, Arrow's cast is used.
         if let (Some(DataType::Float32 | DataType::Float64), DataType::Decimal128(..)) = (&source, target) {
-            let text = Expr::ScalarFunction(ScalarFunction::new_udf(self.to_string.clone(), vec![*inner]));
-            return Ok(Transformed::yes(Expr::TryCast(TryCast::new_from_field(Box::new(text), field))));
+            use datafusion::logical_expr::{lit, when};
+            let magnitude = datafusion::functions::math::expr_fn::abs(Expr::Cast(Cast::new(inner.clone(), DataType::Float64)));
+            let plain = magnitude.clone().gt_eq(lit(1e-3)).and(magnitude.lt(lit(1e7)));
+            let text = Expr::ScalarFunction(ScalarFunction::new_udf(self.to_string.clone(), vec![*inner.clone()]));
+            let via_text = Expr::TryCast(TryCast::new_from_field(Box::new(text), field.clone()));
+            let direct = Expr::TryCast(TryCast::new_from_field(inner, field));
+            return Ok(Transformed::yes(when(plain, via_text).otherwise(direct)?));
         }
         if let Some(source) = &source
             && is_text(target)

@@ -26,8 +26,22 @@ pub fn literals(statement: &mut Statement) {
             if let Some(new) = typed_literal(expr) {
                 *expr = new;
             }
+            // `mod(a, b)` is `a % b` (Spark's operator typing applies).
+            if let Expr::Function(f) = expr
+                && f.name.to_string().eq_ignore_ascii_case("mod")
+                && let ast::FunctionArguments::List(list) = &f.args
+                && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)), ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(b))] =
+                    list.args.as_slice()
+            {
+                *expr = Expr::Nested(Box::new(Expr::BinaryOp {
+                    left: Box::new(a.clone()),
+                    op: ast::BinaryOperator::Modulo,
+                    right: Box::new(b.clone()),
+                }));
+            }
             if let Expr::Function(function) = expr {
                 ignore_nulls_argument(function);
+                default_round_scale(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
@@ -69,6 +83,21 @@ fn like_escape(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) {
     }
     *text = out;
     *escape_char = None;
+}
+
+/// `round(x)` is `round(x, 0)` (and `bround`): Spark's one-argument form keeps a decimal's
+/// type at scale 0, which the two-argument implementation computes.
+fn default_round_scale(function: &mut ast::Function) {
+    let name = function.name.to_string().to_ascii_lowercase();
+    if name != "round" && name != "bround" {
+        return;
+    }
+    let ast::FunctionArguments::List(list) = &mut function.args else { return };
+    if list.args.len() == 1 {
+        list.args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(ValueWithSpan::from(
+            Value::Number("0".into(), false),
+        )))));
+    }
 }
 
 /// Spark's `first_value(x, true)` / `first(x, true)` (and `last…`): the second argument

@@ -134,6 +134,19 @@ impl ScalarUDFImpl for Adapted {
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
         datafusion::common::internal_err!("{} computes its type from its arguments' fields", self.name)
     }
+    fn simplify(
+        &self,
+        args: Vec<datafusion::logical_expr::Expr>,
+        info: &datafusion::logical_expr::simplify::SimplifyContext,
+    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+        // With only a coercion rule of its own, the function is the inner one (`coalesce`
+        // becomes a CASE this way).
+        let only_coercion = Recipe { text_wins: self.recipe.text_wins, ..Default::default() } == self.recipe;
+        if only_coercion {
+            return self.inner.simplify(args, info);
+        }
+        Ok(datafusion::logical_expr::simplify::ExprSimplifyResult::Original(args))
+    }
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let field = self.inner_field(args.arg_fields, args.scalar_arguments)?;
         let mut field = field.as_ref().clone().with_name(self.name);

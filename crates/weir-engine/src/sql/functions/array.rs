@@ -90,14 +90,8 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         datafusion_spark::function::array::array(),
         Recipe { text_wins: true, ..Default::default() },
     );
-    let coalesce = adapt(
-        "coalesce",
-        datafusion::functions::core::coalesce(),
-        Recipe { text_wins: true, ..Default::default() },
-    );
     vec![
         array,
-        coalesce,
         Arc::new(ScalarUDF::from(ArraysOverlap::default())),
         prepend,
         append,

@@ -12,8 +12,13 @@ pub mod null_tests;
 pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     let mut functions = null_tests::functions();
     // `nvl(a, b)` and `ifnull(a, b)` are `coalesce(a, b)` with coalesce's type rules (an
-    // array stays an array).
-    functions.push(Arc::new(datafusion::functions::core::coalesce().as_ref().clone().with_aliases(["nvl", "ifnull"])));
+    // array stays an array), text winning over numbers as in Spark.
+    let coalesce = super::adapt::adapt(
+        "coalesce",
+        datafusion::functions::core::coalesce(),
+        super::adapt::Recipe { text_wins: true, ..Default::default() },
+    );
+    functions.push(Arc::new(coalesce.as_ref().clone().with_aliases(["nvl", "ifnull"])));
     functions
 }
 

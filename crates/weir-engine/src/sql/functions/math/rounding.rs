@@ -179,6 +179,18 @@ impl ScalarUDFImpl for Rounding {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        // Spark rounds a double through its decimal text (1.005D rounds to 1.01).
+        if self.mode == Mode::HalfUp
+            && self.with_scale(&types)
+            && types[0] == DataType::Float64
+            && let Some(ColumnarValue::Scalar(v)) = args.args.get(1)
+            && let Some(d) = scale_of(Some(v))
+        {
+            let x = args.args[0].to_array(args.number_rows)?;
+            let out: datafusion::arrow::array::Float64Array =
+                x.as_primitive::<datafusion::arrow::datatypes::Float64Type>().iter().map(|v| v.map(|v| round_text(v, d))).collect();
+            return Ok(ColumnarValue::Array(Arc::new(out)));
+        }
         let delegate = !self.with_scale(&types) || types[0].is_floating();
         if let (true, Some(inner)) = (delegate, &self.inner) {
             return inner.invoke_with_args(args);
@@ -241,5 +253,62 @@ mod tests {
         assert_eq!(decimal_type(5, 4, -3), (4, 0));
         assert_eq!(decimal_type(2, 1, 0), (2, 0));
         assert_eq!(decimal_type(5, 1, -2), (5, 0));
+    }
+}
+
+/// `v` rounded half-up at `d` decimal places of its shortest decimal text.
+fn round_text(v: f64, d: i32) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    // Digit i has weight 10^(exponent - i); keep those with weight >= 10^-d.
+    let keep = exponent + d + 1;
+    if keep < 0 {
+        return 0.0f64.copysign(v);
+    }
+    let keep = keep as usize;
+    if keep >= digits.len() {
+        return v;
+    }
+    let mut kept: Vec<u8> = digits[..keep].to_vec();
+    let mut carry = digits[keep] >= 5;
+    for digit in kept.iter_mut().rev() {
+        if !carry {
+            break;
+        }
+        *digit += 1;
+        carry = *digit == 10;
+        if carry {
+            *digit = 0;
+        }
+    }
+    let mut text = String::new();
+    if carry {
+        text.push('1');
+    }
+    text.extend(kept.iter().map(|d| (b'0' + d) as char));
+    if text.is_empty() {
+        text.push('0');
+    }
+    let shift = exponent + if carry { 1 } else { 0 } - (text.len() as i32 - 1);
+    let value: f64 = format!("{text}e{shift}").parse().unwrap_or(v);
+    value.copysign(v)
+}
+
+#[cfg(test)]
+mod round_text_tests {
+    #[test]
+    fn doubles_round_through_their_text() {
+        assert_eq!(super::round_text(1.005, 2), 1.01);
+        assert_eq!(super::round_text(0.125, 2), 0.13);
+        assert_eq!(super::round_text(2.5, 0), 3.0);
+        assert_eq!(super::round_text(-2.5, 0), -3.0);
+        assert_eq!(super::round_text(9.995, 2), 10.0);
+        assert_eq!(super::round_text(1234.5, -2), 1200.0);
+        assert_eq!(super::round_text(0.004, 2), 0.0);
     }
 }
