@@ -1,7 +1,7 @@
 //! Spark aggregates that are DataFusion aggregates with other arguments: `first`/`first_value`/
 //! `any_value` and `last`/`last_value` (an optional `ignoreNulls` boolean literal as second
 //! argument; Spark respects nulls by default), `count_if(cond)` (the rows where `cond` is true,
-//! a bigint), `listagg`/`string_agg` (the delimiter defaults to the empty string) and `try_avg`
+//! a bigint), `listagg` (the delimiter defaults to the empty string) and `try_avg`
 //! (`avg`; numeric averages cannot overflow in double).
 //!
 //! Each plans with Spark's result type and is rewritten by `simplify` into the DataFusion
@@ -50,7 +50,7 @@ impl Rewritten {
 }
 
 /// `first`, `first_value`, `any_value`, `last`, `last_value`, `count_if`, `listagg`,
-/// `string_agg`, `try_avg`.
+/// `try_avg`.
 pub fn functions() -> Vec<Arc<AggregateUDF>> {
     [
         ("first", Kind::First),
@@ -60,7 +60,8 @@ pub fn functions() -> Vec<Arc<AggregateUDF>> {
         ("last_value", Kind::Last),
         ("count_if", Kind::CountIf),
         ("listagg", Kind::ListAgg),
-        ("string_agg", Kind::ListAgg),
+        // `string_agg` stays DataFusion's: its `ORDER BY` inside the call needs the ordering
+        // planned with the call, which a rewrite at simplification comes too late for.
         ("try_avg", Kind::TryAvg),
     ]
     .into_iter()
@@ -160,8 +161,12 @@ impl AggregateUDFImpl for Rewritten {
                     (functions_aggregate::count::count_udaf(), vec![counted], null_treatment)
                 }
                 Kind::ListAgg => {
-                    // `WITHIN GROUP (ORDER BY k)`: the planner prepended `k` to the arguments.
-                    if !order_by.is_empty() && args.len() >= 2 {
+                    // `WITHIN GROUP (ORDER BY k)`: the planner prepended `k` to the arguments
+                    // (`string_agg(x, ',' ORDER BY k)` has no such extra argument).
+                    let delimiter_second = args.len() == 2
+                        && matches!(&args[1], Expr::Literal(v, _) if matches!(v, ScalarValue::Utf8(_) | ScalarValue::Utf8View(_) | ScalarValue::LargeUtf8(_)));
+                    let prepended = order_by.first().is_some_and(|k| args.first() == Some(&k.expr));
+                    if prepended && args.len() >= 2 && !delimiter_second {
                         args.remove(0);
                     }
                     if args.len() == 1 {
