@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EDGE_DIR = ROOT / "tests" / "spark" / "edge"
 GOLDEN_DIR = ROOT / "tests" / "spark" / "goldens"
+FUNCTION_LIST = ROOT / "crates" / "weir-engine" / "src" / "sql" / "spark_functions.txt"
 
 # Functions whose results vary from run to run although Spark does not mark their
 # expressions Nondeterministic (those are found through the JVM and added at start-up).
@@ -69,6 +70,17 @@ def builtin_functions(spark):
         group = group[: -len("_funcs")] if group.endswith("_funcs") else group
         out.append((fid.funcName(), group or "other", info.getClassName(), info.getExamples() or ""))
     return sorted(out)
+
+
+def function_names(spark, functions):
+    """Every builtin scalar, aggregate, window and table function name (no operators), sorted:
+    the engine's list of Spark functions (errors say "not supported yet" for these)."""
+    names = {name for name, _, _, _ in functions}
+    tables = spark._jvm.org.apache.spark.sql.catalyst.analysis.TableFunctionRegistry.builtin()
+    ids = tables.listFunction()
+    for i in range(ids.length()):
+        names.add(ids.apply(i).funcName())
+    return sorted(n for n in names if n.replace("_", "").isalnum())
 
 
 def nondeterministic_names(spark, functions):
@@ -299,6 +311,7 @@ def main():
     started = time.time()
     spark = start_spark()
     functions = builtin_functions(spark)
+    names = function_names(spark, functions)
     varying = VARYING | nondeterministic_names(spark, functions)
     records = defaultdict(list)
     rejected_edge = []
@@ -319,6 +332,7 @@ def main():
             print("... %d/%d queries" % (i, len(queries)), flush=True)
     spark.stop()
 
+    FUNCTION_LIST.write_text("".join(n + "\n" for n in names), encoding="utf-8")
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     for stale in GOLDEN_DIR.glob("*.jsonl"):
         if stale.stem not in records:
