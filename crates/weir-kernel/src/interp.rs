@@ -840,7 +840,7 @@ mod tests {
         it.execute("%printschema\nv", 3, &fe).await.unwrap();
         assert_eq!(
             fe.take(),
-            [Output::Text("root\n |-- id: long (nullable = false)\n |-- s: string (nullable = true)\n".into())]
+            [Output::Text("root\n |-- id: integer (nullable = false)\n |-- s: string (nullable = true)\n".into())]
         );
         let views = it.views().await;
         assert_eq!(views, [ViewInfo { name: "v".into(), columns: vec!["id".into(), "s".into()] }]);
@@ -920,6 +920,7 @@ mod tests {
         fe.take();
         it.execute("%sql\nSELECT name, type FROM meta ORDER BY name", 4, &fe).await.unwrap();
         let Output::Table { table, .. } = &fe.take()[0] else { panic!() };
-        assert_eq!(table.rows, [vec!["a", "long"], vec!["b", "double"]]);
+        // Spark's types: `1` is an INT and `2.5` a DECIMAL(2,1).
+        assert_eq!(table.rows, [vec!["a", "integer"], vec!["b", "decimal(2,1)"]]);
     }
 }
