@@ -188,7 +188,8 @@ impl Session {
         let df = self.ctx.execute_logical_plan(plan).await?;
         // Analyzed now, so the DataFrame's schema carries Spark's types (INT literals,
         // rendered casts) before it runs.
-        let analyzed = state.analyzer().execute_and_check(df.logical_plan().clone(), state.config_options(), |_, _| {})?;
+        let analyzed =
+            state.analyzer().execute_and_check(df.logical_plan().clone(), state.config_options(), |_, _| {})?;
         // Optimized once now, so what DataFusion cannot do fails here, not mid-run.
         if let Err(e) = state.optimize(&analyzed) {
             return Err(crate::sql::errors::spark_terms(e, &self.views, &[]));

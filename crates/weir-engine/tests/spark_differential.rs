@@ -17,13 +17,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{
-    Array, AsArray, BooleanArray, Decimal128Array, FixedSizeListArray, LargeListArray, ListArray, MapArray,
-    StructArray,
+    Array, AsArray, BooleanArray, Decimal128Array, FixedSizeListArray, LargeListArray, ListArray, MapArray, StructArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, DurationMicrosecondType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, IntervalUnit, TimeUnit,
+    DataType, Date32Type, DurationMicrosecondType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    IntervalUnit, TimeUnit,
 };
 use datafusion::arrow::record_batch::RecordBatch;
 use serde_json::{Value, json};
@@ -90,7 +89,8 @@ fn load_cases(only: Option<&str>) -> Vec<Case> {
             let golden: Value =
                 serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
             let field = |k: &str| golden[k].as_str().unwrap_or_default().to_string();
-            let case = Case { id: field("id"), group: field("group"), function: field("function"), sql: field("sql"), golden };
+            let case =
+                Case { id: field("id"), group: field("group"), function: field("function"), sql: field("sql"), golden };
             if only.is_none_or(|g| g == case.group) {
                 cases.push(case);
             }
@@ -225,11 +225,8 @@ fn encode(array: &dyn Array, row: usize) -> Value {
         }
         DataType::Struct(fields) => {
             let s = array.as_any().downcast_ref::<StructArray>().expect("struct");
-            let pairs: Vec<Value> = fields
-                .iter()
-                .zip(s.columns())
-                .map(|(f, c)| json!([f.name(), encode(c.as_ref(), row)]))
-                .collect();
+            let pairs: Vec<Value> =
+                fields.iter().zip(s.columns()).map(|(f, c)| json!([f.name(), encode(c.as_ref(), row)])).collect();
             json!({"struct": pairs})
         }
         DataType::Dictionary(_, v) => {
@@ -306,7 +303,9 @@ async fn run_case(session: &Session, case: &Case) -> Result {
     let types: Vec<String> = df.schema().fields().iter().map(|f| spark_type(f.data_type())).collect();
     let batches: Vec<RecordBatch> = match df.collect().await {
         Ok(b) => b,
-        Err(e) => return Result { outcome: Outcome::Error, detail: format!("at run time: {}", first_line(&e.to_string())) },
+        Err(e) => {
+            return Result { outcome: Outcome::Error, detail: format!("at run time: {}", first_line(&e.to_string())) };
+        }
     };
     let spark_types: Vec<String> = golden["columns"]
         .as_array()
@@ -340,7 +339,8 @@ async fn run_case(session: &Session, case: &Case) -> Result {
 
 /// An error message on one line (its causes joined with ` | `), at most 400 characters.
 fn first_line(text: &str) -> String {
-    let joined = text.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "caused by").collect::<Vec<_>>().join(" | ");
+    let joined =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "caused by").collect::<Vec<_>>().join(" | ");
     let line = joined.as_str();
     if line.len() > 4000 { format!("{}…", &line[..line.floor_char_boundary(4000)]) } else { line.to_string() }
 }

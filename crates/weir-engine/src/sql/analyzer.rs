@@ -247,7 +247,11 @@ impl SparkCasts {
                     .args
                     .into_iter()
                     .map(|a| match a.get_type(schema) {
-                        Ok(t) if t.is_floating() => a + Expr::Literal(ScalarValue::Float64(Some(0.0)), None).cast_to(&t, schema).unwrap_or_else(|_| Expr::Literal(ScalarValue::Float64(Some(0.0)), None)),
+                        Ok(t) if t.is_floating() => {
+                            a + Expr::Literal(ScalarValue::Float64(Some(0.0)), None)
+                                .cast_to(&t, schema)
+                                .unwrap_or_else(|_| Expr::Literal(ScalarValue::Float64(Some(0.0)), None))
+                        }
                         _ => a,
                     })
                     .collect();
@@ -268,14 +272,14 @@ impl SparkCasts {
             && source.is_numeric()
         {
             let seconds = Expr::Cast(Cast::new(inner, DataType::Float64));
-            let micros = Expr::Cast(Cast::new(
-                Box::new(seconds * datafusion::logical_expr::lit(1_000_000f64)),
-                DataType::Int64,
-            ));
+            let micros =
+                Expr::Cast(Cast::new(Box::new(seconds * datafusion::logical_expr::lit(1_000_000f64)), DataType::Int64));
             // A function, not a cast: the rule must leave its own output alone when it runs again.
             let micros = datafusion::functions::datetime::expr_fn::to_timestamp_micros(vec![micros]);
             let micros = match zone {
-                Some(_) => Expr::Cast(Cast::new(Box::new(micros), DataType::Timestamp(TimeUnit::Microsecond, zone.clone()))),
+                Some(_) => {
+                    Expr::Cast(Cast::new(Box::new(micros), DataType::Timestamp(TimeUnit::Microsecond, zone.clone())))
+                }
                 None => micros,
             };
             return Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(micros), field))));
@@ -284,14 +288,18 @@ impl SparkCasts {
             && target.is_numeric()
             && matches!(source, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
         {
-            return plan_err!("CAST of a {} to a number is not supported yet", if matches!(source, DataType::Timestamp(..)) { "TIMESTAMP" } else { "DATE" });
+            return plan_err!(
+                "CAST of a {} to a number is not supported yet",
+                if matches!(source, DataType::Timestamp(..)) { "TIMESTAMP" } else { "DATE" }
+            );
         }
         // Spark converts a double to a decimal through its shortest text (1.255D is 1.26 at
         // scale 2; the binary value is below 1.255).
         // Java prints plain text between 1e-3 and 1e7 only; outside, Arrow's cast is used.
         if let (Some(DataType::Float32 | DataType::Float64), DataType::Decimal128(..)) = (&source, target) {
             use datafusion::logical_expr::{lit, when};
-            let magnitude = datafusion::functions::math::expr_fn::abs(Expr::Cast(Cast::new(inner.clone(), DataType::Float64)));
+            let magnitude =
+                datafusion::functions::math::expr_fn::abs(Expr::Cast(Cast::new(inner.clone(), DataType::Float64)));
             let plain = magnitude.clone().gt_eq(lit(1e-3)).and(magnitude.lt(lit(1e7)));
             let text = Expr::ScalarFunction(ScalarFunction::new_udf(self.to_string.clone(), vec![*inner.clone()]));
             let via_text = Expr::TryCast(TryCast::new_from_field(Box::new(text), field.clone()));

@@ -38,7 +38,8 @@ fn unicode_escapes(sql: &str) -> std::borrow::Cow<'_, str> {
             Some(q) if c == q => quote = None,
             Some(_) if c == '\\' => {
                 let hex: String = chars.iter().skip(i + 2).take(4).collect();
-                if chars.get(i + 1) == Some(&'u') && hex.len() == 4
+                if chars.get(i + 1) == Some(&'u')
+                    && hex.len() == 4
                     && let Some(decoded) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
                 {
                     out.push(decoded);

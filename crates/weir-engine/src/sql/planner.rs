@@ -10,8 +10,8 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
-use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, RawFieldAccessExpr};
 use datafusion::functions::core::expr_fn::nullif;
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, RawFieldAccessExpr};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, GetFieldAccess, lit, when};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
@@ -103,10 +103,15 @@ impl SparkExprPlanner {
         let Some((p, s)) = spark_decimal_result(&expr.op, l, r) else {
             return plan_err!(
                 "decimal arithmetic past 38 digits of precision is not supported yet (DECIMAL({}, {}) {} DECIMAL({}, {}))",
-                l.0, l.1, expr.op, r.0, r.1
+                l.0,
+                l.1,
+                expr.op,
+                r.0,
+                r.1
             );
         };
-        let as_decimal = |e: Expr, (p, s): (i32, i32)| Expr::Cast(Cast::new(Box::new(e), DataType::Decimal128(p as u8, s as i8)));
+        let as_decimal =
+            |e: Expr, (p, s): (i32, i32)| Expr::Cast(Cast::new(Box::new(e), DataType::Decimal128(p as u8, s as i8)));
         let (left_e, right_e) = (as_decimal(expr.left.clone(), l), as_decimal(expr.right.clone(), r));
         let value = match expr.op {
             BinaryOperator::Plus => left_e + right_e,
@@ -135,8 +140,7 @@ impl SparkExprPlanner {
 
 impl ExprPlanner for SparkExprPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
-        let arithmetic =
-            matches!(expr.op, BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply);
+        let arithmetic = matches!(expr.op, BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply);
         if !arithmetic && !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Modulo) {
             return Ok(PlannerResult::Original(expr));
         }
@@ -165,7 +169,9 @@ impl ExprPlanner for SparkExprPlanner {
             return Ok(PlannerResult::Original(expr));
         }
         if expr.op == BinaryOperator::Minus {
-            if matches!(left, DataType::Date32 | DataType::Date64) && matches!(right, DataType::Date32 | DataType::Date64) {
+            if matches!(left, DataType::Date32 | DataType::Date64)
+                && matches!(right, DataType::Date32 | DataType::Date64)
+            {
                 return plan_err!(
                     "DATE - DATE is not supported yet (Spark's answer is an INTERVAL DAY): use datediff(end, start) for the number of days"
                 );
@@ -212,13 +218,17 @@ impl ExprPlanner for SparkExprPlanner {
     fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
         // `EXTRACT(SECOND FROM ts)` is Spark's `date_part` (seconds with fraction, DECIMAL(8,6)).
         let udf = super::functions::datetime::fields::date_part_udf();
-        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, args))))
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+            udf, args,
+        ))))
     }
 
     fn plan_overlay(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
         // `OVERLAY(x PLACING y FROM p [FOR n])` is Spark's `overlay` (binary stays binary).
         let udf = super::functions::string::bytes::overlay_udf();
-        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, args))))
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+            udf, args,
+        ))))
     }
 
     fn plan_struct_literal(&self, args: Vec<Expr>, is_named_struct: bool) -> Result<PlannerResult<Vec<Expr>>> {
@@ -226,7 +236,8 @@ impl ExprPlanner for SparkExprPlanner {
             // `struct(k, count(*) AS n)`: DataFusion names the unnamed fields `c0`, `c1`…
             let mut args = args;
             for i in (0..args.len()).step_by(2) {
-                let unnamed = matches!(&args[i], Expr::Literal(ScalarValue::Utf8(Some(n)), _) if *n == format!("c{}", i / 2));
+                let unnamed =
+                    matches!(&args[i], Expr::Literal(ScalarValue::Utf8(Some(n)), _) if *n == format!("c{}", i / 2));
                 if unnamed && let Some(value) = args.get(i + 1) {
                     let name = match value {
                         Expr::Column(c) => c.name.clone(),

@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    self, CastKind, DataType, ExactNumberInfo, Expr, Ident, Query, Select, SelectItem, Statement, TableFactor,
-    Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
+    self, CastKind, DataType, ExactNumberInfo, Expr, Ident, Query, Select, SelectItem, Statement, TableFactor, Value,
+    ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 /// Rewrites typed numeric literals (see the module doc).
@@ -30,8 +30,10 @@ pub fn literals(statement: &mut Statement) {
             if let Expr::Function(f) = expr
                 && f.name.to_string().eq_ignore_ascii_case("mod")
                 && let ast::FunctionArguments::List(list) = &f.args
-                && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)), ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(b))] =
-                    list.args.as_slice()
+                && let [
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)),
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(b)),
+                ] = list.args.as_slice()
             {
                 *expr = Expr::Nested(Box::new(Expr::BinaryOp {
                     left: Box::new(a.clone()),
@@ -285,7 +287,9 @@ pub fn unsupported(statement: &Statement) -> Result<(), String> {
             for from in &select.from {
                 for join in &from.joins {
                     let constraint = match &join.join_operator {
-                        ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) | ast::JoinOperator::FullOuter(c) => c,
+                        ast::JoinOperator::Right(c)
+                        | ast::JoinOperator::RightOuter(c)
+                        | ast::JoinOperator::FullOuter(c) => c,
                         _ => continue,
                     };
                     if matches!(constraint, ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural) {
@@ -589,9 +593,15 @@ mod tests {
         assert_eq!(resolved("SELECT Name, ID FROM t").unwrap(), "SELECT name, Id FROM t");
         assert_eq!(resolved("SELECT name FROM u").unwrap(), "SELECT name FROM u".replace("name FROM", "NAME FROM"));
         assert_eq!(resolved("SELECT x.Name FROM t AS x").unwrap(), "SELECT x.name FROM t AS x");
-        assert_eq!(resolved("SELECT upper(id) AS Big FROM t ORDER BY big").unwrap(), "SELECT upper(Id) AS Big FROM t ORDER BY Big");
+        assert_eq!(
+            resolved("SELECT upper(id) AS Big FROM t ORDER BY big").unwrap(),
+            "SELECT upper(Id) AS Big FROM t ORDER BY Big"
+        );
         // Lambda parameters are left alone.
-        assert_eq!(resolved("SELECT transform(a, name -> name + 1) FROM t").unwrap(), "SELECT transform(a, name -> name + 1) FROM t");
+        assert_eq!(
+            resolved("SELECT transform(a, name -> name + 1) FROM t").unwrap(),
+            "SELECT transform(a, name -> name + 1) FROM t"
+        );
     }
 
     #[test]
@@ -606,7 +616,10 @@ mod tests {
             resolved("WITH Src AS (SELECT 1 AS MyCol) SELECT mycol FROM src").unwrap(),
             "WITH Src AS (SELECT 1 AS MyCol) SELECT MyCol FROM Src"
         );
-        assert_eq!(resolved("SELECT sub.a FROM (SELECT 1 AS A) AS Sub").unwrap(), "SELECT Sub.A FROM (SELECT 1 AS A) AS Sub");
+        assert_eq!(
+            resolved("SELECT sub.a FROM (SELECT 1 AS A) AS Sub").unwrap(),
+            "SELECT Sub.A FROM (SELECT 1 AS A) AS Sub"
+        );
     }
 
     #[test]
@@ -637,8 +650,16 @@ mod tests {
             rewritten("SELECT k, x.e FROM t LATERAL VIEW explode(a) x AS e").unwrap(),
             "SELECT k, t.e FROM (SELECT *, unnest(a) AS e FROM t) AS `t`"
         );
-        assert!(rewritten("SELECT k FROM t LATERAL VIEW OUTER explode(a) x AS e").unwrap_err().contains("not supported yet"));
-        assert!(rewritten("SELECT k FROM t LATERAL VIEW posexplode(a) x AS p, e").unwrap_err().contains("not supported yet"));
+        assert!(
+            rewritten("SELECT k FROM t LATERAL VIEW OUTER explode(a) x AS e")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
+        assert!(
+            rewritten("SELECT k FROM t LATERAL VIEW posexplode(a) x AS p, e")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
     }
 
     #[test]

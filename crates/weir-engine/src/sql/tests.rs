@@ -12,12 +12,11 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 
 fn ctx() -> SessionContext {
-    let state =
-        super::with_spark(
-            SessionStateBuilder::new().with_config(super::session_config()).with_default_features(),
-            super::SqlOptions::default(),
-        )
-            .build();
+    let state = super::with_spark(
+        SessionStateBuilder::new().with_config(super::session_config()).with_default_features(),
+        super::SqlOptions::default(),
+    )
+    .build();
     SessionContext::new_with_state(state)
 }
 
@@ -177,4 +176,3 @@ fn syntax_check() {
     assert!(super::check_syntax("SELEC 1").is_err());
     assert!(super::check_syntax("SELECT 1; SELECT 2").unwrap_err().contains("one SQL statement"));
 }
-

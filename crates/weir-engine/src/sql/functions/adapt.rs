@@ -201,7 +201,8 @@ impl ScalarUDFImpl for Adapted {
             }
             if let Some(default) = &self.recipe.default {
                 let value = default.cast_to(result.data_type())?.to_array_of_size(rows)?;
-                let missing = datafusion::arrow::compute::and_not(&datafusion::arrow::compute::is_null(&result)?, &any_null)?;
+                let missing =
+                    datafusion::arrow::compute::and_not(&datafusion::arrow::compute::is_null(&result)?, &any_null)?;
                 result = zip::zip(&missing, &value, &result)?;
             }
             if self.recipe.null_on != NullOn::Inner {

@@ -74,22 +74,16 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     );
     let size = datafusion_spark::function::collection::size();
     let cardinality = adapt("cardinality", size.clone(), Recipe::default());
-    let array_concat = adapt(
-        "concat",
-        nested::concat::array_concat_udf(),
-        Recipe { null_on: NullOn::Any, ..Default::default() },
-    );
+    let array_concat =
+        adapt("concat", nested::concat::array_concat_udf(), Recipe { null_on: NullOn::Any, ..Default::default() });
     let string_concat = datafusion_spark::function::string::concat();
     let map_value = adapt(
         "element_at",
         nested::map_extract::map_extract_udf(),
         Recipe { first_element: true, ..Default::default() },
     );
-    let array = adapt(
-        "array",
-        datafusion_spark::function::array::array(),
-        Recipe { text_wins: true, ..Default::default() },
-    );
+    let array =
+        adapt("array", datafusion_spark::function::array::array(), Recipe { text_wins: true, ..Default::default() });
     vec![
         array,
         Arc::new(ScalarUDF::from(ArraysOverlap::default())),
@@ -154,7 +148,9 @@ impl ScalarUDFImpl for Dispatch {
         &self.signature
     }
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        if self.name == "reverse" && matches!(args.first(), Some(DataType::Binary | DataType::LargeBinary | DataType::BinaryView)) {
+        if self.name == "reverse"
+            && matches!(args.first(), Some(DataType::Binary | DataType::LargeBinary | DataType::BinaryView))
+        {
             return datafusion::common::plan_err!("function reverse is not supported yet: on binary values");
         }
         data_types_with_scalar_udf(args, self.pick(args.first()))
@@ -169,8 +165,8 @@ impl ScalarUDFImpl for Dispatch {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let inner = self.pick(args.arg_fields.first().map(|f| f.data_type())).clone();
         let fields: Vec<Option<&ScalarValue>> = vec![None; args.arg_fields.len()];
-        let return_field =
-            inner.return_field_from_args(ReturnFieldArgs { arg_fields: &args.arg_fields, scalar_arguments: &fields })?;
+        let return_field = inner
+            .return_field_from_args(ReturnFieldArgs { arg_fields: &args.arg_fields, scalar_arguments: &fields })?;
         inner.invoke_with_args(ScalarFunctionArgs { return_field, ..args })
     }
 }
@@ -207,12 +203,14 @@ impl ScalarUDFImpl for Get {
     }
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         match args.first() {
-            Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)) => Ok(f.data_type().clone()),
+            Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)) => {
+                Ok(f.data_type().clone())
+            }
             _ => Ok(DataType::Null),
         }
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        use datafusion::arrow::compute::kernels::{cmp, numeric, nullif};
+        use datafusion::arrow::compute::kernels::{cmp, nullif, numeric};
         let rows = args.number_rows;
         let index = args.args[1].to_array(rows)?;
         let negative = cmp::lt(&index, &datafusion::arrow::array::Int64Array::new_scalar(0))?;
@@ -254,16 +252,21 @@ impl ScalarUDFImpl for ArraysZip {
         let rows = args.number_rows;
         let inner = nested::arrays_zip::arrays_zip_udf();
         let scalars: Vec<Option<&ScalarValue>> = vec![None; fields.len()];
-        let return_field = inner.return_field_from_args(ReturnFieldArgs { arg_fields: &fields, scalar_arguments: &scalars })?;
+        let return_field =
+            inner.return_field_from_args(ReturnFieldArgs { arg_fields: &fields, scalar_arguments: &scalars })?;
         let result = inner.invoke_with_args(ScalarFunctionArgs { return_field, ..args })?.to_array(rows)?;
         let target = renamed(result.data_type(), &fields);
         let list = result.as_list::<i32>();
         let DataType::List(item) = &target else { return Ok(ColumnarValue::Array(result)) };
         let DataType::Struct(names) = item.data_type() else { return Ok(ColumnarValue::Array(result)) };
         let values = list.values().as_struct();
-        let values =
-            StructArray::try_new(names.clone(), values.columns().to_vec(), values.nulls().cloned())?;
-        let list = GenericListArray::<i32>::try_new(item.clone(), list.offsets().clone(), Arc::new(values), list.nulls().cloned())?;
+        let values = StructArray::try_new(names.clone(), values.columns().to_vec(), values.nulls().cloned())?;
+        let list = GenericListArray::<i32>::try_new(
+            item.clone(),
+            list.offsets().clone(),
+            Arc::new(values),
+            list.nulls().cloned(),
+        )?;
         Ok(ColumnarValue::Array(Arc::new(list)))
     }
 }
@@ -272,11 +275,8 @@ impl ScalarUDFImpl for ArraysZip {
 fn renamed(t: &DataType, _args: &[FieldRef]) -> DataType {
     let DataType::List(item) = t else { return t.clone() };
     let DataType::Struct(fields) = item.data_type() else { return t.clone() };
-    let names: Fields = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| Arc::new(f.as_ref().clone().with_name(i.to_string())))
-        .collect();
+    let names: Fields =
+        fields.iter().enumerate().map(|(i, f)| Arc::new(f.as_ref().clone().with_name(i.to_string()))).collect();
     DataType::List(Arc::new(item.as_ref().clone().with_data_type(DataType::Struct(names))))
 }
 
@@ -312,10 +312,7 @@ impl ScalarUDFImpl for Flatten {
 /// Per row: does the list hold a NULL item?
 fn has_null_item<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> datafusion::arrow::array::BooleanArray {
     let values: &ArrayRef = list.values();
-    list.offsets()
-        .windows(2)
-        .map(|w| Some((w[0].as_usize()..w[1].as_usize()).any(|j| values.is_null(j))))
-        .collect()
+    list.offsets().windows(2).map(|w| Some((w[0].as_usize()..w[1].as_usize()).any(|j| values.is_null(j)))).collect()
 }
 
 plain_udf!(ArraysOverlap);
@@ -341,7 +338,8 @@ impl ScalarUDFImpl for ArraysOverlap {
         let inputs: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<_>>()?;
         let fields: Vec<Option<&ScalarValue>> = vec![None; args.arg_fields.len()];
         let inner = nested::array_has::array_has_any_udf();
-        let return_field = inner.return_field_from_args(ReturnFieldArgs { arg_fields: &args.arg_fields, scalar_arguments: &fields })?;
+        let return_field = inner
+            .return_field_from_args(ReturnFieldArgs { arg_fields: &args.arg_fields, scalar_arguments: &fields })?;
         let found = inner.invoke_with_args(ScalarFunctionArgs { return_field, ..args })?.to_array(rows)?;
         let found = found.as_boolean();
         let mut holes = datafusion::arrow::array::BooleanArray::from(vec![false; rows]);

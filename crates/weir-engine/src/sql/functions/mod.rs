@@ -58,8 +58,15 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
 pub fn higher_order_functions() -> Vec<Arc<HigherOrderUDF>> {
     use datafusion::functions_nested as nested;
     vec![
-        Arc::new(nested::array_transform::array_transform_higher_order_function().as_ref().clone().with_aliases(["transform"])),
+        Arc::new(
+            nested::array_transform::array_transform_higher_order_function()
+                .as_ref()
+                .clone()
+                .with_aliases(["transform"]),
+        ),
         Arc::new(nested::array_filter::array_filter_higher_order_function().as_ref().clone().with_aliases(["filter"])),
-        Arc::new(nested::array_any_match::array_any_match_higher_order_function().as_ref().clone().with_aliases(["exists"])),
+        Arc::new(
+            nested::array_any_match::array_any_match_higher_order_function().as_ref().clone().with_aliases(["exists"]),
+        ),
     ]
 }

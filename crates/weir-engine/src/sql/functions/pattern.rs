@@ -50,7 +50,13 @@ pub fn to_chrono(pattern: &str, for_parsing: bool) -> Result<String, String> {
                 _ => "%B".to_string(),
             },
             'd' => pad("%-d", "%d"),
-            'D' => if n >= 3 || for_parsing { "%j".to_string() } else { "%-j".to_string() },
+            'D' => {
+                if n >= 3 || for_parsing {
+                    "%j".to_string()
+                } else {
+                    "%-j".to_string()
+                }
+            }
             'H' => pad("%-H", "%H"),
             'h' => pad("%-I", "%I"),
             'k' => pad("%-H", "%H"),

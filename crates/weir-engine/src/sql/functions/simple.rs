@@ -48,14 +48,7 @@ impl std::hash::Hash for Simple {
 
 impl Simple {
     pub fn new(name: &'static str, coerce: Coerce, ret: Ret, eval: Eval) -> Self {
-        Self {
-            name,
-            aliases: Vec::new(),
-            signature: Signature::user_defined(Volatility::Immutable),
-            coerce,
-            ret,
-            eval,
-        }
+        Self { name, aliases: Vec::new(), signature: Signature::user_defined(Volatility::Immutable), coerce, ret, eval }
     }
 
     pub fn with_aliases(mut self, aliases: &[&str]) -> Self {
@@ -104,8 +97,7 @@ impl ScalarUDFImpl for Simple {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let all_scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = if all_scalar { 1 } else { args.number_rows };
-        let arrays: Vec<ArrayRef> =
-            args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<_>>>()?;
+        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<_>>>()?;
         let out = (self.eval)(&arrays, args.return_field.data_type())?;
         if all_scalar {
             Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
@@ -141,14 +133,23 @@ pub fn is_integer(t: &DataType) -> bool {
 
 pub fn is_numeric(t: &DataType) -> bool {
     is_integer(t)
-        || matches!(t, DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) | DataType::Decimal256(..))
+        || matches!(
+            t,
+            DataType::Float16
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..)
+        )
 }
 
 /// Spark's implicit cast to string: strings, numbers, booleans, dates, timestamps, binary, NULL.
 pub fn to_string_type(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Dictionary(_, v) => to_string_type(name, v),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null | DataType::Boolean => Ok(DataType::Utf8),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null | DataType::Boolean => {
+            Ok(DataType::Utf8)
+        }
         DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => Ok(DataType::Utf8),
         t if is_numeric(t) || is_binary(t) => Ok(DataType::Utf8),
         other => plan_err!("function {name} expects a string argument, not {other}"),
@@ -238,7 +239,9 @@ pub fn binary(array: &ArrayRef) -> Result<datafusion::arrow::array::BinaryArray>
 pub fn literal_str<'a>(args: &[Option<&'a ScalarValue>], i: usize) -> Option<Option<&'a str>> {
     match args.get(i).copied().flatten() {
         Some(v) if v.is_null() => Some(None),
-        Some(ScalarValue::Utf8(s)) | Some(ScalarValue::LargeUtf8(s)) | Some(ScalarValue::Utf8View(s)) => Some(s.as_deref()),
+        Some(ScalarValue::Utf8(s)) | Some(ScalarValue::LargeUtf8(s)) | Some(ScalarValue::Utf8View(s)) => {
+            Some(s.as_deref())
+        }
         _ => None,
     }
 }

@@ -5,8 +5,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::functions_window as window;
@@ -17,10 +17,15 @@ use datafusion::physical_expr::PhysicalExpr;
 
 /// The group's window functions.
 pub fn window() -> Vec<Arc<WindowUDF>> {
-    [window::row_number::row_number_udwf(), window::rank::rank_udwf(), window::rank::dense_rank_udwf(), window::ntile::ntile_udwf()]
-        .into_iter()
-        .map(|inner| Arc::new(WindowUDF::from(AsInt { inner })))
-        .collect()
+    [
+        window::row_number::row_number_udwf(),
+        window::rank::rank_udwf(),
+        window::rank::dense_rank_udwf(),
+        window::ntile::ntile_udwf(),
+    ]
+    .into_iter()
+    .map(|inner| Arc::new(WindowUDF::from(AsInt { inner })))
+    .collect()
 }
 
 /// A ranking function whose result is cast to INT.

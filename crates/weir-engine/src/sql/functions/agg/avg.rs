@@ -51,8 +51,10 @@ impl AggregateUDFImpl for Avg {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let inner = self.pick(arg_types.first());
-        let fields: Vec<FieldRef> =
-            arg_types.iter().map(|t| Arc::new(datafusion::arrow::datatypes::Field::new("f", t.clone(), true))).collect();
+        let fields: Vec<FieldRef> = arg_types
+            .iter()
+            .map(|t| Arc::new(datafusion::arrow::datatypes::Field::new("f", t.clone(), true)))
+            .collect();
         Ok(datafusion::logical_expr::type_coercion::functions::fields_with_udf(&fields, inner.as_ref())?
             .iter()
             .map(|f| f.data_type().clone())

@@ -24,7 +24,9 @@ pub struct ExtremeBy {
 pub fn functions() -> Vec<Arc<AggregateUDF>> {
     [true, false]
         .into_iter()
-        .map(|max| Arc::new(AggregateUDF::from(ExtremeBy { max, signature: Signature::user_defined(Volatility::Immutable) })))
+        .map(|max| {
+            Arc::new(AggregateUDF::from(ExtremeBy { max, signature: Signature::user_defined(Volatility::Immutable) }))
+        })
         .collect()
 }
 

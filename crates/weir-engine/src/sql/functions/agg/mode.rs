@@ -71,9 +71,7 @@ impl AggregateUDFImpl for Mode {
                         aggregate.params.args.truncate(1);
                     }
                     _ => {
-                        return plan_err!(
-                            "function mode is not supported yet: a tie-break other than deterministic"
-                        );
+                        return plan_err!("function mode is not supported yet: a tie-break other than deterministic");
                     }
                 }
             }
@@ -160,9 +158,10 @@ impl Accumulator for ModeAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let largest = self.largest;
-        let best = self.counts.iter().max_by(|(ra, na), (rb, nb)| {
-            na.cmp(nb).then_with(|| if largest { ra.cmp(rb) } else { rb.cmp(ra) })
-        });
+        let best = self
+            .counts
+            .iter()
+            .max_by(|(ra, na), (rb, nb)| na.cmp(nb).then_with(|| if largest { ra.cmp(rb) } else { rb.cmp(ra) }));
         match best {
             None => ScalarValue::try_from(&self.data_type),
             Some((row, _)) => {

@@ -30,7 +30,10 @@ pub fn functions() -> Vec<Arc<AggregateUDF>> {
     [Moment::Skewness, Moment::Kurtosis]
         .into_iter()
         .map(|moment| {
-            Arc::new(AggregateUDF::from(CentralMoment { moment, signature: Signature::user_defined(Volatility::Immutable) }))
+            Arc::new(AggregateUDF::from(CentralMoment {
+                moment,
+                signature: Signature::user_defined(Volatility::Immutable),
+            }))
         })
         .collect()
 }
@@ -49,7 +52,10 @@ impl AggregateUDFImpl for CentralMoment {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [t] if t.is_numeric() || t.is_null() || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+            [t] if t.is_numeric()
+                || t.is_null()
+                || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+            {
                 Ok(vec![DataType::Float64])
             }
             _ => plan_err!("function {} is not supported yet: arguments {arg_types:?}", self.name()),

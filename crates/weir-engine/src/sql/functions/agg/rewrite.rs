@@ -38,10 +38,9 @@ pub struct Rewritten {
 impl Rewritten {
     fn new(name: &'static str, kind: Kind) -> Self {
         let signature = match kind {
-            Kind::First | Kind::Last => Signature::one_of(
-                vec![TypeSignature::Any(1), TypeSignature::Any(2)],
-                Volatility::Immutable,
-            ),
+            Kind::First | Kind::Last => {
+                Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable)
+            }
             Kind::CountIf => Signature::exact(vec![DataType::Boolean], Volatility::Immutable),
             Kind::ListAgg | Kind::TryAvg => Signature::user_defined(Volatility::Immutable),
         };

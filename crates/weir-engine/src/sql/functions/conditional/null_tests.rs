@@ -36,7 +36,9 @@ pub struct NullTest {
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     [Kind::IsNull, Kind::IsNotNull, Kind::EqualNull, Kind::NullIfZero, Kind::ZeroIfNull]
         .into_iter()
-        .map(|kind| Arc::new(ScalarUDF::from(NullTest { kind, signature: Signature::user_defined(Volatility::Immutable) })))
+        .map(|kind| {
+            Arc::new(ScalarUDF::from(NullTest { kind, signature: Signature::user_defined(Volatility::Immutable) }))
+        })
         .collect()
 }
 

@@ -341,11 +341,8 @@ mod tests {
         assert_eq!(parse_date("2024"), NaiveDate::from_ymd_opt(2024, 1, 1));
         assert_eq!(parse_date("2024-02-29T10:00:00"), NaiveDate::from_ymd_opt(2024, 2, 29));
         assert_eq!(parse_date("2023-02-29"), None);
-        let t = |s| {
-            parse_timestamp(s)
-                .and_then(chrono::DateTime::from_timestamp_micros)
-                .map(|d| d.naive_utc().to_string())
-        };
+        let t =
+            |s| parse_timestamp(s).and_then(chrono::DateTime::from_timestamp_micros).map(|d| d.naive_utc().to_string());
         assert_eq!(t("2024-02-29 12:00:00+01:00").as_deref(), Some("2024-02-29 11:00:00"));
         assert_eq!(t("2024-02-29 12:00:00 America/New_York").as_deref(), Some("2024-02-29 17:00:00"));
         assert_eq!(t("2024-02-29 25:00:00"), None);

@@ -243,8 +243,7 @@ impl ScalarUDFImpl for DateArith {
                 Arc::new(out)
             }
             Op::LastDay => {
-                let out: Date32Array =
-                    days(first)?.iter().map(|d| last_of_month(date_of(d?)?).map(days_of)).collect();
+                let out: Date32Array = days(first)?.iter().map(|d| last_of_month(date_of(d?)?).map(days_of)).collect();
                 Arc::new(out)
             }
             Op::NextDay => {
@@ -303,8 +302,8 @@ impl ScalarUDFImpl for DateArith {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::common::parse_timestamp;
+    use super::*;
 
     #[test]
     fn months_between_as_spark() {

@@ -15,9 +15,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use super::common::{
-    MICROS_PER_DAY, arrays, coerce_temporal, date_of, days_of, expect_args, micros, timestamp_type,
-};
+use super::common::{MICROS_PER_DAY, arrays, coerce_temporal, date_of, days_of, expect_args, micros, timestamp_type};
 
 /// A bucket width: months, or microseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,9 +35,9 @@ fn widths(array: &ArrayRef) -> Result<Vec<Option<Width>>> {
         }
         DataType::Interval(IntervalUnit::DayTime) => {
             for v in array.as_primitive::<IntervalDayTimeType>().iter() {
-                out.push(v.map(|d| {
-                    Width::Micros(i64::from(d.days) * MICROS_PER_DAY + i64::from(d.milliseconds) * 1000)
-                }));
+                out.push(
+                    v.map(|d| Width::Micros(i64::from(d.days) * MICROS_PER_DAY + i64::from(d.milliseconds) * 1000)),
+                );
             }
         }
         DataType::Interval(IntervalUnit::MonthDayNano) => {
@@ -133,7 +131,9 @@ impl ScalarUDFImpl for TimeBucket {
         let mut out = vec![width];
         for t in &types[1..] {
             match t {
-                DataType::Timestamp(..) | DataType::Date32 | DataType::Null => out.push(coerce_temporal("time_bucket", t)?),
+                DataType::Timestamp(..) | DataType::Date32 | DataType::Null => {
+                    out.push(coerce_temporal("time_bucket", t)?)
+                }
                 other => return plan_err!("function time_bucket is not supported yet: a {other} argument"),
             }
         }
@@ -175,14 +175,8 @@ mod tests {
         let minutes = Width::Micros(15 * 60_000_000);
         assert_eq!(bucket(minutes, t("2024-01-01 11:27:00"), 0), Some(t("2024-01-01 11:15:00")));
         let month = Width::Months(1);
-        assert_eq!(
-            bucket(month, t("2024-07-20 14:30:00"), t("2024-06-15 09:00:00")),
-            Some(t("2024-07-15 09:00:00"))
-        );
-        assert_eq!(
-            bucket(month, t("2024-07-15 08:00:00"), t("2024-06-15 09:00:00")),
-            Some(t("2024-06-15 09:00:00"))
-        );
+        assert_eq!(bucket(month, t("2024-07-20 14:30:00"), t("2024-06-15 09:00:00")), Some(t("2024-07-15 09:00:00")));
+        assert_eq!(bucket(month, t("2024-07-15 08:00:00"), t("2024-06-15 09:00:00")), Some(t("2024-06-15 09:00:00")));
         assert_eq!(bucket(Width::Micros(0), 5, 0), None);
     }
 }

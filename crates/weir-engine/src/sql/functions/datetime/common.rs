@@ -94,9 +94,7 @@ pub fn days(array: &ArrayRef) -> Result<Date32Array> {
     match array.data_type() {
         DataType::Date32 => Ok(array.as_primitive::<Date32Type>().clone()),
         DataType::Date64 => Ok(cast(array, &DataType::Date32)?.as_primitive::<Date32Type>().clone()),
-        DataType::Timestamp(..) => {
-            Ok(micros(array)?.unary::<_, Date32Type>(|m| m.div_euclid(MICROS_PER_DAY) as i32))
-        }
+        DataType::Timestamp(..) => Ok(micros(array)?.unary::<_, Date32Type>(|m| m.div_euclid(MICROS_PER_DAY) as i32)),
         DataType::Null => Ok(Date32Array::new_null(array.len())),
         t if is_string(t) => Ok(strings(array)?.iter().map(|s| s.and_then(parse_date)).collect()),
         other => exec_err!("expected a date, timestamp or string, not {other}"),
@@ -409,7 +407,10 @@ mod tests {
     fn casts_text_as_spark() {
         assert_eq!(parse_date("2024-2-9").and_then(date_of).map(|d| d.to_string()), Some("2024-02-09".into()));
         assert_eq!(parse_date("2024").and_then(date_of).map(|d| d.to_string()), Some("2024-01-01".into()));
-        assert_eq!(parse_date(" 2024-02-29T10:00:00 ").and_then(date_of).map(|d| d.to_string()), Some("2024-02-29".into()));
+        assert_eq!(
+            parse_date(" 2024-02-29T10:00:00 ").and_then(date_of).map(|d| d.to_string()),
+            Some("2024-02-29".into())
+        );
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("garbage"), None);
         assert_eq!(ts("2015-03-05T09:32:05.359"), Some("2015-03-05 09:32:05.359000".into()));

@@ -93,10 +93,8 @@ impl Part {
         if self.of_time() {
             let values = micros(array)?;
             if self == Part::SecondFraction {
-                let out: Decimal128Array = values
-                    .iter()
-                    .map(|m| m.map(|m| i128::from(m.rem_euclid(60 * MICROS_PER_SECOND))))
-                    .collect();
+                let out: Decimal128Array =
+                    values.iter().map(|m| m.map(|m| i128::from(m.rem_euclid(60 * MICROS_PER_SECOND)))).collect();
                 return Ok(Arc::new(out.with_precision_and_scale(8, 6)?));
             }
             let out: Int32Array = values

@@ -20,8 +20,8 @@ use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
 use super::common::{
-    MICROS_PER_DAY, MICROS_PER_SECOND, Zone, arrays, coerce_int, coerce_string, days, days_of, is_numeric,
-    is_string, strings, timestamp_type, zones,
+    MICROS_PER_DAY, MICROS_PER_SECOND, Zone, arrays, coerce_int, coerce_string, days, days_of, is_numeric, is_string,
+    strings, timestamp_type, zones,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -198,7 +198,10 @@ impl ScalarUDFImpl for MakeTemporal {
                     return Ok(out);
                 }
                 if !(6..=7).contains(&types.len()) {
-                    return plan_err!("function {name} takes 6 or 7 arguments (or a date, time and zone), not {}", types.len());
+                    return plan_err!(
+                        "function {name} takes 6 or 7 arguments (or a date, time and zone), not {}",
+                        types.len()
+                    );
                 }
                 let mut out = Vec::with_capacity(types.len());
                 for t in &types[..5] {

@@ -112,11 +112,8 @@ impl ScalarUDFImpl for Trunc {
         let a = arrays(&args)?;
         if self.timestamp {
             let (formats, values) = (strings(&a[0])?, micros(&a[1])?);
-            let out: TimestampMicrosecondArray = formats
-                .iter()
-                .zip(values.iter())
-                .map(|(f, t)| trunc_micros(t?, level(f?, false)?))
-                .collect();
+            let out: TimestampMicrosecondArray =
+                formats.iter().zip(values.iter()).map(|(f, t)| trunc_micros(t?, level(f?, false)?)).collect();
             Ok(ColumnarValue::Array(Arc::new(out.with_timezone("+00:00"))))
         } else {
             let (dates, formats) = (days(&a[0])?, strings(&a[1])?);

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
-use datafusion::arrow::datatypes::DataType;
 
 use super::common::{
-    MICROS_PER_SECOND, arrays, coerce_string, coerce_temporal, expect_args, micros, strings, timestamp_type,
-    value_at, zones,
+    MICROS_PER_SECOND, arrays, coerce_string, coerce_temporal, expect_args, micros, strings, timestamp_type, value_at,
+    zones,
 };
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -55,11 +55,7 @@ impl ScalarUDFImpl for ShiftZone {
                     return None;
                 }
                 let (t, zone) = (values.value(row), value_at(&zones, row)?);
-                if self.to_utc {
-                    zone.local_to_utc(t)
-                } else {
-                    t.checked_add(zone.offset_at(t)? * MICROS_PER_SECOND)
-                }
+                if self.to_utc { zone.local_to_utc(t) } else { t.checked_add(zone.offset_at(t)? * MICROS_PER_SECOND) }
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out.with_timezone("+00:00"))))

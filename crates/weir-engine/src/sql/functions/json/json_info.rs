@@ -35,7 +35,9 @@ pub struct JsonInfo {
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     [Kind::ArrayLength, Kind::ObjectKeys, Kind::SchemaOf]
         .into_iter()
-        .map(|kind| Arc::new(ScalarUDF::from(JsonInfo { kind, signature: Signature::user_defined(Volatility::Immutable) })))
+        .map(|kind| {
+            Arc::new(ScalarUDF::from(JsonInfo { kind, signature: Signature::user_defined(Volatility::Immutable) }))
+        })
         .collect()
 }
 
@@ -197,7 +199,10 @@ mod tests {
     fn schemas() {
         let s = |t: &str| ddl(&infer(&serde_json::from_str(t).expect("json")));
         assert_eq!(s(r#"[{"col":0}]"#), "ARRAY<STRUCT<col: BIGINT>>");
-        assert_eq!(s(r#"{"a":1,"b":[1.5],"c":{"d":"x"}}"#), "STRUCT<a: BIGINT, b: ARRAY<DOUBLE>, c: STRUCT<d: STRING>>");
+        assert_eq!(
+            s(r#"{"a":1,"b":[1.5],"c":{"d":"x"}}"#),
+            "STRUCT<a: BIGINT, b: ARRAY<DOUBLE>, c: STRUCT<d: STRING>>"
+        );
         assert_eq!(s(r#"{"a":null}"#), "STRUCT<a: STRING>");
         assert_eq!(s("[1, 2.5]"), "ARRAY<DOUBLE>");
     }

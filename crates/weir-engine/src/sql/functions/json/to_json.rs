@@ -38,7 +38,9 @@ fn has_non_string_map_key(t: &DataType) -> bool {
             }
             _ => true,
         },
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => has_non_string_map_key(f.data_type()),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            has_non_string_map_key(f.data_type())
+        }
         DataType::Struct(fields) => fields.iter().any(|f| has_non_string_map_key(f.data_type())),
         _ => false,
     }
@@ -97,10 +99,14 @@ impl ScalarUDFImpl for ToJson {
             return datafusion::common::plan_err!("function to_json is not supported yet: with options");
         }
         if has_non_string_map_key(&arg_types[0]) {
-            return datafusion::common::plan_err!("function to_json is not supported yet: a map whose keys are not strings");
+            return datafusion::common::plan_err!(
+                "function to_json is not supported yet: a map whose keys are not strings"
+            );
         }
         if let Some(t) = spark_rendered(&arg_types[0]) {
-            return datafusion::common::plan_err!("function to_json is not supported yet: values of type {t} (Spark's JSON text differs)");
+            return datafusion::common::plan_err!(
+                "function to_json is not supported yet: values of type {t} (Spark's JSON text differs)"
+            );
         }
         Ok(DataType::Utf8)
     }

@@ -59,7 +59,8 @@ fn convert(num: &str, from: i32, to: i32) -> Option<String> {
     if negative {
         value = (value as i64).wrapping_neg() as u64;
     }
-    let (sign, magnitude) = if to < 0 && (value as i64) < 0 { ("-", (value as i64).unsigned_abs()) } else { ("", value) };
+    let (sign, magnitude) =
+        if to < 0 && (value as i64) < 0 { ("-", (value as i64).unsigned_abs()) } else { ("", value) };
     let mut out = Vec::new();
     let mut m = magnitude;
     loop {
@@ -85,8 +86,11 @@ impl ScalarUDFImpl for Conv {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [n, f, t] if (n.is_integer() || n.is_null() || matches!(n, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-                && [f, t].iter().all(|b| b.is_integer() || b.is_null()) =>
+            [n, f, t]
+                if (n.is_integer()
+                    || n.is_null()
+                    || matches!(n, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+                    && [f, t].iter().all(|b| b.is_integer() || b.is_null()) =>
             {
                 Ok(vec![DataType::Utf8, DataType::Int32, DataType::Int32])
             }

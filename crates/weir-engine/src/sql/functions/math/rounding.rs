@@ -48,7 +48,12 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
     ]
     .into_iter()
     .map(|(name, mode, inner)| {
-        Arc::new(ScalarUDF::from(Rounding { name, mode, inner, signature: Signature::user_defined(Volatility::Immutable) }))
+        Arc::new(ScalarUDF::from(Rounding {
+            name,
+            mode,
+            inner,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }))
     })
     .collect()
 }
@@ -135,7 +140,8 @@ impl ScalarUDFImpl for Rounding {
             [_] if self.inner.is_some() => {
                 let inner = self.inner.as_ref().map(|u| u.as_ref());
                 match inner {
-                    Some(udf) => {
+                    Some(udf) =>
+                    {
                         #[allow(deprecated)]
                         datafusion::logical_expr::type_coercion::functions::data_types_with_scalar_udf(arg_types, udf)
                     }
@@ -156,11 +162,7 @@ impl ScalarUDFImpl for Rounding {
         if let (true, Some(inner)) = (delegate, &self.inner) {
             return inner.return_field_from_args(args);
         }
-        let d = if types.len() == 1 {
-            Some(0)
-        } else {
-            scale_of(args.scalar_arguments.get(1).copied().flatten())
-        };
+        let d = if types.len() == 1 { Some(0) } else { scale_of(args.scalar_arguments.get(1).copied().flatten()) };
         let Some(d) = d else {
             return plan_err!("function {} is not supported yet: a scale that is not a constant integer", self.name);
         };
@@ -187,8 +189,11 @@ impl ScalarUDFImpl for Rounding {
             && let Some(d) = scale_of(Some(v))
         {
             let x = args.args[0].to_array(args.number_rows)?;
-            let out: datafusion::arrow::array::Float64Array =
-                x.as_primitive::<datafusion::arrow::datatypes::Float64Type>().iter().map(|v| v.map(|v| round_text(v, d))).collect();
+            let out: datafusion::arrow::array::Float64Array = x
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                .iter()
+                .map(|v| v.map(|v| round_text(v, d)))
+                .collect();
             return Ok(ColumnarValue::Array(Arc::new(out)));
         }
         let delegate = !self.with_scale(&types) || types[0].is_floating();

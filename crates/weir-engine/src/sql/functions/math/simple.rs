@@ -37,16 +37,28 @@ pub struct SimpleMath {
 
 /// `e`, `positive`, `log1p`, `factorial`.
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
-    [Kind::E, Kind::Positive, Kind::Log1p, Kind::Factorial, Kind::Ln, Kind::Log10, Kind::Log2, Kind::Log, Kind::Sign, Kind::Signum, Kind::Rint]
-        .into_iter()
-        .map(|kind| {
-            let signature = match kind {
-                Kind::E => Signature::nullary(Volatility::Immutable),
-                _ => Signature::user_defined(Volatility::Immutable),
-            };
-            Arc::new(ScalarUDF::from(SimpleMath { kind, signature }))
-        })
-        .collect()
+    [
+        Kind::E,
+        Kind::Positive,
+        Kind::Log1p,
+        Kind::Factorial,
+        Kind::Ln,
+        Kind::Log10,
+        Kind::Log2,
+        Kind::Log,
+        Kind::Sign,
+        Kind::Signum,
+        Kind::Rint,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let signature = match kind {
+            Kind::E => Signature::nullary(Volatility::Immutable),
+            _ => Signature::user_defined(Volatility::Immutable),
+        };
+        Arc::new(ScalarUDF::from(SimpleMath { kind, signature }))
+    })
+    .collect()
 }
 
 const FACTORIALS: [i64; 21] = {
@@ -91,7 +103,9 @@ impl ScalarUDFImpl for SimpleMath {
             (Kind::Positive, [t]) if t.is_null() => Ok(vec![DataType::Float64]),
             (Kind::Log1p, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => Ok(vec![DataType::Float64]),
             (Kind::Factorial, [t]) if t.is_integer() || t.is_null() => Ok(vec![DataType::Int64]),
-            (Kind::Ln | Kind::Log10 | Kind::Log2 | Kind::Log, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
+            (Kind::Ln | Kind::Log10 | Kind::Log2 | Kind::Log, [t])
+                if t.is_numeric() || t.is_null() || is_stringy(t) =>
+            {
                 Ok(vec![DataType::Float64])
             }
             (Kind::Sign | Kind::Signum | Kind::Rint, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
@@ -155,7 +169,8 @@ impl ScalarUDFImpl for SimpleMath {
             }
             Kind::Rint => {
                 // Java's `Math.rint`: the nearest integer, ties to even.
-                let out: Float64Array = x.as_primitive::<Float64Type>().iter().map(|v| v.map(f64::round_ties_even)).collect();
+                let out: Float64Array =
+                    x.as_primitive::<Float64Type>().iter().map(|v| v.map(f64::round_ties_even)).collect();
                 Arc::new(out)
             }
             Kind::Log1p => {

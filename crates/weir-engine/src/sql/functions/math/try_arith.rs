@@ -196,18 +196,24 @@ impl ScalarUDFImpl for TryArith {
 }
 
 /// `f` over the rows where both sides are non-null.
-fn zip_opt<A, B, O>(a: &ArrayRef, b: &ArrayRef, f: impl Fn(A::Native, B::Native) -> Option<O::Native>) -> PrimitiveArray<O>
+fn zip_opt<A, B, O>(
+    a: &ArrayRef,
+    b: &ArrayRef,
+    f: impl Fn(A::Native, B::Native) -> Option<O::Native>,
+) -> PrimitiveArray<O>
 where
     A: ArrowPrimitiveType,
     B: ArrowPrimitiveType,
     O: ArrowPrimitiveType,
 {
     let (a, b) = (a.as_primitive::<A>(), b.as_primitive::<B>());
-    a.iter().zip(b.iter()).map(|(x, y)| match (x, y) {
-        (Some(x), Some(y)) => f(x, y),
-        _ => None,
-    })
-    .collect()
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => f(x, y),
+            _ => None,
+        })
+        .collect()
 }
 
 trait CheckedInt: Copy {

@@ -45,7 +45,8 @@ fn eval(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             out.append_null();
             continue;
         }
-        let a = algo.as_ref().map(|a| a.value(i).to_ascii_uppercase().replace('-', "")).unwrap_or_else(|| "SHA256".into());
+        let a =
+            algo.as_ref().map(|a| a.value(i).to_ascii_uppercase().replace('-', "")).unwrap_or_else(|| "SHA256".into());
         let (k, m) = (key.value(i), msg.value(i));
         let v = match a.as_str() {
             "SHA224" => mac::<Hmac<sha2::Sha224>>(k, m)?,

@@ -54,7 +54,9 @@ pub fn spark_type_name(t: &DataType) -> Result<String> {
         DataType::Float64 => "double".into(),
         DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "binary".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            "binary".into()
+        }
         DataType::Date32 => "date".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Duration(_) => "interval day to second".into(),

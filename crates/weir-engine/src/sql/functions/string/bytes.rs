@@ -20,7 +20,13 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
         Simple::new("left", coerce_x_int, ret_first, |a, t| eval_slice(a, t, true)).udf(),
         Simple::new("right", coerce_x_int, ret_first, |a, t| eval_slice(a, t, false)).udf(),
         overlay_udf(),
-        Simple::new("space", |n, t| check_arity(n, t, 1, 1).and_then(|_| Ok(vec![to_int_type(n, &t[0])?])), crate::sql::functions::simple::ret_utf8, eval_space).udf(),
+        Simple::new(
+            "space",
+            |n, t| check_arity(n, t, 1, 1).and_then(|_| Ok(vec![to_int_type(n, &t[0])?])),
+            crate::sql::functions::simple::ret_utf8,
+            eval_space,
+        )
+        .udf(),
         Simple::new("randstr", coerce_randstr, crate::sql::functions::simple::ret_utf8, eval_randstr).volatile().udf(),
         Simple::new("lpad", coerce_pad, ret_first, |a, t| eval_pad(a, t, true)).udf(),
         Simple::new("rpad", coerce_pad, ret_first, |a, t| eval_pad(a, t, false)).udf(),
@@ -216,7 +222,11 @@ fn eval_space(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let n = int64(&args[0])?;
     let mut out = StringBuilder::with_capacity(n.len(), n.len() * 4);
     for i in 0..n.len() {
-        if n.is_null(i) { out.append_null() } else { out.append_value(" ".repeat(n.value(i).clamp(0, 1 << 20) as usize)) }
+        if n.is_null(i) {
+            out.append_null()
+        } else {
+            out.append_value(" ".repeat(n.value(i).clamp(0, 1 << 20) as usize))
+        }
     }
     Ok(Arc::new(out.finish()))
 }
@@ -235,7 +245,9 @@ fn eval_randstr(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             let s = int64(s)?;
             if s.is_null(0) { 0 } else { s.value(0) as u64 }
         }
-        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1),
+        None => {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+        }
     };
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {

@@ -61,11 +61,8 @@ fn eval(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     }
     let expr = &args[0];
     let pairs = (args.len() - 1) / 2;
-    let mut result: ArrayRef = if args.len() % 2 == 0 {
-        args[args.len() - 1].clone()
-    } else {
-        new_null_array(ret, expr.len())
-    };
+    let mut result: ArrayRef =
+        if args.len() % 2 == 0 { args[args.len() - 1].clone() } else { new_null_array(ret, expr.len()) };
     for k in (0..pairs).rev() {
         let search = &args[1 + 2 * k];
         let value = &args[2 + 2 * k];

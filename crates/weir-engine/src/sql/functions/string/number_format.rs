@@ -25,7 +25,8 @@ use crate::sql::functions::simple::{
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         Simple::new("to_number", |n, t| strings(n, t, 2, 2), ret_to_number, |a, t| eval_to_number(a, t, false)).udf(),
-        Simple::new("try_to_number", |n, t| strings(n, t, 2, 2), ret_to_number, |a, t| eval_to_number(a, t, true)).udf(),
+        Simple::new("try_to_number", |n, t| strings(n, t, 2, 2), ret_to_number, |a, t| eval_to_number(a, t, true))
+            .udf(),
         Arc::new(ScalarUDF::from(ToChar::new("to_char"))),
         Arc::new(ScalarUDF::from(ToChar::new("to_varchar"))),
         Simple::new("format_number", coerce_format_number, ret_format_number, eval_format_number).udf(),
@@ -73,7 +74,8 @@ fn parse_format(fmt: &str) -> std::result::Result<Format, String> {
         i += 1;
     }
     let points = toks.iter().filter(|t| **t == Tok::Point).count();
-    let signs: Vec<usize> = toks.iter().enumerate().filter(|(_, t)| matches!(t, Tok::Sign(_))).map(|(i, _)| i).collect();
+    let signs: Vec<usize> =
+        toks.iter().enumerate().filter(|(_, t)| matches!(t, Tok::Sign(_))).map(|(i, _)| i).collect();
     if points > 1 || signs.len() > 1 || signs.iter().any(|&s| s != 0 && s != toks.len() - 1) {
         return Err(format!("the format '{fmt}' (a misplaced sign or decimal point)"));
     }
@@ -224,7 +226,13 @@ fn render(int: &str, frac: &str, negative: bool, f: &Format) -> String {
             }
             Tok::Group => out.push(if started || after_point { ',' } else { ' ' }),
             Tok::Dollar => out.push('$'),
-            Tok::Sign(plus) => out.push(if negative { '-' } else if *plus { '+' } else { ' ' }),
+            Tok::Sign(plus) => out.push(if negative {
+                '-'
+            } else if *plus {
+                '+'
+            } else {
+                ' '
+            }),
         }
     }
     if negative && !f.toks.iter().any(|t| matches!(t, Tok::Sign(_))) {
@@ -261,7 +269,8 @@ pub fn round_half(text: &str, scale: usize, even: bool) -> (String, String, bool
         None => (false, text),
     };
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes().chain(std::iter::repeat(b'0')).take(scale)).map(|b| b - b'0').collect();
+    let mut digits: Vec<u8> =
+        int.bytes().chain(frac.bytes().chain(std::iter::repeat(b'0')).take(scale)).map(|b| b - b'0').collect();
     let rest: Vec<u8> = frac.bytes().skip(scale).map(|b| b - b'0').collect();
     let up = match rest.first() {
         None => false,
@@ -324,7 +333,9 @@ impl ScalarUDFImpl for ToChar {
             x if is_binary(x) => DataType::Binary,
             x if is_numeric(x) => x.clone(),
             DataType::Null => DataType::Int32,
-            other => return plan_err!("function {} expects a number, date, timestamp or binary, not {other}", self.name),
+            other => {
+                return plan_err!("function {} expects a number, date, timestamp or binary, not {other}", self.name);
+            }
         };
         Ok(vec![first, DataType::Utf8])
     }
@@ -347,7 +358,9 @@ impl ScalarUDFImpl for ToChar {
                         self.name
                     );
                 }
-                None => return plan_err!("function {} is not supported yet: a format that is not a literal", self.name),
+                None => {
+                    return plan_err!("function {} is not supported yet: a format that is not a literal", self.name);
+                }
             }
         }
         Ok(Arc::new(datafusion::arrow::datatypes::Field::new(self.name, DataType::Utf8, true)))
@@ -512,7 +525,13 @@ fn eval_format_number(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         DataType::Float32 | DataType::Float64 => {
             let v = cast(x, &DataType::Float64)?;
             let v = v.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-            (0..rows).map(|i| v.is_valid(i).then(|| if v.value(i).is_finite() { format!("{:.60}", v.value(i)) } else { v.value(i).to_string() })).collect()
+            (0..rows)
+                .map(|i| {
+                    v.is_valid(i).then(|| {
+                        if v.value(i).is_finite() { format!("{:.60}", v.value(i)) } else { v.value(i).to_string() }
+                    })
+                })
+                .collect()
         }
         _ => {
             let v = utf8(x)?;
@@ -529,7 +548,13 @@ fn eval_format_number(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             continue;
         }
         if text == "NaN" || text.contains("inf") {
-            out.append_value(if text == "NaN" { "NaN" } else if text.starts_with('-') { "-∞" } else { "∞" });
+            out.append_value(if text == "NaN" {
+                "NaN"
+            } else if text.starts_with('-') {
+                "-∞"
+            } else {
+                "∞"
+            });
             continue;
         }
         let pattern = if by_pattern {

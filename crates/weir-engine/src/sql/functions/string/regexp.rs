@@ -14,7 +14,9 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::ScalarUDF;
 use regex::Regex;
 
-use crate::sql::functions::simple::{Simple, check_arity, int64, ret_int32, ret_utf8, to_int_type, to_string_type, utf8};
+use crate::sql::functions::simple::{
+    Simple, check_arity, int64, ret_int32, ret_utf8, to_int_type, to_string_type, utf8,
+};
 
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
@@ -39,10 +41,7 @@ fn coerce(min: usize, max: usize) -> fn(&str, &[DataType]) -> Result<Vec<DataTyp
 
 fn coerce_n(name: &str, t: &[DataType], min: usize, max: usize, n_str: usize) -> Result<Vec<DataType>> {
     check_arity(name, t, min, max)?;
-    t.iter()
-        .enumerate()
-        .map(|(i, x)| if i < n_str { to_string_type(name, x) } else { to_int_type(name, x) })
-        .collect()
+    t.iter().enumerate().map(|(i, x)| if i < n_str { to_string_type(name, x) } else { to_int_type(name, x) }).collect()
 }
 
 fn ret_list(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
@@ -271,11 +270,8 @@ fn eval_instr(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         let re = cache.get(pat.value(i))?;
         let g = check_group("regexp_instr", re, idx)?;
         let text = s.value(i);
-        let pos = re
-            .captures(text)
-            .and_then(|c| c.get(g))
-            .map(|m| text[..m.start()].chars().count() as i32 + 1)
-            .unwrap_or(0);
+        let pos =
+            re.captures(text).and_then(|c| c.get(g)).map(|m| text[..m.start()].chars().count() as i32 + 1).unwrap_or(0);
         out.append_value(pos);
     }
     Ok(Arc::new(out.finish()))

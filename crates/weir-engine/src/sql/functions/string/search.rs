@@ -48,7 +48,11 @@ fn coerce_instr(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
 
 /// Char index (0-based) of `needle` in `hay` at or after char `from`.
 fn find_from(hay: &str, needle: &str, from: usize) -> Option<usize> {
-    let start = hay.char_indices().nth(from).map(|(b, _)| b).or(if from == hay.chars().count() { Some(hay.len()) } else { None })?;
+    let start = hay.char_indices().nth(from).map(|(b, _)| b).or(if from == hay.chars().count() {
+        Some(hay.len())
+    } else {
+        None
+    })?;
     let byte = hay[start..].find(needle)? + start;
     Some(hay[..byte].chars().count())
 }
@@ -89,7 +93,11 @@ fn eval_instr(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let occ = args.get(3).map(int64).transpose()?;
     let mut out = Int32Builder::with_capacity(s.len());
     for i in 0..s.len() {
-        if s.is_null(i) || sub.is_null(i) || pos.as_ref().is_some_and(|p| p.is_null(i)) || occ.as_ref().is_some_and(|o| o.is_null(i)) {
+        if s.is_null(i)
+            || sub.is_null(i)
+            || pos.as_ref().is_some_and(|p| p.is_null(i))
+            || occ.as_ref().is_some_and(|o| o.is_null(i))
+        {
             out.append_null();
             continue;
         }

@@ -15,9 +15,12 @@ use crate::sql::functions::simple::{Simple, ret_utf8, strings, utf8};
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         Simple::new("sentences", |n, t| strings(n, t, 1, 3), ret_sentences, eval).udf(),
-        Simple::new("collation", |n, t| strings(n, t, 1, 1), ret_utf8, |a, _| {
-            Ok(Arc::new(StringArray::from(vec!["SYSTEM.BUILTIN.UTF8_BINARY"; a[0].len()])))
-        })
+        Simple::new(
+            "collation",
+            |n, t| strings(n, t, 1, 1),
+            ret_utf8,
+            |a, _| Ok(Arc::new(StringArray::from(vec!["SYSTEM.BUILTIN.UTF8_BINARY"; a[0].len()]))),
+        )
         .udf(),
     ]
 }
@@ -33,9 +36,7 @@ pub fn split_sentences(text: &str) -> Vec<Vec<String>> {
     let mut word = String::new();
     let chars: Vec<char> = text.chars().collect();
     for (k, &c) in chars.iter().enumerate() {
-        let inner_apostrophe = c == '\''
-            && !word.is_empty()
-            && chars.get(k + 1).is_some_and(|n| n.is_alphanumeric());
+        let inner_apostrophe = c == '\'' && !word.is_empty() && chars.get(k + 1).is_some_and(|n| n.is_alphanumeric());
         if c.is_alphanumeric() || inner_apostrophe {
             word.push(c);
             continue;

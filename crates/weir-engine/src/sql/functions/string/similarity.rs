@@ -13,8 +13,13 @@ use crate::sql::functions::simple::{Simple, check_arity, int64, ret_int32, to_in
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         Simple::new("levenshtein", coerce_lev, ret_int32, eval_lev).udf(),
-        Simple::new("jaro_winkler_similarity", |n, t| crate::sql::functions::simple::strings(n, t, 2, 2), ret_f64, eval_jw)
-            .udf(),
+        Simple::new(
+            "jaro_winkler_similarity",
+            |n, t| crate::sql::functions::simple::strings(n, t, 2, 2),
+            ret_f64,
+            eval_jw,
+        )
+        .udf(),
     ]
 }
 
