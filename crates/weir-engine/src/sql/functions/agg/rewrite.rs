@@ -245,21 +245,22 @@ impl datafusion::optimizer::AnalyzerRule for WindowAggregates {
                     };
                     let udf = udf.clone();
                     let Some(simplify) = udf.simplify() else { return internal_err!("{} has no rewrite", udf.name()) };
-                    let WindowFunction { fun: _, params } = *window;
-                    let WindowFunctionParams {
-                        args,
-                        partition_by,
-                        order_by,
-                        window_frame,
-                        filter,
-                        null_treatment,
-                        distinct,
-                    } = params;
-                    let call = AggregateFunction::new_udf(udf.clone(), args, distinct, filter, vec![], null_treatment);
+                    let mut params = window.params;
+                    let call = AggregateFunction::new_udf(
+                        udf.clone(),
+                        std::mem::take(&mut params.args),
+                        params.distinct,
+                        params.filter.take(),
+                        vec![],
+                        params.null_treatment,
+                    );
                     let Expr::AggregateFunction(call) = simplify(call, &Default::default())? else {
                         return internal_err!("the rewrite of {} gave something else than an aggregate", udf.name());
                     };
-                    let AggregateFunctionParams { args, distinct, filter, order_by: _, null_treatment } = call.params;
+                    params.args = call.params.args;
+                    params.distinct = call.params.distinct;
+                    params.filter = call.params.filter;
+                    params.null_treatment = call.params.null_treatment;
                     // `first_value`/`last_value` windowed are DataFusion's window functions,
                     // which handle moving frames.
                     let fun = match call.func.name() {
@@ -269,21 +270,12 @@ impl datafusion::optimizer::AnalyzerRule for WindowAggregates {
                         "last_value" => WindowFunctionDefinition::WindowUDF(
                             datafusion::functions_window::nth_value::last_value_udwf(),
                         ),
-                        _ if !window_frame.is_ever_expanding() => {
+                        _ if !params.window_frame.is_ever_expanding() => {
                             WindowFunctionDefinition::AggregateUDF(super::sliding::Sliding::wrap(call.func))
                         }
                         _ => WindowFunctionDefinition::AggregateUDF(call.func),
                     };
-                    let mut window = WindowFunction::new(fun, args);
-                    window.params = WindowFunctionParams {
-                        args: window.params.args,
-                        partition_by,
-                        order_by,
-                        window_frame,
-                        filter,
-                        null_treatment,
-                        distinct,
-                    };
+                    let window = WindowFunction { fun, params };
                     Ok(Transformed::yes(Expr::WindowFunction(Box::new(window))))
                 })?;
                 Ok(rewritten.update_data(|e| saved.restore(e)))
