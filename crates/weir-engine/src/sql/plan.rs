@@ -83,6 +83,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
     let references = state.resolve_table_references(&statement)?;
     if let DFStatement::Statement(inner) = &mut statement {
         rewrite::unsupported(inner).map_err(DataFusionError::Plan)?;
+        rewrite::table_generators(inner).map_err(DataFusionError::Plan)?;
         rewrite::generators(inner).map_err(DataFusionError::Plan)?;
         rewrite::literals(inner);
         if !options.case_sensitive {

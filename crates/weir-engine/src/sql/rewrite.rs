@@ -233,6 +233,48 @@ pub fn generators(statement: &mut Statement) -> Result<(), String> {
     Ok(())
 }
 
+/// Spark's generators in FROM (`SELECT * FROM explode(array(1, 2)) AS t(c)`) as a derived
+/// table of the generator in a SELECT list (`FROM (SELECT explode(array(1, 2))) AS t(c)`),
+/// which [`generators`] then rewrites.
+pub fn table_generators(statement: &mut Statement) -> Result<(), String> {
+    const GENERATORS: [&str; 9] = [
+        "explode",
+        "explode_outer",
+        "posexplode",
+        "posexplode_outer",
+        "inline",
+        "inline_outer",
+        "stack",
+        "json_tuple",
+        "variant_explode",
+    ];
+    struct TableGenerators;
+    impl VisitorMut for TableGenerators {
+        type Break = String;
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<String> {
+            let TableFactor::Table { name, alias, args: Some(args), .. } = factor else {
+                return ControlFlow::Continue(());
+            };
+            let function = name.to_string();
+            if !GENERATORS.iter().any(|g| function.eq_ignore_ascii_case(g)) {
+                return ControlFlow::Continue(());
+            }
+            let list: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+            let sql = format!("SELECT {function}({})", list.join(", "));
+            let parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&super::dialect::SparkDialect, &sql);
+            let Ok(Some(Statement::Query(subquery))) = parsed.map(|mut v| v.pop()) else {
+                return ControlFlow::Break(format!("the generator {function} in FROM is not supported yet"));
+            };
+            *factor = TableFactor::Derived { lateral: false, subquery, alias: alias.take(), sample: None };
+            ControlFlow::Continue(())
+        }
+    }
+    match VisitMut::visit(statement, &mut TableGenerators) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
 fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> Result<(), String> {
     let refuse = |what: &str| Err(format!("{what} is not supported yet"));
     let [from] = select.from.as_mut_slice() else { return refuse("LATERAL VIEW over several relations") };
@@ -346,8 +388,39 @@ pub fn unsupported(statement: &Statement) -> Result<(), String> {
                     }
                 }
             }
+            for item in &select.projection {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+                    predicate_subquery(e)?;
+                }
+            }
             ControlFlow::Continue(())
         }
+    }
+    /// `x IN (SELECT …)` / `EXISTS (…)` as a value (DataFusion plans them in WHERE only);
+    /// a scalar subquery's own WHERE is its own business.
+    fn predicate_subquery(e: &Expr) -> ControlFlow<String> {
+        struct Find(usize);
+        impl Visitor for Find {
+            type Break = String;
+            fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<String> {
+                self.0 += 1;
+                ControlFlow::Continue(())
+            }
+            fn post_visit_query(&mut self, _: &Query) -> ControlFlow<String> {
+                self.0 -= 1;
+                ControlFlow::Continue(())
+            }
+            fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<String> {
+                if self.0 == 0 && matches!(e, Expr::InSubquery { .. } | Expr::Exists { .. }) {
+                    return ControlFlow::Break(
+                        "IN (subquery) and EXISTS in a SELECT list are not supported yet: use them in WHERE, or a join"
+                            .into(),
+                    );
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        Visit::visit(e, &mut Find(0))
     }
     fn set_operations(body: &ast::SetExpr) -> ControlFlow<String> {
         if let ast::SetExpr::SetOperation { op, set_quantifier, left, right } = body {
