@@ -448,6 +448,21 @@ pub fn rewrite(sql: &str) -> Result<Cow<'_, str>, String> {
     Ok(if changed { Cow::Owned(out) } else { Cow::Borrowed(sql) })
 }
 
+/// `-INTERVAL 1 DAY`: the literal negated (DataFusion's unary minus takes no Spark interval).
+pub fn negate_literal(expr: &mut datafusion::sql::sqlparser::ast::Expr) {
+    use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator};
+    let Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } = expr else { return };
+    let Expr::Function(f) = inner.as_mut() else { return };
+    let name = f.name.to_string();
+    if name != "weir_interval_ym" && name != "weir_interval_dt" {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice() else { return };
+    *arg = Expr::UnaryOp { op: UnaryOperator::Minus, expr: Box::new(Expr::Nested(Box::new(arg.clone()))) };
+    *expr = inner.as_ref().clone();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

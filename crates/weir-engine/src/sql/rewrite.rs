@@ -26,6 +26,7 @@ pub fn literals(statement: &mut Statement) {
             if let Some(new) = typed_literal(expr) {
                 *expr = new;
             }
+            super::interval::negate_literal(expr);
             // `mod(a, b)` is `a % b` (Spark's operator typing applies).
             if let Expr::Function(f) = expr
                 && f.name.to_string().eq_ignore_ascii_case("mod")

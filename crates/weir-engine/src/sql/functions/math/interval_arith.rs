@@ -163,7 +163,7 @@ fn timestamp_plus_months(micros: i64, months: i64) -> Option<i64> {
 }
 
 /// Spark's `HALF_UP` integer division; None for ÷ 0 and overflow.
-fn div_half_up(a: i64, b: i64) -> Option<i64> {
+pub fn div_half_up(a: i64, b: i64) -> Option<i64> {
     let q = a.checked_div(b)?;
     let r = a % b;
     if r != 0 && (r.unsigned_abs() as u128) * 2 >= b.unsigned_abs() as u128 {
