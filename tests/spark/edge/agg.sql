@@ -56,3 +56,5 @@ SELECT k, sum(v), grouping(k) FROM VALUES ('a', 1), ('b', 2) AS t(k, v) GROUP BY
 SELECT kurtosis(v), skewness(v) FROM VALUES (1), (2), (3), (10) AS t(v);
 -- function: regr_count
 SELECT regr_count(y, x), regr_slope(y, x), regr_intercept(y, x), regr_r2(y, x) FROM VALUES (1, 2), (2, 4), (3, 6), (NULL, 1) AS t(x, y);
+-- function: count_distinct_tuples
+SELECT count(DISTINCT a, b), count(DISTINCT b, a, c) FROM VALUES (1, 'x', 1.5D), (1, NULL, 1.5D), (NULL, 'y', 2.0D), (1, 'x', 1.5D), (2, 'x', NULL), (2, 'x', 3.0D) AS t(a, b, c);

@@ -53,3 +53,6 @@ SELECT rint(2.5D), rint(-2.5D), rint(3.5D), e(), pi();
 SELECT hypot(3, 4), hypot(NULL, 1), cot(1), sec(0), csc(1);
 -- function: positive
 SELECT positive(-1), +(-2), 1 - -1, - -1, -(-9223372036854775807 - 1);
+-- function: rand
+SELECT rand(0), rand(NULL), random(42), randn(0), randn(7), uniform(10, 20, 0), uniform(1.5, 2.55, 1), uniform(10L, 20, 1), uniform(CAST(1 AS FLOAT), 2.0D, 9), randstr(8, 0) FROM range(0, 3, 1, 1);
+SELECT id, rand(-5), randn(123456789012) FROM range(0, 2, 1, 1);

@@ -37,3 +37,7 @@ SELECT d, count(*) OVER (ORDER BY d RANGE BETWEEN INTERVAL 1 DAY PRECEDING AND C
 SELECT i, collect_list(v) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM VALUES (1, 'a'), (2, NULL), (3, 'c') AS t(i, v) ORDER BY i;
 -- function: lead
 SELECT i, lead(i, -1) OVER (ORDER BY i), lag(i, 0) OVER (ORDER BY i) FROM VALUES (1), (2) AS t(i) ORDER BY i;
+-- function: moving_frame
+SELECT i, sum(v) OVER w, count(v) OVER w, min(v) OVER w, max(v) OVER w, stddev(v) OVER w, first(v) OVER w, collect_list(v) OVER w, bool_and(v > 1) OVER w, count_if(v > 1) OVER w FROM VALUES (1, 1), (2, 2), (3, 6), (4, NULL), (5, NULL), (6, NULL), (7, 3) AS t(i, v) WINDOW w AS (ORDER BY i ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) ORDER BY i;
+SELECT i, last(v) OVER w, last(v, true) OVER w, max_by(i, v) OVER w, any_value(v) OVER w, bit_or(v) OVER w, try_avg(v) OVER w, percentile(v, 0.5) OVER w FROM VALUES (1, 1), (2, 2), (3, 6), (4, NULL), (5, NULL), (6, NULL), (7, 3) AS t(i, v) WINDOW w AS (ORDER BY i ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) ORDER BY i;
+SELECT k, i, first(v, true) OVER (PARTITION BY k ORDER BY i ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING), collect_list(v) OVER (PARTITION BY k ORDER BY i ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING) FROM VALUES ('a', 1, NULL), ('a', 2, 5), ('a', 3, 7), ('b', 1, 9) AS t(k, i, v) ORDER BY k, i;

@@ -146,13 +146,26 @@ fn narrow_values(values: Values) -> Result<Transformed<LogicalPlan>> {
         if rewritten.len() != values.len() {
             continue;
         }
-        let types: Vec<DataType> = rewritten.iter().filter_map(|e| e.get_type(&empty).ok()).collect();
+        // Rows without a type of their own (NULL, `array()` cast to the column's type) take
+        // the others' type.
+        let untyped: Vec<Option<Expr>> = rewritten.iter().map(|e| untyped_row(e, &empty)).collect();
+        let types: Vec<DataType> = rewritten
+            .iter()
+            .zip(&untyped)
+            .filter(|(_, u)| u.is_none())
+            .filter_map(|(e, _)| e.get_type(&empty).ok())
+            .collect();
         let Some(first) = types.first().cloned() else { continue };
-        if types.len() != rewritten.len() || types.iter().any(|t| t != &first) || &first == field.data_type() {
+        let typed = untyped.iter().filter(|u| u.is_none()).count();
+        if types.len() != typed || types.iter().any(|t| t != &first) || &first == field.data_type() {
             continue;
         }
-        for (row, e) in values.iter_mut().zip(rewritten) {
-            row[j] = e;
+        for ((row, e), u) in values.iter_mut().zip(rewritten).zip(untyped) {
+            row[j] = match u {
+                None => e,
+                Some(Expr::Literal(v, meta)) if v.is_null() => Expr::Literal(ScalarValue::try_from(&first)?, meta),
+                Some(inner) => Expr::Cast(Cast::new(Box::new(inner), first.clone())),
+            };
         }
         *field = field.clone().with_data_type(first);
         changed = true;
@@ -163,6 +176,25 @@ fn narrow_values(values: Values) -> Result<Transformed<LogicalPlan>> {
     let arrow = Schema::new_with_metadata(fields, schema.metadata().clone());
     let schema = Arc::new(DFSchema::try_from(arrow)?);
     Ok(Transformed::yes(LogicalPlan::Values(Values { schema, values })))
+}
+
+/// A VALUES cell with no type of its own: a NULL, or a cast (added by VALUES' type coercion)
+/// of something whose type holds NULL (`array()`, `map()`). Gives what is under the cast.
+fn untyped_row(e: &Expr, schema: &DFSchema) -> Option<Expr> {
+    fn holds_null(t: &DataType) -> bool {
+        match t {
+            DataType::Null => true,
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => holds_null(f.data_type()),
+            DataType::Map(f, _) => holds_null(f.data_type()),
+            DataType::Struct(fields) => fields.iter().any(|f| holds_null(f.data_type())),
+            _ => false,
+        }
+    }
+    match e {
+        Expr::Literal(v, _) if v.is_null() => Some(e.clone()),
+        Expr::Cast(c) if c.expr.get_type(schema).is_ok_and(|t| holds_null(&t)) => Some(c.expr.as_ref().clone()),
+        _ => None,
+    }
 }
 
 /// Spark's casts (see the module doc).

@@ -66,6 +66,7 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
     rules.extend(Analyzer::new().rules);
     let conversions = functions::conversion::shorthand::udfs();
     rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string, conversions }));
+    rules.push(Arc::new(functions::agg::rewrite::WindowAggregates));
     builder.with_analyzer_rules(rules).with_type_planner(Arc::new(types::SparkTypePlanner))
 }
 

@@ -46,6 +46,7 @@ pub fn literals(statement: &mut Statement) {
             if let Expr::Function(function) = expr {
                 ignore_nulls_argument(function);
                 default_round_scale(function);
+                distinct_tuples(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
@@ -130,6 +131,52 @@ fn default_round_scale(function: &mut ast::Function) {
             Value::Number("0".into(), false),
         )))));
     }
+}
+
+/// `count(DISTINCT a, b)` counts the distinct tuples with no NULL in them, as
+/// `count(DISTINCT CASE WHEN a IS NOT NULL AND b IS NOT NULL THEN struct(a, b) END)`
+/// (DataFusion's distinct count takes one argument).
+fn distinct_tuples(function: &mut ast::Function) {
+    if !function.name.to_string().eq_ignore_ascii_case("count") {
+        return;
+    }
+    let ast::FunctionArguments::List(list) = &mut function.args else { return };
+    if list.duplicate_treatment != Some(ast::DuplicateTreatment::Distinct) || list.args.len() < 2 {
+        return;
+    }
+    let mut items = Vec::with_capacity(list.args.len());
+    for arg in &list.args {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg else { return };
+        items.push(e.clone());
+    }
+    let condition = items.iter().map(|e| Expr::IsNotNull(Box::new(e.clone()))).reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: ast::BinaryOperator::And,
+        right: Box::new(b),
+    });
+    let Some(condition) = condition else { return };
+    let tuple = Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![Ident::new("struct")]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: items.into_iter().map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))).collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    });
+    let case = Expr::Case {
+        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![ast::CaseWhen { condition, result: tuple }],
+        else_result: None,
+    };
+    list.args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(case))];
 }
 
 /// Spark's `first_value(x, true)` / `first(x, true)` (and `last…`): the second argument

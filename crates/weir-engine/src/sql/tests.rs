@@ -176,3 +176,25 @@ fn syntax_check() {
     assert!(super::check_syntax("SELEC 1").is_err());
     assert!(super::check_syntax("SELECT 1; SELECT 2").unwrap_err().contains("one SQL statement"));
 }
+
+/// Seeded random functions give Spark's numbers (printed by Spark 4.3 over one partition) and
+/// start afresh in every query, so a view holding them reads the same twice.
+#[tokio::test]
+async fn seeded_random_is_sparks_and_repeatable() {
+    let ctx = ctx();
+    let sql = "SELECT rand(0), randn(NULL), uniform(10, 20, 0), uniform(1.5, 2.5, 3), randstr(5, 0), random(42) \
+               FROM (VALUES (1), (2)) AS t(x)";
+    let want = [
+        "0.7604953758285915,1.6034991609278433,17,1.8,ceV0P,0.619189370225301",
+        "0.5234194256885571,0.14416006165776865,15,2.2,XaR2I,0.5096018842446481",
+    ];
+    assert_eq!(rows(&ctx, sql).await, want);
+    assert_eq!(rows(&ctx, sql).await, want);
+    ctx.sql("CREATE VIEW r AS SELECT rand(7) AS a, rand(7) AS b FROM (VALUES (1), (2), (3)) AS t(x)").await.unwrap();
+    let first = rows(&ctx, "SELECT * FROM r").await;
+    assert_eq!(first, rows(&ctx, "SELECT * FROM r").await);
+    let pairs: Vec<Vec<&str>> = first.iter().map(|r| r.split(',').collect()).collect();
+    assert!(pairs.iter().all(|p| p[0] == p[1]), "each call has its own generator: {first:?}");
+    let column_seed = ctx.sql("SELECT rand(x) FROM (VALUES (1)) AS t(x)").await.unwrap().collect().await;
+    assert!(column_seed.unwrap_err().to_string().contains("must be constants"));
+}

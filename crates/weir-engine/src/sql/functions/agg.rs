@@ -14,6 +14,7 @@ pub mod mode;
 pub mod moments;
 pub mod percentile;
 pub mod rewrite;
+pub mod sliding;
 pub mod sum;
 
 /// The group's aggregate functions.

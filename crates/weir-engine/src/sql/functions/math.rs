@@ -9,6 +9,7 @@ pub mod div;
 pub mod interval_abs;
 pub mod interval_arith;
 pub mod interval_ops;
+pub mod random;
 pub mod rounding;
 pub mod simple;
 pub mod try_arith;
@@ -21,5 +22,6 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     functions.push(Arc::new(ScalarUDF::from(conv::Conv::new())));
     functions.push(interval_abs::abs());
     functions.push(div::div_udf());
+    functions.extend(random::functions());
     functions
 }

@@ -86,4 +86,14 @@ impl AggregateUDFImpl for Avg {
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
         self.pick(args.expr_fields.first().map(|f| f.data_type())).create_groups_accumulator(args)
     }
+
+    /// Moving frames (`ROWS BETWEEN 2 PRECEDING AND CURRENT ROW`) need an accumulator that
+    /// retracts rows: DataFusion's average does, and over doubles (every non-decimal input is
+    /// cast to double) it is the same sum / count as Spark's.
+    fn create_sliding_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        match args.expr_fields.first().map(|f| f.data_type()) {
+            Some(DataType::Float64 | DataType::Decimal128(..)) => self.decimal.create_sliding_accumulator(args),
+            t => self.pick(t).create_sliding_accumulator(args),
+        }
+    }
 }

@@ -198,3 +198,102 @@ impl AggregateUDFImpl for Rewritten {
         }))
     }
 }
+
+/// The same rewrites where these aggregates are window functions (`first(v) OVER w`):
+/// DataFusion simplifies aggregate calls only, so this analyzer rule (run after type coercion)
+/// applies each function's rewrite to its windowed calls, keeping the column names. Windowed
+/// aggregates over a moving frame are also wrapped in [`super::sliding::Sliding`], so the ones
+/// that cannot retract rows still compute.
+#[derive(Debug, Default)]
+pub struct WindowAggregates;
+
+impl datafusion::optimizer::AnalyzerRule for WindowAggregates {
+    fn name(&self) -> &str {
+        "spark_window_aggregates"
+    }
+
+    fn analyze(
+        &self,
+        plan: datafusion::logical_expr::LogicalPlan,
+        _config: &datafusion::common::config::ConfigOptions,
+    ) -> Result<datafusion::logical_expr::LogicalPlan> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::logical_expr::expr::{WindowFunction, WindowFunctionParams};
+        use datafusion::logical_expr::expr_rewriter::NamePreserver;
+        use datafusion::logical_expr::{LogicalPlan, WindowFunctionDefinition};
+
+        plan.transform_up_with_subqueries(|plan| {
+            if !matches!(plan, LogicalPlan::Window(_)) {
+                return Ok(Transformed::no(plan));
+            }
+            let names = NamePreserver::new(&plan);
+            let rewritten = plan.map_expressions(|e| {
+                let saved = names.save(&e);
+                let rewritten = e.transform_up(|e| {
+                    let rewritable = |w: &WindowFunction| match &w.fun {
+                        WindowFunctionDefinition::AggregateUDF(udf) => udf.inner().is::<Rewritten>(),
+                        WindowFunctionDefinition::WindowUDF(_) => false,
+                    };
+                    let window = match e {
+                        Expr::WindowFunction(w) if rewritable(&w) => w,
+                        Expr::WindowFunction(mut w) => {
+                            return Ok(match &w.fun {
+                                WindowFunctionDefinition::AggregateUDF(udf)
+                                    if !w.params.window_frame.is_ever_expanding()
+                                        && !udf.inner().is::<super::sliding::Sliding>() =>
+                                {
+                                    w.fun = WindowFunctionDefinition::AggregateUDF(super::sliding::Sliding::wrap(
+                                        udf.clone(),
+                                    ));
+                                    Transformed::yes(Expr::WindowFunction(w))
+                                }
+                                _ => Transformed::no(Expr::WindowFunction(w)),
+                            });
+                        }
+                        other => return Ok(Transformed::no(other)),
+                    };
+                    let WindowFunctionDefinition::AggregateUDF(udf) = &window.fun else {
+                        return internal_err!("a windowed aggregate lost its function");
+                    };
+                    let udf = udf.clone();
+                    let Some(simplify) = udf.simplify() else { return internal_err!("{} has no rewrite", udf.name()) };
+                    let mut params = window.params;
+                    let call = AggregateFunction::new_udf(
+                        udf.clone(),
+                        std::mem::take(&mut params.args),
+                        params.distinct,
+                        params.filter.take(),
+                        vec![],
+                        params.null_treatment,
+                    );
+                    let Expr::AggregateFunction(call) = simplify(call, &Default::default())? else {
+                        return internal_err!("the rewrite of {} gave something else than an aggregate", udf.name());
+                    };
+                    params.args = call.params.args;
+                    params.distinct = call.params.distinct;
+                    params.filter = call.params.filter;
+                    params.null_treatment = call.params.null_treatment;
+                    // `first_value`/`last_value` windowed are DataFusion's window functions,
+                    // which handle moving frames.
+                    let fun = match call.func.name() {
+                        "first_value" => WindowFunctionDefinition::WindowUDF(
+                            datafusion::functions_window::nth_value::first_value_udwf(),
+                        ),
+                        "last_value" => WindowFunctionDefinition::WindowUDF(
+                            datafusion::functions_window::nth_value::last_value_udwf(),
+                        ),
+                        _ if !params.window_frame.is_ever_expanding() => {
+                            WindowFunctionDefinition::AggregateUDF(super::sliding::Sliding::wrap(call.func))
+                        }
+                        _ => WindowFunctionDefinition::AggregateUDF(call.func),
+                    };
+                    let window = WindowFunction { fun, params };
+                    Ok(Transformed::yes(Expr::WindowFunction(Box::new(window))))
+                })?;
+                Ok(rewritten.update_data(|e| saved.restore(e)))
+            })?;
+            rewritten.map_data(|p| p.recompute_schema())
+        })
+        .map(|t| t.data)
+    }
+}

@@ -27,7 +27,6 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
             eval_space,
         )
         .udf(),
-        Simple::new("randstr", coerce_randstr, crate::sql::functions::simple::ret_utf8, eval_randstr).volatile().udf(),
         Simple::new("lpad", coerce_pad, ret_first, |a, t| eval_pad(a, t, true)).udf(),
         Simple::new("rpad", coerce_pad, ret_first, |a, t| eval_pad(a, t, false)).udf(),
         Simple::new("bit_length", coerce_x, ret_int32, |a, _| eval_len(a, 8)).udf(),
@@ -227,48 +226,6 @@ fn eval_space(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         } else {
             out.append_value(" ".repeat(n.value(i).clamp(0, 1 << 20) as usize))
         }
-    }
-    Ok(Arc::new(out.finish()))
-}
-
-fn coerce_randstr(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
-    check_arity(name, t, 1, 2)?;
-    t.iter().map(|x| to_int_type(name, x)).collect()
-}
-
-/// `randstr(length[, seed])`: random letters and digits (a seed makes the sequence repeatable).
-fn eval_randstr(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let n = int64(&args[0])?;
-    let seed = match args.get(1) {
-        Some(s) => {
-            let s = int64(s)?;
-            if s.is_null(0) { 0 } else { s.value(0) as u64 }
-        }
-        None => {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
-        }
-    };
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        // splitmix64
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut out = StringBuilder::with_capacity(n.len(), n.len() * 8);
-    for i in 0..n.len() {
-        if n.is_null(i) {
-            return datafusion::common::exec_err!("randstr: the length must not be NULL");
-        }
-        let len = n.value(i);
-        if len < 0 {
-            return datafusion::common::exec_err!("randstr: the length must not be negative, got {len}");
-        }
-        let s: String = (0..len).map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize] as char).collect();
-        out.append_value(s);
     }
     Ok(Arc::new(out.finish()))
 }
