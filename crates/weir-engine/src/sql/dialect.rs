@@ -5,7 +5,11 @@
 
 use std::any::TypeId;
 
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr};
 use datafusion::sql::sqlparser::dialect::{DatabricksDialect, Dialect};
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 /// Databricks' dialect with Spark's string-literal escapes. sqlparser's own Databricks
 /// checks (`dialect_of!`) still apply: [`Dialect::dialect`] answers Databricks.
@@ -71,5 +75,17 @@ impl Dialect for SparkDialect {
     }
     fn supports_select_item_multi_column_alias(&self) -> bool {
         BASE.supports_select_item_multi_column_alias()
+    }
+    /// Spark's `a div b` (integral division), planned by the Spark planner.
+    fn parse_infix(&self, parser: &mut Parser, expr: &Expr, precedence: u8) -> Option<Result<Expr, ParserError>> {
+        if !matches!(&parser.peek_token_ref().token, Token::Word(w) if w.keyword == Keyword::DIV) {
+            return None;
+        }
+        parser.advance_token();
+        Some(parser.parse_subexpr(precedence).map(|right| Expr::BinaryOp {
+            left: Box::new(expr.clone()),
+            op: BinaryOperator::MyIntegerDivide,
+            right: Box::new(right),
+        }))
     }
 }

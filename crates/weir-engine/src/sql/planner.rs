@@ -140,6 +140,15 @@ impl SparkExprPlanner {
 
 impl ExprPlanner for SparkExprPlanner {
     fn plan_binary_op(&self, expr: RawBinaryExpr, schema: &DFSchema) -> Result<PlannerResult<RawBinaryExpr>> {
+        if expr.op == BinaryOperator::MyIntegerDivide {
+            let udf = super::functions::math::div::div_udf();
+            return Ok(PlannerResult::Planned(Expr::ScalarFunction(
+                datafusion::logical_expr::expr::ScalarFunction::new_udf(udf, vec![expr.left, expr.right]),
+            )));
+        }
+        if let Some(planned) = super::functions::math::interval_ops::plan(&expr, schema)? {
+            return Ok(PlannerResult::Planned(planned));
+        }
         let arithmetic = matches!(expr.op, BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply);
         if !arithmetic && !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Modulo) {
             return Ok(PlannerResult::Original(expr));

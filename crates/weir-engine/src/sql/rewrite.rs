@@ -26,6 +26,8 @@ pub fn literals(statement: &mut Statement) {
             if let Some(new) = typed_literal(expr) {
                 *expr = new;
             }
+            super::interval::negate_literal(expr);
+            ceil_floor_scale(expr);
             // `mod(a, b)` is `a % b` (Spark's operator typing applies).
             if let Expr::Function(f) = expr
                 && f.name.to_string().eq_ignore_ascii_case("mod")
@@ -53,6 +55,34 @@ pub fn literals(statement: &mut Statement) {
         }
     }
     let _ = VisitMut::visit(statement, &mut Literals);
+}
+
+/// `ceil(x, 2)` / `floor(x, 2)`, which sqlparser reads as `CEIL`/`FLOOR` with a scale that
+/// DataFusion does not plan: the function call, planned with Spark's `ceil`/`floor`.
+fn ceil_floor_scale(expr: &mut Expr) {
+    let (name, inner, scale) = match expr {
+        Expr::Ceil { expr: inner, field: ast::CeilFloorKind::Scale(scale) } => ("ceil", inner, scale),
+        Expr::Floor { expr: inner, field: ast::CeilFloorKind::Scale(scale) } => ("floor", inner, scale),
+        _ => return,
+    };
+    let args = vec![
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(inner.as_ref().clone())),
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(scale.clone()))),
+    ];
+    *expr = Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args,
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    });
 }
 
 /// `LIKE 'a!%b' ESCAPE '!'` as `LIKE 'a\\%b'`: DataFusion only takes a backslash as the

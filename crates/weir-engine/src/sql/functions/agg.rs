@@ -8,6 +8,7 @@ use datafusion::logical_expr::AggregateUDF;
 pub mod avg;
 pub mod bigint_result;
 pub mod collect_set;
+pub mod interval_avg;
 pub mod max_by;
 pub mod mode;
 pub mod moments;

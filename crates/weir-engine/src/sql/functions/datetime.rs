@@ -24,6 +24,8 @@ pub mod bucket;
 pub mod casts;
 pub mod common;
 pub mod fields;
+pub mod interval;
+pub mod interval_fields;
 pub mod make;
 pub mod trunc;
 pub mod unsupported;
@@ -95,6 +97,7 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
     }
     let mut out: Vec<Arc<ScalarUDF>> = out.into_iter().map(Arc::new).collect();
     out.push(fields::date_part_udf());
+    out.extend(interval::functions());
     out
 }
 

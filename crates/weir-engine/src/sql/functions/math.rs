@@ -5,6 +5,10 @@ use std::sync::Arc;
 use datafusion::logical_expr::ScalarUDF;
 
 pub mod conv;
+pub mod div;
+pub mod interval_abs;
+pub mod interval_arith;
+pub mod interval_ops;
 pub mod random;
 pub mod rounding;
 pub mod simple;
@@ -16,6 +20,8 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     functions.extend(try_arith::functions());
     functions.extend(rounding::functions());
     functions.push(Arc::new(ScalarUDF::from(conv::Conv::new())));
+    functions.push(interval_abs::abs());
+    functions.push(div::div_udf());
     functions.extend(random::functions());
     functions
 }

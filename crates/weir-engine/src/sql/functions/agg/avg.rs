@@ -16,6 +16,8 @@ pub struct Avg {
     name: &'static str,
     spark: Arc<AggregateUDF>,
     decimal: Arc<AggregateUDF>,
+    /// Spark's average of intervals.
+    interval: Arc<AggregateUDF>,
     signature: Signature,
 }
 
@@ -28,6 +30,7 @@ pub fn functions() -> Vec<Arc<AggregateUDF>> {
                 name,
                 spark: datafusion_spark::function::aggregate::avg(),
                 decimal: functions_aggregate::average::avg_udaf(),
+                interval: super::interval_avg::interval_avg(false),
                 signature: Signature::user_defined(Volatility::Immutable),
             }))
         })
@@ -36,6 +39,9 @@ pub fn functions() -> Vec<Arc<AggregateUDF>> {
 
 impl Avg {
     fn pick(&self, t: Option<&DataType>) -> &Arc<AggregateUDF> {
+        if t.is_some_and(crate::sql::functions::datetime::interval_fields::is_interval) {
+            return &self.interval;
+        }
         if matches!(t, Some(DataType::Decimal128(..))) { &self.decimal } else { &self.spark }
     }
 }

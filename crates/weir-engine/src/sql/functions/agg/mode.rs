@@ -2,13 +2,13 @@
 //! non-null value (NULL for none). Ties go to the smallest value (`deterministic` true, the
 //! plain form, and `ORDER BY x`) or the largest (`ORDER BY x DESC`), as Spark's ordered form
 //! does. `mode(x, false)` asks for Spark's hash-order tie-break, which is not reproduced: it
-//! is not supported yet; so are interval values.
+//! is not supported yet; so are intervals other than Spark's two kinds.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, IntervalUnit};
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
 use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{Result, ScalarValue, plan_err};
@@ -46,7 +46,7 @@ impl AggregateUDFImpl for Mode {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [DataType::Interval(_) | DataType::Duration(_), ..] => {
+            [DataType::Interval(IntervalUnit::MonthDayNano | IntervalUnit::DayTime), ..] => {
                 plan_err!("function mode is not supported yet: interval values")
             }
             [_] | [_, DataType::Boolean] => Ok(arg_types.to_vec()),

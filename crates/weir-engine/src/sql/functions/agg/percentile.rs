@@ -1,8 +1,10 @@
 //! `percentile(x, p)` with `p` a number or an array of numbers in [0, 1]: Spark's exact
 //! percentile of the non-null numeric values as a double (an array of doubles for an array of
 //! percentages), interpolating linearly between the values at ranks `floor(p·(n−1))` and
-//! `ceil(p·(n−1))`; NULL for no values. Interval inputs and the frequency argument are not
-//! supported yet.
+//! `ceil(p·(n−1))`; NULL for no values. Of intervals (every function here) the percentile is
+//! an interval of the same kind, truncated to whole months or microseconds. The frequency
+//! argument is not supported yet. `percentile_cont(p) WITHIN GROUP (ORDER BY x)` is
+//! `percentile`.
 //!
 //! `percentile_disc(p) WITHIN GROUP (ORDER BY x [DESC])` is the first value (in that order)
 //! whose cumulative distribution reaches `p`, as a double. `percentile_approx(x, p[,
@@ -21,6 +23,8 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Signature, Volatility};
 use datafusion::physical_expr::expressions::Literal;
+
+use crate::sql::functions::datetime::interval_fields::{as_i64, is_interval};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Variant {
@@ -47,6 +51,7 @@ pub fn functions() -> Vec<Arc<datafusion::logical_expr::AggregateUDF>> {
         ("percentile_approx", Variant::Approx),
         ("approx_percentile", Variant::Approx),
         ("median", Variant::Median),
+        ("percentile_cont", Variant::Continuous),
     ]
     .into_iter()
     .map(|(name, variant)| {
@@ -73,7 +78,7 @@ impl AggregateUDFImpl for Percentile {
     }
 
     fn supports_within_group_clause(&self) -> bool {
-        self.variant == Variant::Discrete
+        self.variant == Variant::Discrete || self.name == "percentile_cont"
     }
 
     fn signature(&self) -> &Signature {
@@ -92,14 +97,16 @@ impl AggregateUDFImpl for Percentile {
         }
         let value = &arg_types[0];
         let value_ok = match self.variant {
-            Variant::Approx => value.is_integer() || value.is_floating(),
-            _ => value.is_numeric() || value.is_null(),
+            Variant::Approx => value.is_integer() || value.is_floating() || is_interval(value),
+            _ => value.is_numeric() || value.is_null() || is_interval(value),
         };
         if !value_ok {
             return plan_err!("function {name} is not supported yet: values of type {value}");
         }
+        // Intervals keep their type (the percentile is an interval).
+        let value_type = if is_interval(value) { value.clone() } else { DataType::Float64 };
         if self.variant == Variant::Median {
-            return Ok(vec![DataType::Float64]);
+            return Ok(vec![value_type]);
         }
         let p = match &arg_types[1] {
             DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => list_of_doubles(),
@@ -114,11 +121,15 @@ impl AggregateUDFImpl for Percentile {
             types.extend(arg_types.get(2).map(|_| DataType::Int64));
             return Ok(types);
         }
-        Ok(vec![DataType::Float64, p])
+        Ok(vec![value_type, p])
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        let element = if self.variant == Variant::Approx { arg_types[0].clone() } else { DataType::Float64 };
+        let element = if self.variant == Variant::Approx || is_interval(&arg_types[0]) {
+            arg_types[0].clone()
+        } else {
+            DataType::Float64
+        };
         if arg_types.get(1).is_some_and(is_list) {
             Ok(DataType::List(Arc::new(Field::new_list_field(element, true))))
         } else {
@@ -132,13 +143,14 @@ impl AggregateUDFImpl for Percentile {
 
     fn accumulator(&self, acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         if self.variant == Variant::Median {
+            let input = acc_args.expr_fields[0].data_type();
             return Ok(Box::new(PercentileAccumulator {
                 percentages: vec![0.5],
                 array: false,
                 values: Vec::new(),
                 variant: Variant::Continuous,
                 descending: false,
-                output: DataType::Float64,
+                output: if is_interval(input) { input.clone() } else { DataType::Float64 },
             }));
         }
         let Some(literal) = acc_args.exprs.get(1).and_then(|e| e.downcast_ref::<Literal>()) else {
@@ -169,9 +181,19 @@ impl AggregateUDFImpl for Percentile {
             values: Vec::new(),
             variant: self.variant,
             descending,
-            output: if self.variant == Variant::Approx { output } else { DataType::Float64 },
+            output: if self.variant == Variant::Approx || is_interval(&output) { output } else { DataType::Float64 },
         }))
     }
+}
+
+/// A percentile as a value of `output`: intervals truncate to whole months or microseconds,
+/// as Spark's.
+fn typed(value: f64, output: &DataType) -> Result<ScalarValue> {
+    Ok(match output {
+        DataType::Interval(_) => ScalarValue::IntervalYearMonth(Some(value as i32)),
+        DataType::Duration(_) => ScalarValue::DurationMicrosecond(Some(value as i64)),
+        _ => ScalarValue::Float64(Some(value)).cast_to(output)?,
+    })
 }
 
 #[derive(Debug)]
@@ -202,7 +224,8 @@ fn at(sorted: &[f64], p: f64) -> f64 {
 
 impl Accumulator for PercentileAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let values = cast(&values[0], &DataType::Float64)?;
+        let values = if is_interval(values[0].data_type()) { as_i64(&values[0])? } else { values[0].clone() };
+        let values = cast(&values, &DataType::Float64)?;
         self.values.extend(values.as_primitive::<Float64Type>().iter().flatten());
         Ok(())
     }
@@ -242,11 +265,8 @@ impl Accumulator for PercentileAccumulator {
             Variant::Continuous | Variant::Median => at(&self.values, p),
             Variant::Discrete | Variant::Approx => at_rank(&self.values, p),
         };
-        let results: Vec<ScalarValue> = self
-            .percentages
-            .iter()
-            .map(|p| ScalarValue::Float64(Some(pick(*p))).cast_to(&self.output))
-            .collect::<Result<_>>()?;
+        let results: Vec<ScalarValue> =
+            self.percentages.iter().map(|p| typed(pick(*p), &self.output)).collect::<Result<_>>()?;
         if self.array {
             Ok(ScalarValue::List(ScalarValue::new_list_nullable(&results, &self.output)))
         } else {

@@ -93,6 +93,7 @@ impl AggregateUDFImpl for Rewritten {
         match self.kind {
             Kind::TryAvg => match arg_types {
                 [t] if t.is_integer() || t.is_floating() || t.is_null() => Ok(vec![DataType::Float64]),
+                [t] if crate::sql::functions::datetime::interval_fields::is_interval(t) => Ok(vec![t.clone()]),
                 _ => plan_err!("function try_avg is not supported yet: arguments {arg_types:?}"),
             },
             Kind::ListAgg => {
@@ -118,6 +119,9 @@ impl AggregateUDFImpl for Rewritten {
             Kind::First | Kind::Last => Ok(arg_types[0].clone()),
             Kind::CountIf => Ok(DataType::Int64),
             Kind::ListAgg => Ok(DataType::LargeUtf8),
+            Kind::TryAvg if crate::sql::functions::datetime::interval_fields::is_interval(&arg_types[0]) => {
+                Ok(arg_types[0].clone())
+            }
             Kind::TryAvg => Ok(DataType::Float64),
         }
     }
@@ -137,7 +141,7 @@ impl AggregateUDFImpl for Rewritten {
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
         let kind = self.kind;
         let name = self.name;
-        Some(Box::new(move |aggregate: AggregateFunction, _info| {
+        Some(Box::new(move |aggregate: AggregateFunction, info| {
             let AggregateFunctionParams { mut args, distinct, filter, order_by, null_treatment } = aggregate.params;
             let (func, args, null_treatment) = match kind {
                 Kind::First | Kind::Last => {
@@ -172,6 +176,14 @@ impl AggregateUDFImpl for Rewritten {
                         args.push(lit(""));
                     }
                     (functions_aggregate::string_agg::string_agg_udaf(), args, null_treatment)
+                }
+                Kind::TryAvg
+                    if args
+                        .first()
+                        .and_then(|a| info.get_data_type(a).ok())
+                        .is_some_and(|t| crate::sql::functions::datetime::interval_fields::is_interval(&t)) =>
+                {
+                    (super::interval_avg::interval_avg(true), args, null_treatment)
                 }
                 Kind::TryAvg => (functions_aggregate::average::avg_udaf(), args, null_treatment),
             };

@@ -211,6 +211,9 @@ impl ScalarUDFImpl for DatePart {
         if !is_string(&arg_types[0]) {
             return plan_err!("date_part: the field must be a string, not {}", arg_types[0]);
         }
+        if super::interval_fields::is_interval(&arg_types[1]) {
+            return Ok(arg_types.to_vec());
+        }
         Ok(vec![arg_types[0].clone(), coerce_temporal("date_part", &arg_types[1])?])
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -218,6 +221,12 @@ impl ScalarUDFImpl for DatePart {
     }
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         let part = part_of(args.scalar_arguments.first().copied().flatten())?;
+        if let Some(source) = args.arg_fields.get(1)
+            && super::interval_fields::is_interval(source.data_type())
+        {
+            let t = super::interval_fields::field_type(part, source.data_type())?;
+            return Ok(Arc::new(Field::new(self.name(), t, true)));
+        }
         Ok(Arc::new(Field::new(self.name(), part.return_type(), true)))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -226,6 +235,9 @@ impl ScalarUDFImpl for DatePart {
             ColumnarValue::Array(_) => return exec_err!("date_part: the field must be a literal"),
         };
         let input = args.args[1].to_array(args.number_rows)?;
+        if super::interval_fields::is_interval(input.data_type()) {
+            return Ok(ColumnarValue::Array(super::interval_fields::extract(part, &input)?));
+        }
         Ok(ColumnarValue::Array(part.extract(&input)?))
     }
 }

@@ -108,6 +108,10 @@ impl ScalarUDFImpl for SimpleMath {
             {
                 Ok(vec![DataType::Float64])
             }
+            // Spark's `sign` of an interval: of its months or microseconds.
+            (Kind::Sign | Kind::Signum, [t]) if crate::sql::functions::datetime::interval_fields::is_interval(t) => {
+                Ok(vec![t.clone()])
+            }
             (Kind::Sign | Kind::Signum | Kind::Rint, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
                 Ok(vec![DataType::Float64])
             }
@@ -160,6 +164,8 @@ impl ScalarUDFImpl for SimpleMath {
             }
             Kind::Sign | Kind::Signum => {
                 // Java's `Math.signum`: zeros (of either sign) and NaN are returned unchanged.
+                use crate::sql::functions::datetime::interval_fields::{as_i64, is_interval};
+                let x = &if is_interval(x.data_type()) { cast(&as_i64(x)?, &DataType::Float64)? } else { x.clone() };
                 let out: Float64Array = x
                     .as_primitive::<Float64Type>()
                     .iter()

@@ -70,6 +70,17 @@ fn is_stringy(t: &DataType) -> bool {
 }
 
 impl TryArith {
+    fn interval_op(&self) -> Option<super::interval_arith::IntervalOp> {
+        use super::interval_arith::IntervalOp;
+        match self.op {
+            Op::Add => Some(IntervalOp::Add),
+            Op::Subtract => Some(IntervalOp::Subtract),
+            Op::Multiply => Some(IntervalOp::Multiply),
+            Op::Divide => Some(IntervalOp::Divide),
+            Op::Mod => None,
+        }
+    }
+
     /// Spark's decimal result type for `a op b`.
     fn decimal_result(&self, (p1, s1): (u8, i8), (p2, s2): (u8, i8)) -> Result<(u8, i8)> {
         let (p1, s1, p2, s2) = (p1 as i32, s1 as i32, p2 as i32, s2 as i32);
@@ -111,6 +122,12 @@ impl ScalarUDFImpl for TryArith {
             (false, true) => (a.clone(), a.clone()),
             _ => (a.clone(), b.clone()),
         };
+        if super::interval_arith::applies(&a, &b) {
+            let Some(op) = self.interval_op() else {
+                return plan_err!("function {name} is not supported yet: interval arguments");
+            };
+            return super::interval_arith::coerce(name, op, &a, &b);
+        }
         if matches!(self.op, Op::Add | Op::Subtract) && a == DataType::Date32 && int_rank(&b).is_some() {
             return Ok(vec![DataType::Date32, DataType::Int32]);
         }
@@ -146,6 +163,11 @@ impl ScalarUDFImpl for TryArith {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if let [a, b] = arg_types
+            && super::interval_arith::applies(a, b)
+        {
+            return Ok(super::interval_arith::return_type(a, b));
+        }
         match arg_types {
             [DataType::Date32, _] | [_, DataType::Date32] => Ok(DataType::Date32),
             [DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)] => {
@@ -161,6 +183,11 @@ impl ScalarUDFImpl for TryArith {
         let (arrays, scalar) = arrays(&args.args, args.number_rows)?;
         let (a, b) = (&arrays[0], &arrays[1]);
         let op = self.op;
+        if super::interval_arith::applies(a.data_type(), b.data_type())
+            && let Some(interval_op) = self.interval_op()
+        {
+            return result(super::interval_arith::invoke(interval_op, a, b)?, scalar);
+        }
         let out: ArrayRef = match (a.data_type(), b.data_type()) {
             (DataType::Date32, _) => {
                 let days = cast(b, &DataType::Int32)?;

@@ -1,0 +1,71 @@
+//! Spark's typed interval literals: `weir_interval_ym(months)` is an `interval year to month`
+//! (Arrow `Interval(YearMonth)`) and `weir_interval_dt(micros)` an `interval day to second`
+//! (Arrow `Duration(Microsecond)`). [`crate::sql::interval`] writes every Spark interval
+//! literal as one of these calls; constant folding makes them literals.
+
+use std::sync::Arc;
+
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
+use datafusion::common::{Result, plan_err};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+
+/// One of the two literal constructors.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntervalLiteral {
+    year_month: bool,
+    signature: Signature,
+}
+
+/// `weir_interval_ym` and `weir_interval_dt`.
+pub fn functions() -> Vec<Arc<ScalarUDF>> {
+    [true, false]
+        .into_iter()
+        .map(|year_month| {
+            Arc::new(ScalarUDF::from(IntervalLiteral {
+                year_month,
+                signature: Signature::user_defined(Volatility::Immutable),
+            }))
+        })
+        .collect()
+}
+
+impl IntervalLiteral {
+    fn input(&self) -> DataType {
+        if self.year_month { DataType::Int32 } else { DataType::Int64 }
+    }
+    fn output(&self) -> DataType {
+        if self.year_month {
+            DataType::Interval(IntervalUnit::YearMonth)
+        } else {
+            DataType::Duration(TimeUnit::Microsecond)
+        }
+    }
+}
+
+impl ScalarUDFImpl for IntervalLiteral {
+    fn name(&self) -> &str {
+        if self.year_month { "weir_interval_ym" } else { "weir_interval_dt" }
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [t] if t.is_integer() => Ok(vec![self.input()]),
+            _ => plan_err!("{} takes one integer", self.name()),
+        }
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.output())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        match &args.args[0] {
+            ColumnarValue::Scalar(s) => {
+                let array = cast(&s.to_array()?, &self.output())?;
+                Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&array, 0)?))
+            }
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(cast(a, &self.output())?)),
+        }
+    }
+}
