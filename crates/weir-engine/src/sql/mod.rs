@@ -20,6 +20,7 @@ pub mod plan;
 pub mod planner;
 pub mod rewrite;
 pub mod table_functions;
+pub mod timestamps;
 pub mod types;
 
 use std::sync::Arc;

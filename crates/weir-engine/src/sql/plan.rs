@@ -65,6 +65,7 @@ fn unicode_escapes(sql: &str) -> std::borrow::Cow<'_, str> {
 /// Parses one statement of Spark SQL.
 pub fn parse(sql: &str) -> Result<DFStatement> {
     let sql = &*unicode_escapes(sql);
+    let sql = &*super::timestamps::ltz_keyword(sql);
     let mut parser = DFParserBuilder::new(sql)
         .with_dialect(&SparkDialect)
         .build()

@@ -25,6 +25,8 @@ pub mod casts;
 pub mod common;
 pub mod fields;
 pub mod make;
+pub mod ntz;
+pub mod timestampadd;
 pub mod trunc;
 pub mod unsupported;
 pub mod zones;
@@ -61,6 +63,13 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
             "try_make_timestamp",
             "try_make_timestamp_ltz",
         ]),
+        ScalarUDF::from(MakeTemporal::new("make_timestamp_ntz", Make::TimestampNtz))
+            .with_aliases(["try_make_timestamp_ntz"]),
+        ScalarUDF::from(ToTemporal::timestamp_ntz()),
+        ScalarUDF::from(ntz::ConvertTimezone::new()),
+        ScalarUDF::from(ntz::LocalTimestamp::new()),
+        ScalarUDF::from(timestampadd::TimestampAdd::new()),
+        ScalarUDF::from(timestampadd::TimestampDiff::new()),
         ScalarUDF::from(MakeTemporal::new("make_ym_interval", Make::YmInterval)),
         ScalarUDF::from(zones::ShiftZone::from_utc()),
         ScalarUDF::from(zones::ShiftZone::to_utc()),
@@ -345,6 +354,8 @@ impl ScalarUDFImpl for DateFormat {
 pub struct ToTemporal {
     signature: Signature,
     date: bool,
+    /// `to_timestamp_ntz`: a TIMESTAMP_NTZ.
+    ntz: bool,
 }
 
 impl ToTemporal {
@@ -352,22 +363,38 @@ impl ToTemporal {
         Self {
             signature: Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable),
             date: true,
+            ntz: false,
         }
     }
     pub fn timestamp() -> Self {
         Self { date: false, ..Self::date() }
     }
+    pub fn timestamp_ntz() -> Self {
+        Self { ntz: true, ..Self::timestamp() }
+    }
 }
 
 impl ScalarUDFImpl for ToTemporal {
     fn name(&self) -> &str {
-        if self.date { "to_date" } else { "to_timestamp" }
+        if self.date {
+            "to_date"
+        } else if self.ntz {
+            "to_timestamp_ntz"
+        } else {
+            "to_timestamp"
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(if self.date { DataType::Date32 } else { DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())) })
+        Ok(if self.date {
+            DataType::Date32
+        } else if self.ntz {
+            crate::sql::timestamps::ntz()
+        } else {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -384,7 +411,10 @@ impl ScalarUDFImpl for ToTemporal {
             }
             Ok(ColumnarValue::Array(Arc::new(out.finish())))
         } else {
-            let mut out = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00");
+            let mut out = TimestampMicrosecondBuilder::with_capacity(rows);
+            if !self.ntz {
+                out = out.with_timezone("+00:00");
+            }
             for v in values {
                 out.append_option(v);
             }
