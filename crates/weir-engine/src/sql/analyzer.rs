@@ -284,6 +284,12 @@ impl SparkCasts {
             };
             return Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(micros), field))));
         }
+        // Spark reads a TIMESTAMP cast to BIGINT as whole seconds since the epoch (rounded down).
+        if let (Some(DataType::Timestamp(_, Some(_))), DataType::Int64) = (&source, target) {
+            use super::functions::datetime::arith::{DateArith, Op};
+            let seconds = Arc::new(ScalarUDF::from(DateArith::new("unix_seconds", Op::UnixSeconds)));
+            return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(seconds, vec![*inner]))));
+        }
         if let Some(source) = &source
             && target.is_numeric()
             && matches!(source, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod planner;
 pub mod rewrite;
 pub mod table_functions;
+pub mod time_window;
 pub mod timestamps;
 pub mod types;
 

@@ -85,6 +85,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
     if let DFStatement::Statement(inner) = &mut statement {
         rewrite::unsupported(inner).map_err(DataFusionError::Plan)?;
         rewrite::generators(inner).map_err(DataFusionError::Plan)?;
+        super::time_window::time_windows(inner).map_err(DataFusionError::Plan)?;
         rewrite::literals(inner);
         if !options.case_sensitive {
             let columns = view_columns(views, &references).await;

@@ -26,6 +26,7 @@ pub mod common;
 pub mod fields;
 pub mod make;
 pub mod ntz;
+pub mod time_window;
 pub mod timestampadd;
 pub mod trunc;
 pub mod unsupported;
@@ -69,6 +70,10 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
         ScalarUDF::from(ntz::ConvertTimezone::new()),
         ScalarUDF::from(ntz::LocalTimestamp::new()),
         ScalarUDF::from(timestampadd::TimestampAdd::new()),
+        ScalarUDF::from(time_window::TimeWindows::new()),
+        ScalarUDF::from(time_window::SessionStart::new()),
+        ScalarUDF::from(time_window::SessionEnd::new()),
+        ScalarUDF::from(time_window::WindowTime::new()),
         ScalarUDF::from(timestampadd::TimestampDiff::new()),
         ScalarUDF::from(MakeTemporal::new("make_ym_interval", Make::YmInterval)),
         ScalarUDF::from(zones::ShiftZone::from_utc()),
