@@ -198,6 +198,7 @@ fn conversion_for(source: &DataType, target: &DataType) -> Option<&'static str> 
         DataType::Float32 if text => Some("float"),
         DataType::Boolean if text => Some("boolean"),
         DataType::Date32 if text => Some("date"),
+        DataType::Timestamp(_, None) if text => Some("to_timestamp_ntz"),
         DataType::Timestamp(_, _) if text => Some("timestamp"),
         _ => None,
     }

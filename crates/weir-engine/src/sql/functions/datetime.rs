@@ -408,7 +408,13 @@ impl ScalarUDFImpl for ToTemporal {
             None => None,
             Some(_) => patterns(args.args.get(1), rows)?.into_iter().next().flatten(),
         };
-        let values = micros(&args.args[0].to_array(rows)?, pattern.as_deref())?;
+        let input = args.args[0].to_array(rows)?;
+        let values = if self.ntz && pattern.is_none() && common::is_string(input.data_type()) {
+            // Spark's cast to TIMESTAMP_NTZ: a zone in the text is ignored.
+            common::strings(&input)?.iter().map(|s| s.and_then(common::parse_timestamp_ntz)).collect()
+        } else {
+            micros(&input, pattern.as_deref())?
+        };
         if self.date {
             let mut out = Date32Builder::with_capacity(rows);
             for v in values {
