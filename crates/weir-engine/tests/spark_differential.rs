@@ -99,8 +99,8 @@ fn load_cases(only: Option<&str>) -> Vec<Case> {
     cases
 }
 
-/// Spark's `simpleString` of an Arrow type (Weir's timestamps, with or without a zone, are
-/// Spark `timestamp`s: the session runs in UTC).
+/// Spark's `simpleString` of an Arrow type (a zoned timestamp is Spark's `timestamp`, i.e.
+/// TIMESTAMP_LTZ; a zone-less one is `timestamp_ntz`).
 fn spark_type(t: &DataType) -> String {
     match t {
         DataType::Null => "void".into(),
@@ -117,7 +117,8 @@ fn spark_type(t: &DataType) -> String {
             "binary".into()
         }
         DataType::Date32 => "date".into(),
-        DataType::Timestamp(_, _) => "timestamp".into(),
+        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
         DataType::Duration(_) => "interval day to second".into(),
         DataType::Interval(IntervalUnit::YearMonth) => "interval year to month".into(),
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
@@ -198,9 +199,10 @@ fn encode(array: &dyn Array, row: usize) -> Value {
                 .and_then(|d| d.checked_add_signed(chrono::TimeDelta::days(days as i64)));
             json!({"date": date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()})
         }
-        DataType::Timestamp(unit, _) => {
+        DataType::Timestamp(unit, zone) => {
             let a = cast(array, &DataType::Int64).expect("timestamp");
-            json!({"timestamp": timestamp_text(a.as_primitive::<Int64Type>().value(row), unit)})
+            let key = if zone.is_some() { "timestamp" } else { "timestamp_ntz" };
+            json!({key: timestamp_text(a.as_primitive::<Int64Type>().value(row), unit)})
         }
         DataType::Duration(_) => {
             let a = cast(array, &DataType::Duration(TimeUnit::Microsecond)).expect("duration");

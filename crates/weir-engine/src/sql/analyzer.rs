@@ -230,6 +230,7 @@ fn conversion_for(source: &DataType, target: &DataType) -> Option<&'static str> 
         DataType::Float32 if text => Some("float"),
         DataType::Boolean if text => Some("boolean"),
         DataType::Date32 if text => Some("date"),
+        DataType::Timestamp(_, None) if text => Some("to_timestamp_ntz"),
         DataType::Timestamp(_, _) if text => Some("timestamp"),
         _ => None,
     }
@@ -315,6 +316,37 @@ impl SparkCasts {
                 None => micros,
             };
             return Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(micros), field))));
+        }
+        // Spark reads a TIMESTAMP cast to BIGINT as whole seconds since the epoch (rounded
+        // down), to DOUBLE / FLOAT as seconds with their fraction.
+        if let Some(DataType::Timestamp(_, Some(_))) = &source
+            && matches!(target, DataType::Int64 | DataType::Float64 | DataType::Float32)
+        {
+            use super::functions::datetime::arith::{DateArith, Op};
+            let (name, op) = match target {
+                DataType::Int64 => ("unix_seconds", Op::UnixSeconds),
+                _ => ("unix_micros", Op::UnixMicros),
+            };
+            let udf = Arc::new(ScalarUDF::from(DateArith::new(name, op)));
+            let value = Expr::ScalarFunction(ScalarFunction::new_udf(udf, vec![*inner]));
+            if target == &DataType::Int64 {
+                return Ok(Transformed::yes(value));
+            }
+            let seconds =
+                Expr::Cast(Cast::new(Box::new(value), DataType::Float64)) / datafusion::logical_expr::lit(1_000_000f64);
+            let seconds = if target == &DataType::Float64 {
+                seconds
+            } else {
+                Expr::Cast(Cast::new(Box::new(seconds), target.clone()))
+            };
+            return Ok(Transformed::yes(seconds));
+        }
+        // Outside ANSI mode Spark casts a DATE to any number as NULL.
+        if !self.ansi
+            && let Some(DataType::Date32) = &source
+            && target.is_numeric()
+        {
+            return Ok(Transformed::yes(Expr::Literal(ScalarValue::try_from(target)?, None)));
         }
         if let Some(source) = &source
             && target.is_numeric()

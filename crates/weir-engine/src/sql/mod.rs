@@ -21,6 +21,8 @@ pub mod plan;
 pub mod planner;
 pub mod rewrite;
 pub mod table_functions;
+pub mod time_window;
+pub mod timestamps;
 pub mod types;
 
 use std::sync::Arc;
@@ -64,7 +66,8 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
     let to_string = Arc::new(ScalarUDF::from(cast::SparkCastString::new()));
     let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(analyzer::SparkLiterals)];
     rules.extend(Analyzer::new().rules);
-    let conversions = functions::conversion::shorthand::udfs();
+    let mut conversions = functions::conversion::shorthand::udfs();
+    conversions.push(Arc::new(ScalarUDF::from(functions::datetime::ToTemporal::timestamp_ntz())));
     rules.push(Arc::new(analyzer::SparkCasts { ansi: options.ansi, to_string, conversions }));
     rules.push(Arc::new(functions::agg::rewrite::WindowAggregates));
     builder.with_analyzer_rules(rules).with_type_planner(Arc::new(types::SparkTypePlanner))

@@ -66,6 +66,7 @@ fn unicode_escapes(sql: &str) -> std::borrow::Cow<'_, str> {
 pub fn parse(sql: &str) -> Result<DFStatement> {
     let sql = &*unicode_escapes(sql);
     let sql = &*super::interval::rewrite(sql).map_err(DataFusionError::Plan)?;
+    let sql = &*super::timestamps::ltz_keyword(sql);
     let mut parser = DFParserBuilder::new(sql)
         .with_dialect(&SparkDialect)
         .build()
@@ -86,6 +87,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
         rewrite::unsupported(inner).map_err(DataFusionError::Plan)?;
         rewrite::table_generators(inner).map_err(DataFusionError::Plan)?;
         rewrite::generators(inner).map_err(DataFusionError::Plan)?;
+        super::time_window::time_windows(inner).map_err(DataFusionError::Plan)?;
         rewrite::literals(inner);
         if !options.case_sensitive {
             let columns = view_columns(views, &references).await;

@@ -47,6 +47,7 @@ pub fn literals(statement: &mut Statement) {
                 ignore_nulls_argument(function);
                 default_round_scale(function);
                 distinct_tuples(function);
+                time_unit_argument(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
@@ -116,6 +117,30 @@ fn like_escape(pattern: &mut Expr, escape_char: &mut Option<ValueWithSpan>) {
     }
     *text = out;
     *escape_char = None;
+}
+
+/// `timestampadd(MONTH, n, ts)` / `timestampdiff(HOUR, a, b)` (also `dateadd`, `date_add`,
+/// `datediff`, `date_diff` with a unit first): the unit, a bare word, becomes a string.
+fn time_unit_argument(function: &mut ast::Function) {
+    let name = function.name.to_string().to_ascii_lowercase();
+    let target = match name.as_str() {
+        "timestampadd" | "dateadd" | "date_add" => "timestampadd",
+        "timestampdiff" | "datediff" | "date_diff" => "timestampdiff",
+        _ => return,
+    };
+    let ast::FunctionArguments::List(list) = &mut function.args else { return };
+    if list.args.len() != 3 {
+        return;
+    }
+    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Identifier(unit))) = &list.args[0] else { return };
+    if unit.quote_style.is_some() {
+        return;
+    }
+    let text = unit.value.to_ascii_uppercase();
+    list.args[0] = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(ValueWithSpan::from(
+        Value::SingleQuotedString(text),
+    ))));
+    function.name = ast::ObjectName::from(vec![Ident::new(target)]);
 }
 
 /// `round(x)` is `round(x, 0)` (and `bround`): Spark's one-argument form keeps a decimal's

@@ -1,4 +1,5 @@
-//! Spark type names that DataFusion's SQL planner does not know (`long`, `byte`, `short`…).
+//! Spark type names that DataFusion's SQL planner does not know (`long`, `byte`, `short`…),
+//! and Spark's timestamps (`TIMESTAMP`/`TIMESTAMP_LTZ`, `TIMESTAMP_NTZ`; see [`super::timestamps`]).
 
 use std::sync::Arc;
 
@@ -20,11 +21,16 @@ impl TypePlanner for SparkTypePlanner {
                     "byte" => Some(DataType::Int8),
                     "short" => Some(DataType::Int16),
                     "binary" => Some(DataType::Binary),
+                    "timestamp_ltz" => Some(super::timestamps::ltz()),
+                    "timestamp_ntz" => Some(super::timestamps::ntz()),
                     _ => None,
                 }
             }
             ast::DataType::Binary(_) | ast::DataType::Varbinary(_) => Some(DataType::Binary),
             ast::DataType::String(_) => Some(DataType::Utf8),
+            // Spark's TIMESTAMP is TIMESTAMP_LTZ (`spark.sql.timestampType`): microseconds, UTC.
+            ast::DataType::Timestamp(_, ast::TimezoneInfo::None) => Some(super::timestamps::ltz()),
+            ast::DataType::TimestampNtz(_) => Some(super::timestamps::ntz()),
             _ => None,
         };
         Ok(data_type.map(|t| Arc::new(Field::new("", t, true))))

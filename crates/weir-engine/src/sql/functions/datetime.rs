@@ -27,6 +27,9 @@ pub mod fields;
 pub mod interval;
 pub mod interval_fields;
 pub mod make;
+pub mod ntz;
+pub mod time_window;
+pub mod timestampadd;
 pub mod trunc;
 pub mod unsupported;
 pub mod zones;
@@ -63,6 +66,17 @@ pub fn scalar() -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
             "try_make_timestamp",
             "try_make_timestamp_ltz",
         ]),
+        ScalarUDF::from(MakeTemporal::new("make_timestamp_ntz", Make::TimestampNtz))
+            .with_aliases(["try_make_timestamp_ntz"]),
+        ScalarUDF::from(ToTemporal::timestamp_ntz()),
+        ScalarUDF::from(ntz::ConvertTimezone::new()),
+        ScalarUDF::from(ntz::LocalTimestamp::new()),
+        ScalarUDF::from(timestampadd::TimestampAdd::new()),
+        ScalarUDF::from(time_window::TimeWindows::new()),
+        ScalarUDF::from(time_window::SessionStart::new()),
+        ScalarUDF::from(time_window::SessionEnd::new()),
+        ScalarUDF::from(time_window::WindowTime::new()),
+        ScalarUDF::from(timestampadd::TimestampDiff::new()),
         ScalarUDF::from(MakeTemporal::new("make_ym_interval", Make::YmInterval)),
         ScalarUDF::from(zones::ShiftZone::from_utc()),
         ScalarUDF::from(zones::ShiftZone::to_utc()),
@@ -348,6 +362,8 @@ impl ScalarUDFImpl for DateFormat {
 pub struct ToTemporal {
     signature: Signature,
     date: bool,
+    /// `to_timestamp_ntz`: a TIMESTAMP_NTZ.
+    ntz: bool,
 }
 
 impl ToTemporal {
@@ -355,22 +371,38 @@ impl ToTemporal {
         Self {
             signature: Signature::one_of(vec![TypeSignature::Any(1), TypeSignature::Any(2)], Volatility::Immutable),
             date: true,
+            ntz: false,
         }
     }
     pub fn timestamp() -> Self {
         Self { date: false, ..Self::date() }
     }
+    pub fn timestamp_ntz() -> Self {
+        Self { ntz: true, ..Self::timestamp() }
+    }
 }
 
 impl ScalarUDFImpl for ToTemporal {
     fn name(&self) -> &str {
-        if self.date { "to_date" } else { "to_timestamp" }
+        if self.date {
+            "to_date"
+        } else if self.ntz {
+            "to_timestamp_ntz"
+        } else {
+            "to_timestamp"
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(if self.date { DataType::Date32 } else { DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())) })
+        Ok(if self.date {
+            DataType::Date32
+        } else if self.ntz {
+            crate::sql::timestamps::ntz()
+        } else {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -379,7 +411,13 @@ impl ScalarUDFImpl for ToTemporal {
             None => None,
             Some(_) => patterns(args.args.get(1), rows)?.into_iter().next().flatten(),
         };
-        let values = micros(&args.args[0].to_array(rows)?, pattern.as_deref())?;
+        let input = args.args[0].to_array(rows)?;
+        let values = if self.ntz && pattern.is_none() && common::is_string(input.data_type()) {
+            // Spark's cast to TIMESTAMP_NTZ: a zone in the text is ignored.
+            common::strings(&input)?.iter().map(|s| s.and_then(common::parse_timestamp_ntz)).collect()
+        } else {
+            micros(&input, pattern.as_deref())?
+        };
         if self.date {
             let mut out = Date32Builder::with_capacity(rows);
             for v in values {
@@ -387,7 +425,10 @@ impl ScalarUDFImpl for ToTemporal {
             }
             Ok(ColumnarValue::Array(Arc::new(out.finish())))
         } else {
-            let mut out = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00");
+            let mut out = TimestampMicrosecondBuilder::with_capacity(rows);
+            if !self.ntz {
+                out = out.with_timezone("+00:00");
+            }
             for v in values {
                 out.append_option(v);
             }

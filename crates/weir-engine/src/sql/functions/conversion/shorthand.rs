@@ -45,7 +45,7 @@ fn target(name: &str) -> DataType {
         "boolean" => DataType::Boolean,
         "string" => DataType::Utf8,
         "date" => DataType::Date32,
-        "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, None),
+        "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
         _ => DataType::Decimal128(10, 0),
     }
 }
@@ -302,7 +302,7 @@ fn eval_other(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         }
         DataType::Timestamp(..) if text => {
             let s = utf8(a)?;
-            let mut out = TimestampMicrosecondBuilder::with_capacity(s.len());
+            let mut out = TimestampMicrosecondBuilder::with_capacity(s.len()).with_timezone("+00:00");
             for i in 0..s.len() {
                 out.append_option(s.is_valid(i).then(|| parse_timestamp(s.value(i))).flatten());
             }

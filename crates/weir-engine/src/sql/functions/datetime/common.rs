@@ -181,6 +181,25 @@ pub fn parse_date(text: &str) -> Option<i32> {
 /// Spark's cast of text to `timestamp`: `yyyy-MM-dd[( |T)[h]h:[m]m[:[s]s[.fraction]]][zone]`
 /// (a missing zone is the session's, UTC).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let (local, zone) = parse_local_timestamp(text)?;
+    if zone.is_empty() {
+        return Some(local);
+    }
+    Zone::parse(zone)?.local_to_utc(local)
+}
+
+/// Spark's cast of text to `timestamp_ntz`: as [`parse_timestamp`], with a zone in the
+/// text checked but ignored (the wall-clock time is kept).
+pub fn parse_timestamp_ntz(text: &str) -> Option<i64> {
+    let (local, zone) = parse_local_timestamp(text)?;
+    if !zone.is_empty() {
+        Zone::parse(zone)?;
+    }
+    Some(local)
+}
+
+/// The wall-clock time of a timestamp's text (microseconds) and the zone text after it.
+fn parse_local_timestamp(text: &str) -> Option<(i64, &str)> {
     let text = text.trim();
     let (date, rest) = match text.find([' ', 'T']) {
         Some(i) => (&text[..i], &text[i + 1..]),
@@ -189,7 +208,7 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let day = i64::from(days_of(parse_date_part(date)?));
     let bytes = rest.as_bytes();
     if bytes.is_empty() {
-        return Some(day * MICROS_PER_DAY);
+        return Some((day * MICROS_PER_DAY, ""));
     }
     let (hour, n) = digits(bytes, 2);
     if n == 0 || bytes.get(n) != Some(&b':') {
@@ -220,11 +239,7 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         return None;
     }
     let local = day * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * MICROS_PER_SECOND + fraction;
-    let zone = rest[i..].trim();
-    if zone.is_empty() {
-        return Some(local);
-    }
-    Zone::parse(zone)?.local_to_utc(local)
+    Some((local, rest[i..].trim()))
 }
 
 /// A time zone as Spark's `ZoneId.of(id, SHORT_IDS)` reads it.
@@ -418,6 +433,15 @@ mod tests {
         assert_eq!(ts("2024-02-29 12:00"), Some("2024-02-29 12:00:00.000000".into()));
         assert_eq!(ts("2024-02-29 12:00:00+05:30"), Some("2024-02-29 06:30:00.000000".into()));
         assert_eq!(ts("2024-02-29 25:00:00"), None);
+    }
+
+    #[test]
+    fn ntz_text_keeps_the_wall_clock() {
+        let local = parse_timestamp("2024-02-29 12:00:00");
+        assert_eq!(parse_timestamp_ntz("2024-02-29 12:00:00+05:30"), local);
+        assert_eq!(parse_timestamp_ntz("2024-02-29 12:00:00 America/New_York"), local);
+        assert_eq!(parse_timestamp_ntz("2024-02-29 12:00:00 Nowhere/Else"), None);
+        assert_eq!(parse_timestamp_ntz("2024-02-29"), parse_timestamp("2024-02-29"));
     }
 
     #[test]

@@ -28,6 +28,8 @@ use super::common::{
 pub enum Make {
     Date,
     Timestamp,
+    /// `make_timestamp_ntz`: no time zone argument, a TIMESTAMP_NTZ.
+    TimestampNtz,
     YmInterval,
 }
 
@@ -90,7 +92,10 @@ fn to_utc(local: Option<i64>, zone: Option<Zone>) -> Option<i64> {
 
 impl MakeTemporal {
     fn make_timestamp(&self, a: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
-        let mut out = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00");
+        let mut out = TimestampMicrosecondBuilder::with_capacity(rows);
+        if self.make == Make::Timestamp {
+            out = out.with_timezone("+00:00");
+        }
         if a.len() <= 3 {
             let dates = days(&a[0])?;
             let times = match a.get(1) {
@@ -180,7 +185,10 @@ impl ScalarUDFImpl for MakeTemporal {
                 }
                 types.iter().map(|t| coerce_int(name, t)).collect()
             }
-            Make::Timestamp => {
+            Make::Timestamp | Make::TimestampNtz => {
+                if self.make == Make::TimestampNtz && (types.len() == 7 || (date_form(types) && types.len() == 3)) {
+                    return plan_err!("function {name} takes no time zone argument");
+                }
                 if date_form(types) {
                     let mut out = vec![DataType::Date32];
                     if let Some(t) = types.get(1) {
@@ -219,6 +227,7 @@ impl ScalarUDFImpl for MakeTemporal {
         Ok(match self.make {
             Make::Date => DataType::Date32,
             Make::Timestamp => timestamp_type(),
+            Make::TimestampNtz => crate::sql::timestamps::ntz(),
             Make::YmInterval => DataType::Interval(IntervalUnit::YearMonth),
         })
     }
@@ -256,7 +265,7 @@ impl ScalarUDFImpl for MakeTemporal {
                 }
                 Arc::new(IntervalYearMonthArray::from(values))
             }
-            Make::Timestamp => {
+            Make::Timestamp | Make::TimestampNtz => {
                 if a.is_empty() {
                     return exec_err!("{} needs arguments", self.name);
                 }

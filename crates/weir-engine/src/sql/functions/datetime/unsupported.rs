@@ -43,10 +43,4 @@ impl ScalarUDFImpl for Unsupported {
 }
 
 /// The functions and why.
-pub const UNSUPPORTED: &[(&str, &str)] = &[
-    ("convert_timezone", "it returns TIMESTAMP_NTZ, which Weir does not have"),
-    ("localtimestamp", "it returns TIMESTAMP_NTZ, which Weir does not have"),
-    ("make_timestamp_ntz", "it returns TIMESTAMP_NTZ, which Weir does not have"),
-    ("try_make_timestamp_ntz", "it returns TIMESTAMP_NTZ, which Weir does not have"),
-    ("to_timestamp_ntz", "it returns TIMESTAMP_NTZ, which Weir does not have"),
-];
+pub const UNSUPPORTED: &[(&str, &str)] = &[];

@@ -58,6 +58,7 @@ pub fn spark_type_name(t: &DataType) -> Result<String> {
             "binary".into()
         }
         DataType::Date32 => "date".into(),
+        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Duration(_) => "interval day to second".into(),
         DataType::Interval(IntervalUnit::YearMonth) => "interval year to month".into(),
