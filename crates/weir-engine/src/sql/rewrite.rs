@@ -44,6 +44,7 @@ pub fn literals(statement: &mut Statement) {
             if let Expr::Function(function) = expr {
                 ignore_nulls_argument(function);
                 default_round_scale(function);
+                array_sort_comparator(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
@@ -99,6 +100,18 @@ fn default_round_scale(function: &mut ast::Function) {
         list.args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(ValueWithSpan::from(
             Value::Number("0".into(), false),
         )))));
+    }
+}
+
+/// `array_sort(arr, (l, r) -> …)` is the higher-order `array_sort_by` (a scalar function of
+/// the same name would take precedence over it).
+fn array_sort_comparator(function: &mut ast::Function) {
+    if !function.name.to_string().eq_ignore_ascii_case("array_sort") {
+        return;
+    }
+    let ast::FunctionArguments::List(list) = &function.args else { return };
+    if let [_, ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Lambda(_)))] = list.args.as_slice() {
+        function.name = ast::ObjectName::from(vec![ast::Ident::new("array_sort_by")]);
     }
 }
 

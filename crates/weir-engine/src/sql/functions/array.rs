@@ -32,6 +32,9 @@ use datafusion::logical_expr::{
 use super::adapt::{NullOn, Recipe, adapt, coerced as data_types_with_scalar_udf};
 
 pub mod array_insert;
+pub mod array_sort_by;
+pub mod lambda;
+pub mod lambda_fold;
 pub mod sequence;
 pub mod sort_array;
 

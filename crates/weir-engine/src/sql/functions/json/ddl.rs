@@ -224,7 +224,7 @@ pub fn parse_schema(text: &str) -> Result<DataType, String> {
     // A field list first (as Spark tries a table schema first), then a single type.
     let mut fields = Parser { tokens: tokens.clone(), at: 0 };
     let mut list = Vec::new();
-    let as_fields = (|| {
+    let as_fields: Result<(), String> = (|| {
         loop {
             list.push(fields.field(true)?);
             if fields.peek().is_none() {
