@@ -262,6 +262,7 @@ impl ExprPlanner for SparkExprPlanner {
             let name = match &arg {
                 Expr::Column(c) => c.name.clone(),
                 Expr::Alias(a) => a.name.clone(),
+                Expr::LambdaVariable(v) => v.name.clone(),
                 _ => format!("col{}", i + 1),
             };
             named.push(lit(name));

@@ -48,6 +48,7 @@ pub fn literals(statement: &mut Statement) {
                 default_round_scale(function);
                 distinct_tuples(function);
                 time_unit_argument(function);
+                array_sort_comparator(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
@@ -202,6 +203,16 @@ fn distinct_tuples(function: &mut ast::Function) {
         else_result: None,
     };
     list.args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(case))];
+/// `array_sort(arr, (l, r) -> …)` is the higher-order `array_sort_by` (a scalar function of
+/// the same name would take precedence over it).
+fn array_sort_comparator(function: &mut ast::Function) {
+    if !function.name.to_string().eq_ignore_ascii_case("array_sort") {
+        return;
+    }
+    let ast::FunctionArguments::List(list) = &function.args else { return };
+    if let [_, ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Lambda(_)))] = list.args.as_slice() {
+        function.name = ast::ObjectName::from(vec![ast::Ident::new("array_sort_by")]);
+    }
 }
 
 /// Spark's `first_value(x, true)` / `first(x, true)` (and `last…`): the second argument

@@ -31,6 +31,13 @@ use datafusion::logical_expr::{
 
 use super::adapt::{NullOn, Recipe, adapt, coerced as data_types_with_scalar_udf};
 
+pub mod array_insert;
+pub mod array_sort_by;
+pub mod lambda;
+pub mod lambda_fold;
+pub mod sequence;
+pub mod sort_array;
+
 fn utf8(text: &str) -> ScalarValue {
     ScalarValue::Utf8(Some(text.to_string()))
 }
@@ -67,13 +74,10 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         nested::sort::array_sort_udf(),
         Recipe { extra: vec![utf8("ASC"), utf8("NULLS LAST")], ..Default::default() },
     );
-    let sort_array = adapt(
-        "sort_array",
-        nested::sort::array_sort_udf(),
-        Recipe { extra: vec![utf8("ASC"), utf8("NULLS FIRST")], ..Default::default() },
-    );
+    let sort_array = Arc::new(ScalarUDF::from(sort_array::SortArray::new()));
     let size = datafusion_spark::function::collection::size();
     let cardinality = adapt("cardinality", size.clone(), Recipe::default());
+    let array_size = adapt("array_size", size.clone(), Recipe { null_on: NullOn::Any, ..Default::default() });
     let array_concat =
         adapt("concat", nested::concat::array_concat_udf(), Recipe { null_on: NullOn::Any, ..Default::default() });
     let string_concat = datafusion_spark::function::string::concat();
@@ -100,6 +104,9 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(Get::default())),
         Arc::new(ScalarUDF::from(ArraysZip::default())),
         Arc::new(ScalarUDF::from(Flatten::default())),
+        array_size,
+        Arc::new(ScalarUDF::from(array_insert::ArrayInsert::new())),
+        Arc::new(ScalarUDF::from(sequence::Sequence::new())),
     ]
 }
 

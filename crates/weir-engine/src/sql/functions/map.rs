@@ -4,7 +4,14 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub mod lambda;
+pub mod map_concat;
+pub mod map_contains_key;
+
 /// The group's scalar functions.
 pub fn scalar() -> Vec<Arc<ScalarUDF>> {
-    Vec::new()
+    vec![
+        Arc::new(ScalarUDF::from(map_concat::MapConcat::new())),
+        Arc::new(ScalarUDF::from(map_contains_key::MapContainsKey::new())),
+    ]
 }

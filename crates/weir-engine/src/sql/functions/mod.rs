@@ -54,19 +54,17 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
     window::window()
 }
 
-/// Higher-order (lambda) functions under their Spark names: `transform`, `filter`, `exists`.
+/// Higher-order (lambda) functions under their Spark names: `transform`, `filter`, `exists`,
+/// `forall`, `aggregate`, `reduce`, `zip_with`, `map_filter`, `transform_keys`, `transform_values`,
+/// `map_zip_with`.
 pub fn higher_order_functions() -> Vec<Arc<HigherOrderUDF>> {
-    use datafusion::functions_nested as nested;
-    vec![
-        Arc::new(
-            nested::array_transform::array_transform_higher_order_function()
-                .as_ref()
-                .clone()
-                .with_aliases(["transform"]),
-        ),
-        Arc::new(nested::array_filter::array_filter_higher_order_function().as_ref().clone().with_aliases(["filter"])),
-        Arc::new(
-            nested::array_any_match::array_any_match_higher_order_function().as_ref().clone().with_aliases(["exists"]),
-        ),
+    [
+        array::lambda::functions(),
+        array::lambda_fold::functions(),
+        map::lambda::functions(),
+        vec![array::array_sort_by::function()],
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
