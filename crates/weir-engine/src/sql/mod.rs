@@ -18,6 +18,7 @@ pub mod functions;
 pub mod params;
 pub mod plan;
 pub mod planner;
+pub mod prepass;
 pub mod rewrite;
 pub mod table_functions;
 pub mod types;

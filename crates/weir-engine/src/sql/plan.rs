@@ -64,6 +64,7 @@ fn unicode_escapes(sql: &str) -> std::borrow::Cow<'_, str> {
 
 /// Parses one statement of Spark SQL.
 pub fn parse(sql: &str) -> Result<DFStatement> {
+    let sql = &*super::prepass::rewrite(sql);
     let sql = &*unicode_escapes(sql);
     let mut parser = DFParserBuilder::new(sql)
         .with_dialect(&SparkDialect)
@@ -85,6 +86,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
         rewrite::unsupported(inner).map_err(DataFusionError::Plan)?;
         rewrite::generators(inner).map_err(DataFusionError::Plan)?;
         rewrite::literals(inner);
+        super::functions::agg::spelling::rewrite(inner);
         if !options.case_sensitive {
             let columns = view_columns(views, &references).await;
             rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;
