@@ -19,6 +19,7 @@ pub mod interval;
 pub mod params;
 pub mod plan;
 pub mod planner;
+pub mod prepass;
 pub mod rewrite;
 pub mod table_functions;
 pub mod time_window;

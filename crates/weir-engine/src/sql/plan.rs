@@ -64,6 +64,7 @@ fn unicode_escapes(sql: &str) -> std::borrow::Cow<'_, str> {
 
 /// Parses one statement of Spark SQL.
 pub fn parse(sql: &str) -> Result<DFStatement> {
+    let sql = &*super::prepass::rewrite(sql);
     let sql = &*unicode_escapes(sql);
     let sql = &*super::interval::rewrite(sql).map_err(DataFusionError::Plan)?;
     let sql = &*super::timestamps::ltz_keyword(sql);
@@ -89,6 +90,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
         rewrite::generators(inner).map_err(DataFusionError::Plan)?;
         super::time_window::time_windows(inner).map_err(DataFusionError::Plan)?;
         rewrite::literals(inner);
+        super::functions::agg::spelling::rewrite(inner);
         if !options.case_sensitive {
             let columns = view_columns(views, &references).await;
             rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;

@@ -427,14 +427,6 @@ pub fn unsupported(statement: &Statement) -> Result<(), String> {
     struct Guard;
     impl Visitor for Guard {
         type Break = String;
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
-            if let Expr::Function(f) = expr
-                && f.name.to_string().eq_ignore_ascii_case("grouping")
-            {
-                return ControlFlow::Break("function grouping is not supported yet (Spark's is a TINYINT)".into());
-            }
-            ControlFlow::Continue(())
-        }
         fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
             set_operations(&query.body)
         }

@@ -15,7 +15,9 @@ pub mod moments;
 pub mod percentile;
 pub mod rewrite;
 pub mod sliding;
+pub mod spelling;
 pub mod sum;
+pub mod top_by;
 
 /// The group's aggregate functions.
 pub fn aggregate() -> Vec<Arc<AggregateUDF>> {

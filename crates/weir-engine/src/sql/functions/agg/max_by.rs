@@ -1,6 +1,7 @@
 //! `max_by(x, y)` / `min_by(x, y)`: the `x` of the row with the largest (smallest) `y`;
 //! rows whose `y` is NULL are skipped, and the first such row wins a tie. Spark 4's
-//! three-argument form (the `k` best as an array) is not supported yet.
+//! three-argument form `max_by(x, y, n)` is the array of the `x` of the `n` rows with the
+//! largest (smallest) `y`, best first (see [`top_by`](super::top_by)).
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -42,19 +43,23 @@ impl AggregateUDFImpl for ExtremeBy {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types.len() {
             2 => Ok(arg_types.to_vec()),
-            3 => plan_err!("function {} is not supported yet: the form with a count", self.name()),
-            n => plan_err!("function {} takes 2 arguments, not {n}", self.name()),
+            3 if arg_types[2].is_integer() => Ok(vec![arg_types[0].clone(), arg_types[1].clone(), DataType::Int64]),
+            3 => plan_err!("function {}: the count must be an integer, not {}", self.name(), arg_types[2]),
+            n => plan_err!("function {} takes 2 or 3 arguments, not {n}", self.name()),
         }
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match arg_types.len() {
             2 => Ok(arg_types[0].clone()),
-            _ => plan_err!("function {} is not supported yet: the form with a count", self.name()),
+            _ => Ok(DataType::new_list(arg_types[0].clone(), true)),
         }
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        if args.input_fields.len() == 3 {
+            return Ok(super::top_by::state_fields(&args));
+        }
         Ok(vec![
             Arc::new(Field::new(format_state_name(args.name, "value"), args.input_fields[0].data_type().clone(), true)),
             Arc::new(Field::new(format_state_name(args.name, "ord"), args.input_fields[1].data_type().clone(), true)),
@@ -62,6 +67,9 @@ impl AggregateUDFImpl for ExtremeBy {
     }
 
     fn accumulator(&self, acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        if acc_args.exprs.len() == 3 {
+            return super::top_by::accumulator(self.name(), self.max, &acc_args);
+        }
         let value = ScalarValue::try_from(acc_args.expr_fields[0].data_type())?;
         let ord = ScalarValue::try_from(acc_args.expr_fields[1].data_type())?;
         Ok(Box::new(ExtremeByAccumulator { max: self.max, value, ord }))
