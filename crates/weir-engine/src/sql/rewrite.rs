@@ -203,6 +203,8 @@ fn distinct_tuples(function: &mut ast::Function) {
         else_result: None,
     };
     list.args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(case))];
+}
+
 /// `array_sort(arr, (l, r) -> …)` is the higher-order `array_sort_by` (a scalar function of
 /// the same name would take precedence over it).
 fn array_sort_comparator(function: &mut ast::Function) {
