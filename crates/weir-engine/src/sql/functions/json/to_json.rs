@@ -127,7 +127,18 @@ impl ScalarUDFImpl for ToJson {
 /// with a zone suffix, decimals with their scale, NaN as a string).
 fn spark_rendered(t: &DataType) -> Option<DataType> {
     match t {
-        DataType::Timestamp(..) | DataType::Decimal128(..) | DataType::Float32 | DataType::Float64 => Some(t.clone()),
+        DataType::Timestamp(..)
+        | DataType::Decimal128(..)
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Interval(_)
+        | DataType::Duration(_)
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_)
+        | DataType::Time32(_)
+        | DataType::Time64(_) => Some(t.clone()),
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
             spark_rendered(f.data_type())
         }
