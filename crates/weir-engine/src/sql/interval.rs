@@ -15,7 +15,8 @@
 //! (Arrow `Interval(YearMonth)`, months), units from days to microseconds only an
 //! `interval day to second` (Arrow `Duration(Microsecond)`); both at once is Spark's legacy
 //! `CalendarInterval`, not supported yet. Each literal becomes a call of
-//! `weir_interval_ym(months)` or `weir_interval_dt(micros)` (see
+//! `weir_interval_ym(months)` or `weir_interval_dt(micros)` (`weir_interval_days(micros)` for
+//! a literal in days only, Spark's `interval day`, which a date adds as days; see
 //! [`crate::sql::functions::datetime::interval`]), which fold to typed literals. A literal
 //! that is a window frame bound (`RANGE BETWEEN INTERVAL 1 DAY PRECEDING ...`) is written in
 //! the single-unit form DataFusion's window frames read.
@@ -84,6 +85,8 @@ pub enum IntervalValue {
     YearMonth(i32),
     /// `interval day to second`: microseconds.
     DayTime(i64),
+    /// Spark's `interval day` (a literal in days only): microseconds of whole days.
+    Days(i64),
 }
 
 fn not_supported(text: &str, why: &str) -> String {
@@ -113,8 +116,8 @@ fn amount(text: &str, unit: Unit, literal: &str) -> Result<i128, String> {
     let size = unit.size();
     let mut value = whole_value.checked_mul(size).ok_or_else(|| invalid(literal, "a value out of range"))?;
     if !fraction.is_empty() && fraction.chars().any(|c| c != '0') {
-        if unit.is_year_month() || size < MICROS_PER_SECOND {
-            return Err(not_supported(literal, "a fraction of a unit other than seconds or larger ones"));
+        if unit != Unit::Second {
+            return Err(not_supported(literal, "a fraction of a unit other than seconds"));
         }
         // Microseconds of the fraction (Spark keeps at most six digits).
         let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(18).collect();
@@ -212,7 +215,13 @@ fn units(pairs: &[(String, Unit)], literal: &str) -> Result<IntervalValue, Strin
         total =
             total.checked_add(amount(text, *unit, literal)?).ok_or_else(|| invalid(literal, "a value out of range"))?;
     }
-    if year_month_units != 0 { year_month(total, literal) } else { day_time(total, literal) }
+    if year_month_units != 0 {
+        return year_month(total, literal);
+    }
+    match day_time(total, literal)? {
+        IntervalValue::DayTime(us) if pairs.iter().all(|(_, u)| *u == Unit::Day) => Ok(IntervalValue::Days(us)),
+        other => Ok(other),
+    }
 }
 
 /// A lexer over the statement's characters.
@@ -371,6 +380,8 @@ fn render(value: IntervalValue, frame_bound: bool) -> String {
     match (value, frame_bound) {
         (IntervalValue::YearMonth(m), false) => format!("weir_interval_ym({m})"),
         (IntervalValue::DayTime(us), false) => format!("weir_interval_dt({us})"),
+        (IntervalValue::Days(us), false) => format!("weir_interval_days({us})"),
+        (IntervalValue::Days(us), true) => render(IntervalValue::DayTime(us), true),
         (IntervalValue::YearMonth(m), true) => format!("INTERVAL '{m}' MONTH"),
         (IntervalValue::DayTime(us), true) if i128::from(us) % MICROS_PER_DAY == 0 => {
             format!("INTERVAL '{}' DAY", i128::from(us) / MICROS_PER_DAY)
@@ -454,7 +465,7 @@ pub fn negate_literal(expr: &mut datafusion::sql::sqlparser::ast::Expr) {
     let Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } = expr else { return };
     let Expr::Function(f) = inner.as_mut() else { return };
     let name = f.name.to_string();
-    if name != "weir_interval_ym" && name != "weir_interval_dt" {
+    if !matches!(name.as_str(), "weir_interval_ym" | "weir_interval_dt" | "weir_interval_days") {
         return;
     }
     let FunctionArguments::List(list) = &mut f.args else { return };
@@ -483,7 +494,8 @@ mod tests {
         assert_eq!(value("INTERVAL -'1-1' YEAR TO MONTH"), Ok("weir_interval_ym(-13)".into()));
         assert_eq!(value("INTERVAL '-1' MONTH"), Ok("weir_interval_ym(-1)".into()));
         assert_eq!(value("interval '2147483647 months'"), Ok("weir_interval_ym(2147483647)".into()));
-        assert_eq!(value("INTERVAL 1 DAY"), Ok(us(1, 0, 0, 0, 0)));
+        assert_eq!(value("INTERVAL 1 DAY"), Ok("weir_interval_days(86400000000)".into()));
+        assert_eq!(value("INTERVAL '-2' DAY"), Ok("weir_interval_days(-172800000000)".into()));
         assert_eq!(value("interval 1 year"), Ok("weir_interval_ym(12)".into()));
         assert_eq!(
             value("INTERVAL '-1 2:03:04' DAY TO SECOND"),
@@ -504,6 +516,6 @@ mod tests {
             value("RANGE BETWEEN INTERVAL 1 DAY PRECEDING AND CURRENT ROW"),
             Ok("RANGE BETWEEN  INTERVAL '1' DAY  PRECEDING AND CURRENT ROW".into())
         );
-        assert_eq!(value("SELECT interval 1 day, 2"), Ok("SELECT  weir_interval_dt(86400000000) , 2".into()));
+        assert_eq!(value("SELECT interval 1 day, 2"), Ok("SELECT  weir_interval_days(86400000000) , 2".into()));
     }
 }

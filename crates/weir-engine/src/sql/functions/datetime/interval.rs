@@ -1,7 +1,9 @@
 //! Spark's typed interval literals: `weir_interval_ym(months)` is an `interval year to month`
 //! (Arrow `Interval(YearMonth)`) and `weir_interval_dt(micros)` an `interval day to second`
 //! (Arrow `Duration(Microsecond)`). [`crate::sql::interval`] writes every Spark interval
-//! literal as one of these calls; constant folding makes them literals.
+//! literal as one of these calls; constant folding makes them literals. `weir_interval_days`
+//! is `weir_interval_dt` for a literal in days only (Spark's `interval day`), which the
+//! planner adds to dates as a number of days.
 
 use std::sync::Arc;
 
@@ -14,16 +16,19 @@ use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Sca
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct IntervalLiteral {
     year_month: bool,
+    /// `weir_interval_days`: a day-time literal in whole days (Spark's `interval day`).
+    days: bool,
     signature: Signature,
 }
 
-/// `weir_interval_ym` and `weir_interval_dt`.
+/// `weir_interval_ym`, `weir_interval_dt` and `weir_interval_days`.
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
-    [true, false]
+    [(true, false), (false, false), (false, true)]
         .into_iter()
-        .map(|year_month| {
+        .map(|(year_month, days)| {
             Arc::new(ScalarUDF::from(IntervalLiteral {
                 year_month,
+                days,
                 signature: Signature::user_defined(Volatility::Immutable),
             }))
         })
@@ -45,7 +50,11 @@ impl IntervalLiteral {
 
 impl ScalarUDFImpl for IntervalLiteral {
     fn name(&self) -> &str {
-        if self.year_month { "weir_interval_ym" } else { "weir_interval_dt" }
+        match (self.year_month, self.days) {
+            (true, _) => "weir_interval_ym",
+            (false, false) => "weir_interval_dt",
+            (false, true) => "weir_interval_days",
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
