@@ -141,6 +141,10 @@ fn rewrite_select(select: &mut Select) -> Result<(), String> {
     let Some(args) = arguments(function) else { return refuse(&format!("this call of {kind}")) };
     let others: Vec<String> =
         keys.iter().enumerate().filter(|(i, _)| *i != index).map(|(_, k)| k.to_string()).collect();
+    // Sessions are found per value of the other keys: a key by position cannot partition them.
+    if kind == "session_window" && keys.iter().enumerate().any(|(i, k)| i != index && matches!(k, Expr::Value(_))) {
+        return refuse("session_window with a GROUP BY position");
+    }
     let [from] = select.from.as_mut_slice() else { return refuse(&format!("{kind} over several relations")) };
     if !from.joins.is_empty() {
         return refuse(&format!("{kind} over a join"));
