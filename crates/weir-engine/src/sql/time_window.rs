@@ -141,6 +141,10 @@ fn rewrite_select(select: &mut Select) -> Result<(), String> {
     let Some(args) = arguments(function) else { return refuse(&format!("this call of {kind}")) };
     let others: Vec<String> =
         keys.iter().enumerate().filter(|(i, _)| *i != index).map(|(_, k)| k.to_string()).collect();
+    // Sessions are found per value of the other keys: a key by position cannot partition them.
+    if kind == "session_window" && keys.iter().enumerate().any(|(i, k)| i != index && matches!(k, Expr::Value(_))) {
+        return refuse("session_window with a GROUP BY position");
+    }
     let [from] = select.from.as_mut_slice() else { return refuse(&format!("{kind} over several relations")) };
     if !from.joins.is_empty() {
         return refuse(&format!("{kind} over a join"));
@@ -186,9 +190,27 @@ fn rewrite_select(select: &mut Select) -> Result<(), String> {
     Ok(())
 }
 
+/// A duration argument's text: `'5 minutes'`, or an interval literal (`INTERVAL 5 MINUTES`,
+/// `INTERVAL '5' MINUTE`, `INTERVAL '5 minutes'`).
+fn duration_text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Interval(ast::Interval { value, leading_field, last_field: None, .. }) => {
+            let value = match value.as_ref() {
+                Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.clone(),
+                other => string_literal(other)?.to_string(),
+            };
+            Some(match leading_field {
+                Some(field) => format!("{value} {field}"),
+                None => value,
+            })
+        }
+        other => string_literal(other).map(str::to_string),
+    }
+}
+
 fn duration_arg(e: &Expr, what: &str) -> Result<i64, String> {
-    let Some(text) = string_literal(e) else { return refuse(&format!("a window {what} that is not a string literal")) };
-    match duration_micros(text) {
+    let Some(text) = duration_text(e) else { return refuse(&format!("a window {what} that is not a literal")) };
+    match duration_micros(&text) {
         Some(v) => Ok(v),
         None => refuse(&format!("the window {what} '{text}'")),
     }
@@ -223,6 +245,12 @@ fn session(args: &[&Expr], others: &[String], source: &str, alias: &str) -> Resu
     {
         return refuse(&format!("the session gap '{text}'"));
     }
+    // An interval literal as the duration text the gap function reads.
+    let gap = match (gap, duration_text(gap)) {
+        (Expr::Interval(_), Some(text)) if duration_micros(&text).is_some() => format!("'{text}'"),
+        (Expr::Interval(_), _) => return refuse("this session gap"),
+        _ => gap.to_string(),
+    };
     let partition = if others.is_empty() { String::new() } else { format!("PARTITION BY {} ", others.join(", ")) };
     let by_session = if others.is_empty() {
         "PARTITION BY `__weir_sid`".to_string()
@@ -251,6 +279,22 @@ mod tests {
         assert_eq!(duration_micros("1 month"), None);
         assert_eq!(duration_micros("minutes"), None);
         assert_eq!(duration_micros(""), None);
+        let interval = |sql: &str| match crate::sql::plan::parse(&format!("SELECT {sql}")) {
+            Ok(datafusion::sql::parser::Statement::Statement(s)) => match *s {
+                Statement::Query(q) => match *q.body {
+                    ast::SetExpr::Select(select) => match &select.projection[0] {
+                        ast::SelectItem::UnnamedExpr(e) => duration_text(e),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        assert_eq!(interval("INTERVAL 5 MINUTES").and_then(|t| duration_micros(&t)), Some(300_000_000));
+        assert_eq!(interval("INTERVAL '2' HOUR").and_then(|t| duration_micros(&t)), Some(7_200_000_000));
+        assert_eq!(interval("'10 seconds'").and_then(|t| duration_micros(&t)), Some(10_000_000));
     }
 
     fn rewritten(sql: &str) -> String {

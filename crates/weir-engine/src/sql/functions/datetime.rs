@@ -412,9 +412,25 @@ impl ScalarUDFImpl for ToTemporal {
             Some(_) => patterns(args.args.get(1), rows)?.into_iter().next().flatten(),
         };
         let input = args.args[0].to_array(rows)?;
-        let values = if self.ntz && pattern.is_none() && common::is_string(input.data_type()) {
+        let values = if self.ntz && args.args.len() == 1 && common::is_string(input.data_type()) {
             // Spark's cast to TIMESTAMP_NTZ: a zone in the text is ignored.
             common::strings(&input)?.iter().map(|s| s.and_then(common::parse_timestamp_ntz)).collect()
+        } else if self.ntz && common::is_string(input.data_type()) {
+            // With a pattern: the text's wall clock; text with a zone gives NULL.
+            let format = match pattern.as_deref() {
+                Some(p) => Some(to_chrono(p, true).map_err(datafusion::error::DataFusionError::Execution)?),
+                None => None,
+            };
+            let text = common::strings(&input)?;
+            text.iter()
+                .map(|s| {
+                    let (s, f) = (s?.trim(), format.as_deref()?);
+                    NaiveDateTime::parse_from_str(s, f)
+                        .ok()
+                        .or_else(|| NaiveDate::parse_from_str(s, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+                        .map(|t| t.and_utc().timestamp_micros())
+                })
+                .collect()
         } else {
             micros(&input, pattern.as_deref())?
         };
