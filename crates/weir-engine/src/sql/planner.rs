@@ -212,13 +212,14 @@ impl ExprPlanner for SparkExprPlanner {
                 Ok(PlannerResult::Planned(datafusion::functions_nested::expr_fn::array_element(base, one_based)))
             }
             GetFieldAccess::ListIndex { key } if matches!(key.as_ref(), Expr::Literal(ScalarValue::Null, _)) => {
-                // `map(…)[NULL]` is NULL (of the map's value type).
+                // `map(…)[NULL]` is NULL: the key typed as the map's keys.
                 if let DataType::Map(entries, _) = base.get_type(schema)?
                     && let DataType::Struct(kv) = entries.data_type()
                     && kv.len() == 2
                 {
-                    let null = ScalarValue::try_from(kv[1].data_type())?;
-                    return Ok(PlannerResult::Planned(lit(null)));
+                    let key = Expr::Cast(Cast::new(Box::new(lit(ScalarValue::Null)), kv[0].data_type().clone()));
+                    let field_access = GetFieldAccess::ListIndex { key: Box::new(key) };
+                    return Ok(PlannerResult::Original(RawFieldAccessExpr { expr: base, field_access }));
                 }
                 Ok(PlannerResult::Original(RawFieldAccessExpr {
                     expr: base,

@@ -25,6 +25,8 @@ impl TypePlanner for SparkTypePlanner {
             }
             ast::DataType::Binary(_) | ast::DataType::Varbinary(_) => Some(DataType::Binary),
             ast::DataType::String(_) => Some(DataType::Utf8),
+            // `MAP<STRING, INT>`: read as a DDL type.
+            ast::DataType::Map(k, v) => super::functions::json::ddl::parse_schema(&format!("MAP<{k}, {v}>")).ok(),
             _ => None,
         };
         Ok(data_type.map(|t| Arc::new(Field::new("", t, true))))
