@@ -370,6 +370,25 @@ impl SparkCasts {
             let direct = Expr::TryCast(TryCast::new_from_field(inner, field));
             return Ok(Transformed::yes(when(plain, via_text).otherwise(direct)?));
         }
+        // Spark casts a struct to a struct field by field in order (Arrow: by name).
+        if let (Some(DataType::Struct(from)), DataType::Struct(to)) = (&source, target)
+            && from.len() == to.len()
+            && from.iter().zip(to.iter()).any(|(a, b)| a.name() != b.name())
+        {
+            use datafusion::functions::core::expr_fn::{get_field, named_struct};
+            let mut args = Vec::with_capacity(2 * to.len());
+            for (a, b) in from.iter().zip(to.iter()) {
+                let value = Expr::Cast(Cast::new(
+                    Box::new(get_field(*inner.clone(), a.name().as_str())),
+                    b.data_type().clone(),
+                ));
+                args.push(datafusion::logical_expr::lit(b.name().as_str()));
+                args.push(self.rewrite(value, schema)?.data);
+            }
+            let null = Expr::Literal(ScalarValue::try_from(target)?, None);
+            let fields = datafusion::logical_expr::when(inner.is_null(), null).otherwise(named_struct(args))?;
+            return Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(fields), field))));
+        }
         if let Some(source) = &source
             && is_text(target)
             && matches!(source, DataType::Interval(_) | DataType::Duration(_))

@@ -55,6 +55,9 @@ impl Dialect for SparkDialect {
     fn require_interval_qualifier(&self) -> bool {
         BASE.require_interval_qualifier()
     }
+    fn supports_map_literal_with_angle_brackets(&self) -> bool {
+        true
+    }
     fn supports_struct_literal(&self) -> bool {
         BASE.supports_struct_literal()
     }

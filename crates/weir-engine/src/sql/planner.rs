@@ -220,6 +220,21 @@ impl ExprPlanner for SparkExprPlanner {
                 let one_based = when(index.clone().gt_eq(lit(0)), index + lit(1)).otherwise(lit(ScalarValue::Null))?;
                 Ok(PlannerResult::Planned(datafusion::functions_nested::expr_fn::array_element(base, one_based)))
             }
+            GetFieldAccess::ListIndex { key } if matches!(key.as_ref(), Expr::Literal(ScalarValue::Null, _)) => {
+                // `map(…)[NULL]` is NULL: the key typed as the map's keys.
+                if let DataType::Map(entries, _) = base.get_type(schema)?
+                    && let DataType::Struct(kv) = entries.data_type()
+                    && kv.len() == 2
+                {
+                    let key = Expr::Cast(Cast::new(Box::new(lit(ScalarValue::Null)), kv[0].data_type().clone()));
+                    let field_access = GetFieldAccess::ListIndex { key: Box::new(key) };
+                    return Ok(PlannerResult::Original(RawFieldAccessExpr { expr: base, field_access }));
+                }
+                Ok(PlannerResult::Original(RawFieldAccessExpr {
+                    expr: base,
+                    field_access: GetFieldAccess::ListIndex { key },
+                }))
+            }
             field_access => Ok(PlannerResult::Original(RawFieldAccessExpr { expr: base, field_access })),
         }
     }

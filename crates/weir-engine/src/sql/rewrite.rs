@@ -49,9 +49,13 @@ pub fn literals(statement: &mut Statement) {
                 distinct_tuples(function);
                 time_unit_argument(function);
                 array_sort_comparator(function);
+                empty_map(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
+            }
+            if let Expr::CompoundFieldAccess { access_chain, .. } = expr {
+                named_field_access(access_chain);
             }
             ControlFlow::Continue(())
         }
@@ -205,6 +209,34 @@ fn distinct_tuples(function: &mut ast::Function) {
     list.args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(case))];
 }
 
+/// `f(x).a` / `arr[0].a`: a struct field by name (DataFusion's planner takes only a quoted
+/// name after a non-column expression).
+fn named_field_access(chain: &mut [ast::AccessExpr]) {
+    for access in chain {
+        if let ast::AccessExpr::Dot(Expr::Identifier(name)) = access {
+            *access =
+                ast::AccessExpr::Dot(Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(name.value.clone()))));
+        }
+    }
+}
+
+/// `map()` (DataFusion's `map` needs arguments) as `map_from_arrays(array(), array())`, an
+/// empty `map<void, void>`.
+fn empty_map(function: &mut ast::Function) {
+    if !function.name.to_string().eq_ignore_ascii_case("map") {
+        return;
+    }
+    if !matches!(&function.args, ast::FunctionArguments::List(list) if list.args.is_empty()) {
+        return;
+    }
+    let mut empty = function.clone();
+    empty.name = ast::ObjectName::from(vec![Ident::new("array")]);
+    let empty = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Function(empty)));
+    let ast::FunctionArguments::List(list) = &mut function.args else { return };
+    list.args = vec![empty.clone(), empty];
+    function.name = ast::ObjectName::from(vec![Ident::new("map_from_arrays")]);
+}
+
 /// `array_sort(arr, (l, r) -> …)` is the higher-order `array_sort_by` (a scalar function of
 /// the same name would take precedence over it).
 fn array_sort_comparator(function: &mut ast::Function) {
@@ -254,6 +286,7 @@ pub fn generators(statement: &mut Statement) -> Result<(), String> {
     impl VisitorMut for Generators {
         type Break = String;
         fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
+            json_tuple_columns(select);
             for item in &mut select.projection {
                 let (expr, alias) = match item {
                     SelectItem::UnnamedExpr(expr) => (expr, None),
@@ -343,6 +376,48 @@ pub fn table_generators(statement: &mut Statement) -> Result<(), String> {
     }
 }
 
+/// `json_tuple(json, k1, k2, …)` as the columns `json_tuple_field(json, k1) AS c0`, … (or
+/// named `names`); `None` when the call has no keys or the names do not match them.
+fn json_tuple_items(function: &ast::Function, names: &[Ident]) -> Option<Vec<SelectItem>> {
+    let ast::FunctionArguments::List(list) = &function.args else { return None };
+    let [json, keys @ ..] = list.args.as_slice() else { return None };
+    if keys.is_empty() || (!names.is_empty() && names.len() != keys.len()) {
+        return None;
+    }
+    let items = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let mut call = function.clone();
+            call.name = ast::ObjectName::from(vec![Ident::new("json_tuple_field")]);
+            if let ast::FunctionArguments::List(l) = &mut call.args {
+                l.args = vec![json.clone(), key.clone()];
+            }
+            let alias = names.get(i).cloned().unwrap_or_else(|| Ident::new(format!("c{i}")));
+            SelectItem::ExprWithAlias { expr: Expr::Function(call), alias }
+        })
+        .collect();
+    Some(items)
+}
+
+/// Spark's `json_tuple` generator in a SELECT list: one row per input row, so its columns
+/// are plain expressions (see [`json_tuple_items`]).
+fn json_tuple_columns(select: &mut Select) {
+    let mut projection = Vec::with_capacity(select.projection.len());
+    for item in std::mem::take(&mut select.projection) {
+        if let SelectItem::UnnamedExpr(Expr::Function(f)) = &item
+            && f.name.to_string().eq_ignore_ascii_case("json_tuple")
+            && f.over.is_none()
+            && let Some(items) = json_tuple_items(f, &[])
+        {
+            projection.extend(items);
+            continue;
+        }
+        projection.push(item);
+    }
+    select.projection = projection;
+}
+
 fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> Result<(), String> {
     let refuse = |what: &str| Err(format!("{what} is not supported yet"));
     let [from] = select.from.as_mut_slice() else { return refuse("LATERAL VIEW over several relations") };
@@ -360,16 +435,27 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
     for view in std::mem::take(&mut select.lateral_views) {
         let Expr::Function(function) = &view.lateral_view else { return refuse("this LATERAL VIEW generator") };
         let generator = function.name.to_string().to_ascii_lowercase();
-        if generator != "explode" || view.outer {
+        let tuple = generator == "json_tuple" && !view.outer;
+        if (generator != "explode" && !tuple) || view.outer {
             return refuse(&format!("LATERAL VIEW {}{generator}", if view.outer { "OUTER " } else { "" }));
         }
-        let [column] = view.lateral_col_alias.as_slice() else {
-            return refuse("LATERAL VIEW explode with other than one column alias");
+        let items = if tuple {
+            match json_tuple_items(function, &view.lateral_col_alias) {
+                Some(items) => items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                None => return refuse("this LATERAL VIEW json_tuple"),
+            }
+        } else {
+            let [column] = view.lateral_col_alias.as_slice() else {
+                return refuse("LATERAL VIEW explode with other than one column alias");
+            };
+            let ast::FunctionArguments::List(list) = &function.args else {
+                return refuse("this LATERAL VIEW generator");
+            };
+            let [argument] = list.args.as_slice() else { return refuse("explode with several arguments") };
+            format!("unnest({argument}) AS {column}")
         };
-        let ast::FunctionArguments::List(list) = &function.args else { return refuse("this LATERAL VIEW generator") };
-        let [argument] = list.args.as_slice() else { return refuse("explode with several arguments") };
         let text = format!(
-            "SELECT * FROM (SELECT *, unnest({argument}) AS {column} FROM {}) AS {}",
+            "SELECT * FROM (SELECT *, {items} FROM {}) AS {}",
             from.relation,
             Ident::with_quote('`', relation.clone())
         );

@@ -204,6 +204,27 @@ fn duration_text(e: &Expr) -> Option<String> {
                 None => value,
             })
         }
+        // An interval literal after the interval pre-pass (`crate::sql::interval`).
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            if name != "weir_interval_dt" && name != "weir_interval_days" {
+                return None;
+            }
+            let ast::FunctionArguments::List(list) = &f.args else { return None };
+            match list.args.as_slice() {
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => match e {
+                    Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(format!("{n} microseconds")),
+                    Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match expr.as_ref() {
+                        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => {
+                            Some(format!("-{n} microseconds"))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
         other => string_literal(other).map(str::to_string),
     }
 }

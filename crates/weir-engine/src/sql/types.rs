@@ -31,6 +31,8 @@ impl TypePlanner for SparkTypePlanner {
             // Spark's TIMESTAMP is TIMESTAMP_LTZ (`spark.sql.timestampType`): microseconds, UTC.
             ast::DataType::Timestamp(_, ast::TimezoneInfo::None) => Some(super::timestamps::ltz()),
             ast::DataType::TimestampNtz(_) => Some(super::timestamps::ntz()),
+            // `MAP<STRING, INT>`: read as a DDL type.
+            ast::DataType::Map(k, v) => super::functions::json::ddl::parse_schema(&format!("MAP<{k}, {v}>")).ok(),
             _ => None,
         };
         Ok(data_type.map(|t| Arc::new(Field::new("", t, true))))

@@ -18,6 +18,7 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(get_json_object::GetJsonObject::new())),
         Arc::new(ScalarUDF::from(json_tuple::JsonTuple::new())),
         Arc::new(ScalarUDF::from(from_json::FromJson::new())),
+        Arc::new(ScalarUDF::from(json_tuple::JsonTupleField::new())),
     ];
     functions.extend(json_info::functions());
     functions

@@ -218,7 +218,7 @@ impl datafusion::optimizer::AnalyzerRule for WindowAggregates {
         _config: &datafusion::common::config::ConfigOptions,
     ) -> Result<datafusion::logical_expr::LogicalPlan> {
         use datafusion::common::tree_node::{Transformed, TreeNode};
-        use datafusion::logical_expr::expr::{WindowFunction, WindowFunctionParams};
+        use datafusion::logical_expr::expr::WindowFunction;
         use datafusion::logical_expr::expr_rewriter::NamePreserver;
         use datafusion::logical_expr::{LogicalPlan, WindowFunctionDefinition};
 

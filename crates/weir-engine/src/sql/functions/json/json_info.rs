@@ -3,7 +3,7 @@
 //! object in order, an array of strings; NULL otherwise) and `schema_of_json(json)` (the
 //! schema Spark infers for a JSON text, as DDL: integers BIGINT, other numbers DOUBLE, NULL
 //! STRING, struct fields sorted by name, conflicting types widened to DOUBLE or STRING).
-//! `schema_of_json` with options is not supported yet.
+//! `schema_of_json` takes the option `allowNumericLeadingZeros`; others are not supported yet.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -127,6 +127,9 @@ impl ScalarUDFImpl for JsonInfo {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
             [t] if stringy(t) => Ok(vec![DataType::Utf8]),
+            [t, DataType::Map(..)] if stringy(t) && self.kind == Kind::SchemaOf => {
+                Ok(vec![DataType::Utf8, arg_types[1].clone()])
+            }
             _ => plan_err!("function {} is not supported yet: arguments {arg_types:?}", self.name()),
         }
     }
@@ -173,13 +176,22 @@ impl ScalarUDFImpl for JsonInfo {
                 Arc::new(b.finish())
             }
             Kind::SchemaOf => {
+                let leading_zeros = match args.args.get(1) {
+                    Some(options) => leading_zeros_option(options)?,
+                    None => false,
+                };
                 let mut b = StringBuilder::with_capacity(text.len(), 32);
                 for i in 0..text.len() {
                     if text.is_null(i) {
                         b.append_null();
                         continue;
                     }
-                    match serde_json::from_str::<Value>(text.value(i)) {
+                    let json = if leading_zeros {
+                        std::borrow::Cow::Owned(strip_leading_zeros(text.value(i)))
+                    } else {
+                        std::borrow::Cow::Borrowed(text.value(i))
+                    };
+                    match serde_json::from_str::<Value>(&json) {
                         Ok(v) => b.append_value(ddl(&infer(&v))),
                         Err(_) => b.append_value("STRING"),
                     }
@@ -191,8 +203,77 @@ impl ScalarUDFImpl for JsonInfo {
     }
 }
 
+/// `schema_of_json`'s options: only `allowNumericLeadingZeros` is supported.
+fn leading_zeros_option(options: &ColumnarValue) -> Result<bool> {
+    use datafusion::arrow::array::AsArray;
+    let array = options.to_array(1)?;
+    let mut allow = false;
+    if array.is_empty() || array.is_null(0) {
+        return Ok(allow);
+    }
+    let entries = array.as_map().value(0);
+    let keys = cast(entries.column(0), &DataType::Utf8)?;
+    let values = cast(entries.column(1), &DataType::Utf8)?;
+    let (keys, values) = (keys.as_string::<i32>(), values.as_string::<i32>());
+    for i in 0..keys.len() {
+        let value = if values.is_null(i) { String::new() } else { values.value(i).to_ascii_lowercase() };
+        match (keys.value(i).to_ascii_lowercase().as_str(), value.as_str()) {
+            ("allownumericleadingzeros", "true") => allow = true,
+            ("allownumericleadingzeros", "false") => allow = false,
+            (key, _) => return exec_err!("schema_of_json: option {key} is not supported yet"),
+        }
+    }
+    Ok(allow)
+}
+
+/// JSON text with the leading zeros of its numbers dropped (`01` → `1`), strings untouched.
+fn strip_leading_zeros(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut previous: Option<char> = None;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if c == '0'
+            && !previous.is_some_and(|p| p.is_ascii_digit() || p == '.' || p == 'e' || p == 'E')
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+        {
+            // A leading zero before another digit: dropped.
+            i += 1;
+            continue;
+        } else {
+            out.push(c);
+        }
+        previous = Some(c);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leading_zeros() {
+        assert_eq!(
+            super::strip_leading_zeros(r#"[{"col":01, "s":"01"}, 0.5, 007]"#),
+            r#"[{"col":1, "s":"01"}, 0.5, 7]"#
+        );
+    }
+
     use super::*;
 
     #[test]
