@@ -15,6 +15,7 @@ pub mod cast;
 pub mod dialect;
 pub mod errors;
 pub mod functions;
+pub mod lateral;
 pub mod params;
 pub mod plan;
 pub mod planner;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use datafusion::logical_expr::ScalarUDF;
 
 pub mod conv;
+pub mod negative;
 pub mod rounding;
 pub mod simple;
 pub mod try_arith;
@@ -15,5 +16,6 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     functions.extend(try_arith::functions());
     functions.extend(rounding::functions());
     functions.push(Arc::new(ScalarUDF::from(conv::Conv::new())));
+    functions.push(negative::udf());
     functions
 }
