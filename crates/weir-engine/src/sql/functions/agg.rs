@@ -9,6 +9,7 @@ pub mod avg;
 pub mod bigint_result;
 pub mod bitmap;
 pub mod collect_set;
+pub mod collect_union;
 pub mod histogram_numeric;
 pub mod max_by;
 pub mod mode;
@@ -43,5 +44,6 @@ pub fn aggregate() -> Vec<Arc<AggregateUDF>> {
     functions.extend(percentile::functions());
     functions.extend(bitmap::functions());
     functions.push(histogram_numeric::function());
+    functions.push(collect_union::function());
     functions
 }
