@@ -16,6 +16,7 @@ pub mod dialect;
 pub mod errors;
 pub mod functions;
 pub mod interval;
+pub mod lateral;
 pub mod params;
 pub mod plan;
 pub mod planner;

@@ -91,6 +91,8 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
         super::time_window::time_windows(inner).map_err(DataFusionError::Plan)?;
         rewrite::literals(inner);
         super::functions::agg::spelling::rewrite(inner);
+        super::lateral::rewrite(inner);
+        super::functions::math::negative::rewrite_unary_minus(inner);
         if !options.case_sensitive {
             let columns = view_columns(views, &references).await;
             rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;

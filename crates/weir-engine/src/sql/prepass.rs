@@ -7,6 +7,9 @@
 //!   leading zero (`X'0'` is `X'00'`), as Spark reads it.
 //! - **`trim(BOTH FROM s)`** (and `LEADING` / `TRAILING`) without trim characters: the
 //!   characters are the space, `trim(BOTH ' ' FROM s)`.
+//! - **Typed literals with an exponent** `1e7D`, `1.5e-3F`, `1e3BD` (the tokenizer splits
+//!   the suffix off the number): `CAST(1e7 AS DOUBLE)`, `CAST(1.5e-3 AS FLOAT)`,
+//!   `CAST(1000 AS DECIMAL(4,0))` (Spark's decimal of the written value, scale at least 0).
 //! - **`VALUES` without parentheses around rows** (`FROM VALUES 'a', 'b' AS t(c)`): each bare
 //!   expression is a one-column row, `VALUES ('a'), ('b') AS t(c)`.
 
@@ -33,7 +36,8 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
         || lower.contains("x '")
         || lower.contains("x'")
         || lower.contains("trim")
-        || lower.contains("values");
+        || lower.contains("values")
+        || lower.contains('e');
     if !candidate {
         return Cow::Borrowed(sql);
     }
@@ -47,6 +51,7 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
     binary_literals(&tokens, &chars, &index, &mut edits);
     trim_without_characters(&tokens, &index, &mut edits);
     bare_values(&tokens, &index, &mut edits);
+    exponent_literals(&tokens, &index, &mut edits);
     if edits.is_empty() {
         return Cow::Borrowed(sql);
     }
@@ -239,6 +244,69 @@ fn bare_values(tokens: &[TokenWithSpan], index: &LineIndex, edits: &mut Vec<Edit
     }
 }
 
+/// `1e7D`, `1e-3F`, `1e3BD`: a number with an exponent directly followed by a type suffix.
+fn exponent_literals(tokens: &[TokenWithSpan], index: &LineIndex, edits: &mut Vec<Edit>) {
+    for pair in tokens.windows(2) {
+        let [number, suffix] = pair else { continue };
+        let Token::Number(text, false) = &number.token else { continue };
+        if !text.contains(['e', 'E']) {
+            continue;
+        }
+        let Token::Word(word) = &suffix.token else { continue };
+        if word.quote_style.is_some() {
+            continue;
+        }
+        let (Some((start, number_end)), Some((suffix_start, end))) = (index.span(number), index.span(suffix)) else {
+            continue;
+        };
+        if number_end != suffix_start {
+            continue;
+        }
+        let text = match word.value.to_ascii_uppercase().as_str() {
+            "D" => format!("CAST({text} AS DOUBLE)"),
+            "F" => format!("CAST({text} AS FLOAT)"),
+            "BD" => match plain_decimal(text) {
+                Some((plain, precision, scale)) => format!("CAST({plain} AS DECIMAL({precision},{scale}))"),
+                None => continue,
+            },
+            _ => continue,
+        };
+        edits.push(Edit { start, end, text });
+    }
+}
+
+/// `1.5e-2` as (`0.015`, precision 3, scale 3): the decimal Spark reads (a negative scale
+/// becomes 0).
+fn plain_decimal(text: &str) -> Option<(String, usize, usize)> {
+    let (mantissa, exponent) = text.split_once(['e', 'E'])?;
+    let exponent: i64 = exponent.parse().ok()?;
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())) || exponent.abs() > 100 {
+        return None;
+    }
+    let mut digits = format!("{whole}{fraction}");
+    let mut scale = fraction.len() as i64 - exponent;
+    if scale < 0 {
+        digits.push_str(&"0".repeat((-scale) as usize));
+        scale = 0;
+    }
+    let scale = scale as usize;
+    let digits = digits.trim_start_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    let precision = digits.len().max(scale).max(1);
+    let plain = if scale == 0 {
+        digits.to_string()
+    } else {
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (int, frac) = padded.split_at(padded.len() - scale);
+        format!("{int}.{frac}")
+    };
+    if precision > 38 {
+        return None;
+    }
+    Some((plain, precision, scale))
+}
+
 /// Words that continue an expression rather than end a `VALUES` row.
 fn is_operator_word(token: &Token) -> bool {
     ["and", "or", "is", "not", "null", "like", "ilike", "in", "between", "div"].iter().any(|w| word_is(token, w))
@@ -269,6 +337,14 @@ mod tests {
         assert_eq!(
             rewrite("SELECT trim(BOTH FROM s), trim(LEADING 'x' FROM s)"),
             "SELECT trim(BOTH ' ' FROM s), trim(LEADING 'x' FROM s)"
+        );
+    }
+
+    #[test]
+    fn exponent_suffixes() {
+        assert_eq!(
+            rewrite("SELECT CAST(1e7D AS STRING), 1e-3F, 1e3BD, 1.5e-2BD, 1e3 AS e"),
+            "SELECT CAST(CAST(1e7 AS DOUBLE) AS STRING), CAST(1e-3 AS FLOAT), CAST(1000 AS DECIMAL(4,0)), CAST(0.015 AS DECIMAL(3,3)), 1e3 AS e"
         );
     }
 

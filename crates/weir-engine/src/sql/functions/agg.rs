@@ -7,8 +7,11 @@ use datafusion::logical_expr::AggregateUDF;
 
 pub mod avg;
 pub mod bigint_result;
+pub mod bitmap;
 pub mod collect_set;
 pub mod interval_avg;
+pub mod collect_union;
+pub mod histogram_numeric;
 pub mod max_by;
 pub mod mode;
 pub mod moments;
@@ -41,5 +44,8 @@ pub fn aggregate() -> Vec<Arc<AggregateUDF>> {
     functions.extend(max_by::functions());
     functions.extend(avg::functions());
     functions.extend(percentile::functions());
+    functions.extend(bitmap::functions());
+    functions.push(histogram_numeric::function());
+    functions.push(collect_union::function());
     functions
 }

@@ -7,6 +7,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
 
 pub mod null_tests;
+pub mod nullif;
 
 /// The group's scalar functions.
 pub fn scalar() -> Vec<Arc<ScalarUDF>> {
@@ -19,6 +20,7 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         super::adapt::Recipe { text_wins: true, ..Default::default() },
     );
     functions.push(Arc::new(coalesce.as_ref().clone().with_aliases(["nvl", "ifnull"])));
+    functions.push(nullif::udf());
     functions
 }
 

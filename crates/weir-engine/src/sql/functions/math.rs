@@ -10,6 +10,7 @@ pub mod interval_abs;
 pub mod interval_arith;
 pub mod interval_ops;
 pub mod random;
+pub mod negative;
 pub mod rounding;
 pub mod simple;
 pub mod try_arith;
@@ -23,5 +24,6 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
     functions.push(interval_abs::abs());
     functions.push(div::div_udf());
     functions.extend(random::functions());
+    functions.push(negative::udf());
     functions
 }

@@ -1,7 +1,8 @@
 //! Small Spark math functions: `e()` (Euler's number), `positive(x)` (`x` unchanged, any
 //! numeric type), `log1p(x)` (ln(1 + x) as a double, NULL for x ≤ −1) and `factorial(n)`
 //! (bigint; NULL outside 0..=20). `ln`, `log10`, `log2` and `log(base, x)` (or `log(x)`, the
-//! natural logarithm) are doubles, as are `sign`/`signum` (Java's `Math.signum`) and `rint` (ties to even), and NULL where the argument or base is ≤ 0, as Spark's.
+//! natural logarithm) are doubles, as are `sign`/`signum` (Java's `Math.signum`), `rint` (ties to even) and `sqrt`
+//! (NaN below zero), and NULL where the argument or base is ≤ 0, as Spark's.
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ enum Kind {
     Sign,
     Signum,
     Rint,
+    Sqrt,
 }
 
 /// One of the small math functions.
@@ -49,6 +51,7 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
         Kind::Sign,
         Kind::Signum,
         Kind::Rint,
+        Kind::Sqrt,
     ]
     .into_iter()
     .map(|kind| {
@@ -89,6 +92,7 @@ impl ScalarUDFImpl for SimpleMath {
             Kind::Sign => "sign",
             Kind::Signum => "signum",
             Kind::Rint => "rint",
+            Kind::Sqrt => "sqrt",
         }
     }
 
@@ -112,7 +116,9 @@ impl ScalarUDFImpl for SimpleMath {
             (Kind::Sign | Kind::Signum, [t]) if crate::sql::functions::datetime::interval_fields::is_interval(t) => {
                 Ok(vec![t.clone()])
             }
-            (Kind::Sign | Kind::Signum | Kind::Rint, [t]) if t.is_numeric() || t.is_null() || is_stringy(t) => {
+            (Kind::Sign | Kind::Signum | Kind::Rint | Kind::Sqrt, [t])
+                if t.is_numeric() || t.is_null() || is_stringy(t) =>
+            {
                 Ok(vec![DataType::Float64])
             }
             (Kind::Log, [a, b]) if [a, b].iter().all(|t| t.is_numeric() || t.is_null() || is_stringy(t)) => {
@@ -125,7 +131,7 @@ impl ScalarUDFImpl for SimpleMath {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match self.kind {
-            Kind::Sign | Kind::Signum | Kind::Rint => Ok(DataType::Float64),
+            Kind::Sign | Kind::Signum | Kind::Rint | Kind::Sqrt => Ok(DataType::Float64),
             Kind::E | Kind::Log1p | Kind::Ln | Kind::Log10 | Kind::Log2 | Kind::Log => Ok(DataType::Float64),
             Kind::Positive => Ok(arg_types[0].clone()),
             Kind::Factorial => Ok(DataType::Int64),
@@ -177,6 +183,11 @@ impl ScalarUDFImpl for SimpleMath {
                 // Java's `Math.rint`: the nearest integer, ties to even.
                 let out: Float64Array =
                     x.as_primitive::<Float64Type>().iter().map(|v| v.map(f64::round_ties_even)).collect();
+                Arc::new(out)
+            }
+            Kind::Sqrt => {
+                // Java's `Math.sqrt`: NaN below zero.
+                let out: Float64Array = x.as_primitive::<Float64Type>().iter().map(|v| v.map(f64::sqrt)).collect();
                 Arc::new(out)
             }
             Kind::Log1p => {
