@@ -63,8 +63,9 @@ impl AnalyzerRule for SparkLiterals {
                         },
                         _ => Ok(Transformed::no(e)),
                     })?;
-                    // Lambda parameters were typed from the arguments as planned: type them again.
-                    let rewritten = if rewritten.transformed && has_lambda(&rewritten.data) {
+                    // Lambda parameters were typed from the arguments as planned (which may have
+                    // narrowed here or in an input): type them again.
+                    let rewritten = if has_lambda(&rewritten.data) {
                         let cleared = rewritten.data.transform(|e| match e {
                             Expr::LambdaVariable(mut v) => {
                                 v.field = None;
@@ -141,6 +142,12 @@ fn narrow_values(values: Values) -> Result<Transformed<LogicalPlan>> {
                     _ => Ok(Transformed::no(e)),
                 })?
                 .data;
+            // A cast VALUES' coercion put around the row's own cast (`CAST(NULL AS MAP<STRING,
+            // INT>)` widened to the other rows' BIGINT values before they narrowed) goes.
+            let e = match e {
+                Expr::Cast(Cast { expr, .. }) if matches!(expr.as_ref(), Expr::Cast(_) | Expr::TryCast(_)) => *expr,
+                e => e,
+            };
             rewritten.push(e);
         }
         if rewritten.len() != values.len() {

@@ -149,6 +149,30 @@ impl ExprPlanner for SparkExprPlanner {
         if let Some(planned) = super::functions::math::interval_ops::plan(&expr, schema)? {
             return Ok(PlannerResult::Planned(planned));
         }
+        if matches!(
+            expr.op,
+            BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+                | BinaryOperator::Spaceship
+        ) {
+            // Spark compares a boolean with text as booleans (`true = 'true'`; text that is
+            // no boolean is NULL), the cast being Spark's (see `SparkCasts`).
+            let (left, right) = (expr.left.get_type(schema)?, expr.right.get_type(schema)?);
+            let as_boolean = |e: Expr| Expr::Cast(Cast::new(Box::new(e), DataType::Boolean));
+            if left == DataType::Boolean && is_text(&right) {
+                let RawBinaryExpr { op, left, right } = expr;
+                return Ok(PlannerResult::Original(RawBinaryExpr { op, left, right: as_boolean(right) }));
+            }
+            if is_text(&left) && right == DataType::Boolean {
+                let RawBinaryExpr { op, left, right } = expr;
+                return Ok(PlannerResult::Original(RawBinaryExpr { op, left: as_boolean(left), right }));
+            }
+            return Ok(PlannerResult::Original(expr));
+        }
         let arithmetic = matches!(expr.op, BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply);
         if !arithmetic && !matches!(expr.op, BinaryOperator::Divide | BinaryOperator::Modulo) {
             return Ok(PlannerResult::Original(expr));

@@ -157,7 +157,9 @@ fn date_plus_months(days: i32, months: i64) -> Option<i32> {
     i32::try_from(shifted.signed_duration_since(epoch()).num_days()).ok()
 }
 
-fn timestamp_plus_months(micros: i64, months: i64) -> Option<i64> {
+/// `micros` (UTC microseconds) plus `months`, clamped to the month's last day as Spark's
+/// `add_months`.
+pub fn timestamp_plus_months(micros: i64, months: i64) -> Option<i64> {
     let t = DateTime::from_timestamp_micros(micros)?.naive_utc();
     Some(shift_months(t, months)?.and_utc().timestamp_micros())
 }
