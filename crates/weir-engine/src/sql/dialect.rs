@@ -18,6 +18,28 @@ pub struct SparkDialect;
 
 const BASE: DatabricksDialect = DatabricksDialect {};
 
+/// Between sqlparser's `&` (23) and `+`/`-` (30).
+const SHIFT_PRECEDENCE: u8 = 26;
+
+fn shift_call(name: &str, left: Expr, right: Expr) -> Expr {
+    use datafusion::sql::sqlparser::ast;
+    let arg = |e: Expr| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e));
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![ast::Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![arg(left), arg(right)],
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
 impl Dialect for SparkDialect {
     fn dialect(&self) -> TypeId {
         TypeId::of::<DatabricksDialect>()
@@ -79,8 +101,30 @@ impl Dialect for SparkDialect {
     fn supports_select_item_multi_column_alias(&self) -> bool {
         BASE.supports_select_item_multi_column_alias()
     }
-    /// Spark's `a div b` (integral division), planned by the Spark planner.
+    /// Spark's shifts `<<`, `>>`, `>>>` bind tighter than `&` and looser than `+`.
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        match &parser.peek_token_ref().token {
+            Token::ShiftLeft | Token::ShiftRight => Some(Ok(SHIFT_PRECEDENCE)),
+            _ => None,
+        }
+    }
+
+    /// Spark's `a div b` (integral division), planned by the Spark planner, and the shifts
+    /// as Spark's `shiftleft` / `shiftright` / `shiftrightunsigned`.
     fn parse_infix(&self, parser: &mut Parser, expr: &Expr, precedence: u8) -> Option<Result<Expr, ParserError>> {
+        let shift = match &parser.peek_token_ref().token {
+            Token::ShiftLeft => Some("shiftleft"),
+            Token::ShiftRight => Some("shiftright"),
+            _ => None,
+        };
+        if let Some(mut name) = shift {
+            parser.advance_token();
+            // `>>>` is read as `>>` then `>`.
+            if name == "shiftright" && parser.consume_token(&Token::Gt) {
+                name = "shiftrightunsigned";
+            }
+            return Some(parser.parse_subexpr(precedence).map(|right| shift_call(name, expr.clone(), right)));
+        }
         if !matches!(&parser.peek_token_ref().token, Token::Word(w) if w.keyword == Keyword::DIV) {
             return None;
         }

@@ -12,6 +12,8 @@
 //!   `CAST(1000 AS DECIMAL(4,0))` (Spark's decimal of the written value, scale at least 0).
 //! - **`VALUES` without parentheses around rows** (`FROM VALUES 'a', 'b' AS t(c)`): each bare
 //!   expression is a one-column row, `VALUES ('a'), ('b') AS t(c)`.
+//! - **`CROSS JOIN t ON cond`** (or `USING (k)`), which Spark reads as an inner join:
+//!   `INNER JOIN t ON cond`.
 
 use std::borrow::Cow;
 
@@ -52,6 +54,7 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
     trim_without_characters(&tokens, &index, &mut edits);
     bare_values(&tokens, &index, &mut edits);
     exponent_literals(&tokens, &index, &mut edits);
+    cross_join_with_condition(&tokens, &index, &mut edits);
     if edits.is_empty() {
         return Cow::Borrowed(sql);
     }
@@ -179,6 +182,61 @@ fn trim_without_characters(tokens: &[TokenWithSpan], index: &LineIndex, edits: &
             && let Some((start, _)) = index.span(from)
         {
             edits.push(Edit { start, end: start, text: "' ' ".into() });
+        }
+    }
+}
+
+/// `CROSS JOIN t ON …` / `CROSS JOIN t USING (…)` as `INNER JOIN …`: the relation after
+/// `CROSS JOIN` (at its parenthesis depth) is followed by `ON` or `USING`.
+fn cross_join_with_condition(tokens: &[TokenWithSpan], index: &LineIndex, edits: &mut Vec<Edit>) {
+    const CLAUSE_END: [&str; 22] = [
+        "join",
+        "where",
+        "group",
+        "order",
+        "limit",
+        "union",
+        "intersect",
+        "except",
+        "minus",
+        "having",
+        "window",
+        "lateral",
+        "cross",
+        "inner",
+        "left",
+        "right",
+        "full",
+        "natural",
+        "qualify",
+        "cluster",
+        "distribute",
+        "sort",
+    ];
+    let significant: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !is_space(&t.token)).collect();
+    for i in 0..significant.len().saturating_sub(1) {
+        if !(word_is(&significant[i].token, "cross") && word_is(&significant[i + 1].token, "join")) {
+            continue;
+        }
+        let mut depth = 0usize;
+        // `CROSS JOIN VALUES (1), (2) AS t(c) ON …`: the rows' commas are the relation's.
+        let values = significant.get(i + 2).is_some_and(|t| word_is(&t.token, "values"));
+        for token in &significant[i + 2..] {
+            match &token.token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::Comma if depth == 0 && !values => break,
+                Token::SemiColon if depth == 0 => break,
+                t if depth == 0 && (word_is(t, "on") || word_is(t, "using")) => {
+                    if let Some((start, end)) = index.span(significant[i]) {
+                        edits.push(Edit { start, end, text: "INNER".into() });
+                    }
+                    break;
+                }
+                t if depth == 0 && CLAUSE_END.iter().any(|w| word_is(t, w)) => break,
+                _ => {}
+            }
         }
     }
 }
@@ -324,6 +382,23 @@ mod tests {
             r"SELECT regexp_instr('\\abc', '^\\\\abc$')"
         );
         assert_eq!(rewrite("SELECT 'r' AS r"), "SELECT 'r' AS r");
+    }
+
+    #[test]
+    fn cross_join_with_a_condition_is_inner() {
+        assert_eq!(
+            rewrite("SELECT * FROM a CROSS JOIN (SELECT * FROM b) AS b ON a.k = b.k"),
+            "SELECT * FROM a INNER JOIN (SELECT * FROM b) AS b ON a.k = b.k"
+        );
+        assert_eq!(rewrite("SELECT * FROM a cross join b USING (k)"), "SELECT * FROM a INNER join b USING (k)");
+        let plain = "SELECT * FROM a CROSS JOIN b JOIN c ON b.k = c.k WHERE x";
+        assert_eq!(rewrite(plain), plain);
+        assert_eq!(
+            rewrite("SELECT * FROM VALUES (1) AS l(a) CROSS JOIN VALUES (2), (3) AS r(b) ON l.a = r.b"),
+            "SELECT * FROM VALUES (1) AS l(a) INNER JOIN VALUES (2), (3) AS r(b) ON l.a = r.b"
+        );
+        let nested = "SELECT * FROM a CROSS JOIN (SELECT * FROM b JOIN c ON b.k = c.k) d";
+        assert_eq!(rewrite(nested), nested);
     }
 
     #[test]

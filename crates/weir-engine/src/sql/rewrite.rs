@@ -57,10 +57,49 @@ pub fn literals(statement: &mut Statement) {
             if let Expr::CompoundFieldAccess { access_chain, .. } = expr {
                 named_field_access(access_chain);
             }
+            operators(expr);
             ControlFlow::Continue(())
         }
     }
     let _ = VisitMut::visit(statement, &mut Literals);
+}
+
+/// A call of the function `name` on `args`.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.into_iter().map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))).collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+/// Spark operators DataFusion does not plan, as the functions Spark defines them by:
+/// `a RLIKE p` / `a REGEXP p` (`rlike`), `~a` (`bitwise_not`), `!a` (`NOT a`).
+fn operators(expr: &mut Expr) {
+    match expr {
+        Expr::RLike { negated, expr: text, pattern, .. } => {
+            let matched = call("rlike", vec![text.as_ref().clone(), pattern.as_ref().clone()]);
+            *expr = if *negated {
+                Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(Expr::Nested(Box::new(matched))) }
+            } else {
+                matched
+            };
+        }
+        Expr::UnaryOp { op: ast::UnaryOperator::BitwiseNot, expr: inner } => {
+            *expr = call("bitwise_not", vec![inner.as_ref().clone()]);
+        }
+        Expr::UnaryOp { op: op @ ast::UnaryOperator::BangNot, .. } => *op = ast::UnaryOperator::Not,
+        _ => {}
+    }
 }
 
 /// `ceil(x, 2)` / `floor(x, 2)`, which sqlparser reads as `CEIL`/`FLOOR` with a scale that

@@ -23,10 +23,11 @@ fn formatters_text(formatters: &Option<Vec<String>>, default: &str) -> String {
 
 static JAVA_INT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[+-]?[0-9]+$").expect("static regex"));
 static JAVA_DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*[+-]?(NaN|Infinity|((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?)\s*$").expect("static regex")
+    Regex::new(r"^\s*[+-]?(NaN|Infinity|(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)[fFdD]?)\s*$")
+        .expect("static regex")
 });
 static BIG_DECIMAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$").expect("static regex"));
 
 /// A decimal literal as (unscaled digits, scale) with arbitrary precision in a string.
 struct BigDec {

@@ -301,7 +301,10 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
             let min_length = r.int("minLength").map(|v| v.max(0) as usize);
             let max_length = r.int("maxLength").map(|v| v.max(0) as usize);
             let regex = match r.string("regex") {
-                Some(re) => match regex::Regex::new(&format!("^(?:{re})$")) {
+                Some(re) => match regex::Regex::new(&format!(
+                    "^(?:{})$",
+                    crate::sql::functions::string::regexp::java_classes(&re)
+                )) {
                     Ok(compiled) => Some(compiled),
                     Err(e) => {
                         r.error("regex", format!("Invalid regex '{re}': {e}"));

@@ -86,6 +86,13 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         nested::map_extract::map_extract_udf(),
         Recipe { first_element: true, ..Default::default() },
     );
+    // Outside ANSI mode `try_element_at` is `element_at` (NULL past the end or for a missing
+    // key; index 0 an error in both).
+    let try_map_value = adapt(
+        "try_element_at",
+        nested::map_extract::map_extract_udf(),
+        Recipe { first_element: true, ..Default::default() },
+    );
     let array =
         adapt("array", datafusion_spark::function::array::array(), Recipe { text_wins: true, ..Default::default() });
     vec![
@@ -101,6 +108,7 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         dispatch("concat", array_concat, string_concat),
         dispatch("reverse", nested::reverse::array_reverse_udf(), datafusion::functions::unicode::reverse()),
         dispatch("element_at", nested::extract::array_element_udf(), map_value),
+        dispatch("try_element_at", nested::extract::array_element_udf(), try_map_value),
         Arc::new(ScalarUDF::from(Get::default())),
         Arc::new(ScalarUDF::from(ArraysZip::default())),
         Arc::new(ScalarUDF::from(Flatten::default())),

@@ -3,11 +3,16 @@
 //! syntax (`$1`, `${name}`, `\$`); `regexp_extract` (empty string when nothing matches),
 //! `regexp_extract_all`, `regexp_substr` (NULL when nothing matches), `regexp_count` and
 //! `regexp_instr` (int), and `split` (Java `String.split` with Spark's limit rules, trailing
-//! empty strings kept).
+//! empty strings kept); `rlike` / `regexp` / `regexp_like` (a match anywhere in the text).
+//!
+//! Java's predefined classes are ASCII: `\d`, `\w`, `\s` (and `\D`, `\W`, `\S`, `\b`)
+//! are translated to their ASCII sets before compiling, where Rust's would be Unicode.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int32Builder, ListBuilder, StringBuilder};
+use std::borrow::Cow;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanBuilder, Int32Builder, ListBuilder, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::error::DataFusionError;
@@ -15,7 +20,7 @@ use datafusion::logical_expr::ScalarUDF;
 use regex::Regex;
 
 use crate::sql::functions::simple::{
-    Simple, check_arity, int64, ret_int32, ret_utf8, to_int_type, to_string_type, utf8,
+    Simple, check_arity, int64, ret_bool, ret_int32, ret_utf8, to_int_type, to_string_type, utf8,
 };
 
 pub fn udfs() -> Vec<Arc<ScalarUDF>> {
@@ -27,6 +32,9 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
         Simple::new("regexp_count", coerce(2, 2), ret_int32, eval_count).udf(),
         Simple::new("regexp_instr", coerce(2, 3), ret_int32, eval_instr).udf(),
         Simple::new("split", coerce(2, 3), ret_list, eval_split).udf(),
+        Simple::new("rlike", coerce(2, 2), ret_bool, eval_like).udf(),
+        Simple::new("regexp", coerce(2, 2), ret_bool, eval_like).udf(),
+        Simple::new("regexp_like", coerce(2, 2), ret_bool, eval_like).udf(),
     ]
 }
 
@@ -59,7 +67,7 @@ impl Cache {
     }
     fn get(&mut self, pattern: &str) -> Result<&Regex> {
         if self.last.as_ref().is_none_or(|(p, _)| p != pattern) {
-            let re = Regex::new(pattern)
+            let re = Regex::new(&java_classes(pattern))
                 .map_err(|e| DataFusionError::Execution(format!("invalid regular expression '{pattern}': {e}")))?;
             self.last = Some((pattern.to_string(), re));
         }
@@ -68,6 +76,66 @@ impl Cache {
             None => exec_err!("regex cache is empty"),
         }
     }
+}
+
+/// `pattern` with Java's ASCII predefined classes spelled out (see the module doc).
+pub fn java_classes(pattern: &str) -> Cow<'_, str> {
+    if !pattern.contains('\\') {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    let mut in_class = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push('\\');
+                    break;
+                };
+                match next {
+                    'd' => out.push_str("[0-9]"),
+                    'D' => out.push_str("[^0-9]"),
+                    'w' => out.push_str("[0-9A-Za-z_]"),
+                    'W' => out.push_str("[^0-9A-Za-z_]"),
+                    's' => out.push_str("[\\t\\n\\x0B\\f\\r ]"),
+                    'S' => out.push_str("[^\\t\\n\\x0B\\f\\r ]"),
+                    'b' if in_class == 0 => out.push_str("(?-u:\\b)"),
+                    'B' if in_class == 0 => out.push_str("(?-u:\\B)"),
+                    // `\Q…\E` quotes: copied as is (Rust's regex has no `\Q`; it fails to compile).
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                }
+            }
+            '[' => {
+                in_class += 1;
+                out.push(c);
+            }
+            ']' if in_class > 0 => {
+                in_class -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn eval_like(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let s = utf8(&args[0])?;
+    let pat = utf8(&args[1])?;
+    let mut cache = Cache::new();
+    let mut out = BooleanBuilder::with_capacity(s.len());
+    for i in 0..s.len() {
+        if s.is_null(i) || pat.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        out.append_value(cache.get(pat.value(i))?.is_match(s.value(i)));
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 /// Java's replacement string (`$n`, `${name}`, `\x` literal) as a Rust `regex` template.
@@ -349,6 +417,9 @@ mod tests {
 
     #[test]
     fn splits_like_java() {
+        assert_eq!(java_classes(r"\d+-\w\s[\d.]\b"), r"[0-9]+-[0-9A-Za-z_][\t\n\x0B\f\r ][[0-9].](?-u:\b)");
+        let digits = Regex::new(&java_classes(r"^\d+$")).unwrap();
+        assert!(digits.is_match("123") && !digits.is_match("١٢٣"));
         let re = Regex::new("[ABC]").unwrap();
         assert_eq!(split_one("oneAtwoBthreeC", &re, false, -1), vec!["one", "two", "three", ""]);
         assert_eq!(split_one("oneAtwoBthreeC", &re, false, 2), vec!["one", "twoBthreeC"]);
