@@ -22,6 +22,7 @@ pub mod plan;
 pub mod planner;
 pub mod prepass;
 pub mod rewrite;
+pub mod set_all;
 pub mod table_functions;
 pub mod time_window;
 pub mod timestamps;

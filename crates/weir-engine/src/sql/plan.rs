@@ -98,6 +98,9 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
             rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;
         }
     }
+    if let DFStatement::Statement(inner) = &mut statement {
+        super::set_all::rewrite(inner, state).await?;
+    }
     match state.statement_to_plan(statement.clone()).await {
         // Spark allows two result columns of one name; DataFusion's automatic names can
         // also coincide (`hash(1)`, `hash(1L)`): name unnamed items after their text.

@@ -554,9 +554,6 @@ pub fn unsupported(statement: &Statement) -> Result<(), String> {
     struct Guard;
     impl Visitor for Guard {
         type Break = String;
-        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
-            set_operations(&query.body)
-        }
         fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<String> {
             for from in &select.from {
                 for join in &from.joins {
@@ -606,18 +603,6 @@ pub fn unsupported(statement: &Statement) -> Result<(), String> {
             }
         }
         Visit::visit(e, &mut Find(0))
-    }
-    fn set_operations(body: &ast::SetExpr) -> ControlFlow<String> {
-        if let ast::SetExpr::SetOperation { op, set_quantifier, left, right } = body {
-            if matches!(op, ast::SetOperator::Except | ast::SetOperator::Minus)
-                && matches!(set_quantifier, ast::SetQuantifier::All)
-            {
-                return ControlFlow::Break("EXCEPT ALL is not supported yet".into());
-            }
-            set_operations(left)?;
-            set_operations(right)?;
-        }
-        ControlFlow::Continue(())
     }
     match Visit::visit(statement, &mut Guard) {
         ControlFlow::Break(message) => Err(message),
