@@ -402,6 +402,13 @@ impl SparkCasts {
         {
             return plan_err!("CAST of an INTERVAL to STRING is not supported yet");
         }
+        // A decimal is true when not zero (Arrow casts no decimal to boolean).
+        if let Some(source @ (DataType::Decimal128(..) | DataType::Decimal256(..))) = &source
+            && target == &DataType::Boolean
+        {
+            let zero = Expr::Literal(ScalarValue::new_zero(source)?, None);
+            return Ok(Transformed::yes(inner.as_ref().clone().not_eq(zero)));
+        }
         // TRY_CAST overflows give NULL in Spark too: only text goes through Spark's rules.
         let narrowing_ok = !is_try || source.as_ref().is_some_and(is_text);
         if !self.ansi

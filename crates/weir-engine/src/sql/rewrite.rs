@@ -50,6 +50,7 @@ pub fn literals(statement: &mut Statement) {
                 time_unit_argument(function);
                 array_sort_comparator(function);
                 empty_map(function);
+                ranking_arguments(function);
             }
             if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr {
                 like_escape(pattern, escape_char);
@@ -83,7 +84,8 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
 }
 
 /// Spark operators DataFusion does not plan, as the functions Spark defines them by:
-/// `a RLIKE p` / `a REGEXP p` (`rlike`), `~a` (`bitwise_not`), `!a` (`NOT a`).
+/// `a RLIKE p` / `a REGEXP p` (`rlike`), `~a` (`bitwise_not`), `!a` (`NOT a`); and
+/// `monotonically_increasing_id()` as a row number.
 fn operators(expr: &mut Expr) {
     match expr {
         Expr::RLike { negated, expr: text, pattern, .. } => {
@@ -98,6 +100,21 @@ fn operators(expr: &mut Expr) {
             *expr = call("bitwise_not", vec![inner.as_ref().clone()]);
         }
         Expr::UnaryOp { op: op @ ast::UnaryOperator::BangNot, .. } => *op = ast::UnaryOperator::Not,
+        // Unique and increasing, not consecutive across partitions in Spark: here the row's
+        // number in the query's output order, from 0.
+        Expr::Function(f)
+            if f.name.to_string().eq_ignore_ascii_case("monotonically_increasing_id")
+                && f.over.is_none()
+                && matches!(&f.args, ast::FunctionArguments::List(l) if l.args.is_empty()) =>
+        {
+            let sql = "CAST(row_number() OVER () - 1 AS BIGINT)";
+            if let Ok(id) = datafusion::sql::sqlparser::parser::Parser::new(&super::dialect::SparkDialect)
+                .try_with_sql(sql)
+                .and_then(|mut p| p.parse_expr())
+            {
+                *expr = Expr::Nested(Box::new(id));
+            }
+        }
         _ => {}
     }
 }
@@ -274,6 +291,18 @@ fn empty_map(function: &mut ast::Function) {
     let ast::FunctionArguments::List(list) = &mut function.args else { return };
     list.args = vec![empty.clone(), empty];
     function.name = ast::ObjectName::from(vec![Ident::new("map_from_arrays")]);
+}
+
+/// `rank(b) OVER (… ORDER BY b)`: Spark's ranking functions take the ORDER BY columns as
+/// their arguments and ignore any written ones; DataFusion's take none.
+fn ranking_arguments(function: &mut ast::Function) {
+    let name = function.name.to_string().to_ascii_lowercase();
+    if function.over.is_none() || !matches!(name.as_str(), "rank" | "dense_rank" | "percent_rank") {
+        return;
+    }
+    if let ast::FunctionArguments::List(list) = &mut function.args {
+        list.args.clear();
+    }
 }
 
 /// `array_sort(arr, (l, r) -> …)` is the higher-order `array_sort_by` (a scalar function of
@@ -918,8 +947,7 @@ mod tests {
         assert!(refused("SELECT * FROM a FULL OUTER JOIN b USING (k)"));
         assert!(refused("SELECT * FROM a RIGHT JOIN b USING (k)"));
         assert!(!refused("SELECT * FROM a LEFT JOIN b USING (k)"));
-        assert!(refused("SELECT 1 EXCEPT ALL SELECT 2"));
-        assert!(!refused("SELECT 1 EXCEPT SELECT 2"));
+        assert!(!refused("SELECT 1 EXCEPT ALL SELECT 2"), "planned with bag semantics (see set_all)");
     }
 
     #[test]

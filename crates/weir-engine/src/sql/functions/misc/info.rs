@@ -1,5 +1,7 @@
-//! `typeof(expr)` (Spark's simple type name of the argument), `assert_true(cond[, msg])`
-//! (NULL when the condition holds, an error otherwise) and the session-information functions
+//! `typeof(expr)` (Spark's simple type name of the argument; not of an interval, whose
+//! Spark subtype — `interval day`, `interval hour to minute`… — Weir does not keep),
+//! `assert_true(cond[, msg])` (NULL when the condition holds, an error otherwise),
+//! `raise_error(msg)` (an error for any row) and the session-information functions
 //! (`current_catalog`, `current_database`/`current_schema`, `current_user`/`user`/`session_user`).
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ pub fn udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         Simple::new("typeof", coerce_any1, ret_typeof, eval_typeof).udf(),
         Simple::new("assert_true", coerce_assert, ret_null, eval_assert).udf(),
+        Simple::new("raise_error", coerce_raise, ret_null, eval_raise).udf(),
         constant("current_catalog", |_, _| Ok(Arc::new(StringArray::from(vec!["spark_catalog"])))),
         constant("current_database", |_, _| Ok(Arc::new(StringArray::from(vec!["default"])))),
         constant("current_schema", |_, _| Ok(Arc::new(StringArray::from(vec!["default"])))),
@@ -85,6 +88,11 @@ pub fn spark_type_name(t: &DataType) -> Result<String> {
 
 fn ret_typeof(_: &str, t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     if let Some(t) = t.first() {
+        if matches!(t, DataType::Duration(_) | DataType::Interval(_)) {
+            return plan_err!(
+                "function typeof of an interval is not supported yet (Spark's interval subtypes are not kept)"
+            );
+        }
         spark_type_name(t)?;
     }
     Ok(DataType::Utf8)
@@ -102,6 +110,21 @@ fn coerce_assert(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
         out.push(to_string_type(name, &t[1])?);
     }
     Ok(out)
+}
+
+fn coerce_raise(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity(name, t, 1, 1)?;
+    Ok(vec![to_string_type(name, &t[0])?])
+}
+
+fn eval_raise(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let m = cast(&args[0], &DataType::Utf8)?;
+    let m = m.as_string::<i32>();
+    if m.is_empty() {
+        return Ok(Arc::new(NullArray::new(0)));
+    }
+    let msg = if m.is_null(0) { "null" } else { m.value(0) };
+    exec_err!("[USER_RAISED_EXCEPTION] {msg}")
 }
 
 fn ret_null(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
