@@ -102,42 +102,7 @@ fn load_cases(only: Option<&str>) -> Vec<Case> {
 /// Spark's `simpleString` of an Arrow type (a zoned timestamp is Spark's `timestamp`, i.e.
 /// TIMESTAMP_LTZ; a zone-less one is `timestamp_ntz`).
 fn spark_type(t: &DataType) -> String {
-    match t {
-        DataType::Null => "void".into(),
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "tinyint".into(),
-        DataType::Int16 => "smallint".into(),
-        DataType::Int32 => "int".into(),
-        DataType::Int64 => "bigint".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
-            "binary".into()
-        }
-        DataType::Date32 => "date".into(),
-        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
-        DataType::Duration(_) => "interval day to second".into(),
-        DataType::Interval(IntervalUnit::YearMonth) => "interval year to month".into(),
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-            format!("array<{}>", spark_type(f.data_type()))
-        }
-        DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => {
-                format!("map<{},{}>", spark_type(kv[0].data_type()), spark_type(kv[1].data_type()))
-            }
-            other => format!("map<{other}>"),
-        },
-        DataType::Struct(fields) => {
-            let inner: Vec<String> =
-                fields.iter().map(|f| format!("{}:{}", f.name(), spark_type(f.data_type()))).collect();
-            format!("struct<{}>", inner.join(","))
-        }
-        DataType::Dictionary(_, v) => spark_type(v),
-        other => format!("arrow:{other}"),
-    }
+    weir_engine::sql::types::spark_type_name(t).unwrap_or_else(|| format!("arrow:{t}"))
 }
 
 fn float(v: f64) -> Value {

@@ -24,24 +24,9 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     Some(Box::new(SqlValidate { sql: sql? }))
 }
 
-/// Spark's `simpleString` for a type, as Arc prints it.
+/// Spark's name of a column type, for messages (Arrow's name where Spark has none).
 pub fn spark_type_name(t: &DataType) -> String {
-    match t {
-        DataType::Boolean => "boolean".into(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Int8 => "tinyint".into(),
-        DataType::Int16 => "smallint".into(),
-        DataType::Int32 => "int".into(),
-        DataType::Int64 => "bigint".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
-        DataType::Date32 => "date".into(),
-        DataType::Timestamp(..) => "timestamp".into(),
-        DataType::Null => "void".into(),
-        DataType::Binary | DataType::LargeBinary => "binary".into(),
-        other => other.to_string().to_lowercase(),
-    }
+    crate::sql::types::spark_type_name(t).unwrap_or_else(|| t.to_string().to_lowercase())
 }
 
 /// Renders a message as Arc logs it: a JSON object or array when it parses as one, else text.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, NullArray, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, IntervalUnit};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::ScalarUDF;
 
@@ -44,46 +44,12 @@ fn coerce_any1(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
     Ok(t.to_vec())
 }
 
-/// Spark's `simpleString` of an Arrow type.
-pub fn spark_type_name(t: &DataType) -> Result<String> {
-    Ok(match t {
-        DataType::Null => "void".into(),
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "tinyint".into(),
-        DataType::Int16 => "smallint".into(),
-        DataType::Int32 => "int".into(),
-        DataType::Int64 => "bigint".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
-            "binary".into()
-        }
-        DataType::Date32 => "date".into(),
-        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
-        DataType::Timestamp(_, _) => "timestamp".into(),
-        DataType::Duration(_) => "interval day to second".into(),
-        DataType::Interval(IntervalUnit::YearMonth) => "interval year to month".into(),
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-            format!("array<{}>", spark_type_name(f.data_type())?)
-        }
-        DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => {
-                format!("map<{},{}>", spark_type_name(kv[0].data_type())?, spark_type_name(kv[1].data_type())?)
-            }
-            other => return plan_err!("function typeof is not supported yet: {other}"),
-        },
-        DataType::Struct(fields) => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|f| Ok(format!("{}:{}", f.name(), spark_type_name(f.data_type())?)))
-                .collect::<Result<_>>()?;
-            format!("struct<{}>", inner.join(","))
-        }
-        DataType::Dictionary(_, v) => spark_type_name(v)?,
-        other => return plan_err!("function typeof is not supported yet: {other}"),
-    })
+/// Spark's `simpleString` of an Arrow type (see [`crate::sql::types::spark_type_name`]).
+fn spark_type_name(t: &DataType) -> Result<String> {
+    match crate::sql::types::spark_type_name(t) {
+        Some(name) => Ok(name),
+        None => plan_err!("function typeof is not supported yet: {t}"),
+    }
 }
 
 fn ret_typeof(_: &str, t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
