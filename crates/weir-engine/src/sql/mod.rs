@@ -23,6 +23,7 @@ pub mod planner;
 pub mod prepass;
 pub mod rewrite;
 pub mod set_all;
+pub mod struct_star;
 pub mod table_functions;
 pub mod time_window;
 pub mod timestamps;
@@ -69,7 +70,8 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
         tables.insert(function.name().to_string(), function);
     }
     let planners = builder.expr_planners().get_or_insert_with(Vec::new);
-    planners.insert(0, Arc::new(planner::SparkExprPlanner { ansi: options.ansi }));
+    planners
+        .insert(0, Arc::new(planner::SparkExprPlanner { ansi: options.ansi, case_sensitive: options.case_sensitive }));
     let to_string = Arc::new(ScalarUDF::from(cast::SparkCastString::new()));
     let mut rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(analyzer::SparkLiterals)];
     rules.extend(Analyzer::new().rules);

@@ -97,6 +97,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
             let columns = view_columns(views, &references).await;
             rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;
         }
+        super::struct_star::expand(state, inner, options.case_sensitive).await.map_err(DataFusionError::Plan)?;
     }
     if let DFStatement::Statement(inner) = &mut statement {
         super::set_all::rewrite(inner, state).await?;

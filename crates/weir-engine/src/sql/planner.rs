@@ -6,10 +6,12 @@
 //!   negative indexes from the end);
 //! - `EXTRACT(field FROM x)` is Spark's `date_part`;
 //! - `struct(a, b)` names its fields after the columns (`a`, `b`) and `col1`, `col2`… for
-//!   other expressions (DataFusion: `c0`, `c1`).
+//!   other expressions (DataFusion: `c0`, `c1`);
+//! - `s.A` reads the field `a` (field names resolve ignoring case, as Spark's columns do) and
+//!   `arr.a` on an array of structs is the array of their `a` fields.
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Column, DFSchema, Result, ScalarValue, TableReference, plan_err};
 use datafusion::functions::core::expr_fn::nullif;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, RawFieldAccessExpr};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, GetFieldAccess, lit, when};
@@ -20,6 +22,8 @@ use datafusion::sql::sqlparser::ast::BinaryOperator;
 pub struct SparkExprPlanner {
     /// ANSI mode: division by zero fails instead of giving NULL.
     pub ansi: bool,
+    /// `spark.sql.caseSensitive`: struct field names must match in case.
+    pub case_sensitive: bool,
 }
 
 fn is_integer(t: &DataType) -> bool {
@@ -233,6 +237,16 @@ impl ExprPlanner for SparkExprPlanner {
     ) -> Result<PlannerResult<RawFieldAccessExpr>> {
         let RawFieldAccessExpr { expr: base, field_access } = expr;
         match field_access {
+            GetFieldAccess::NamedStructField { name: ScalarValue::Utf8(Some(name)) } => {
+                let base_type = base.get_type(schema)?;
+                match super::functions::structs::field_access(base.clone(), &base_type, &name, self.case_sensitive)? {
+                    Some((planned, _)) => Ok(PlannerResult::Planned(planned)),
+                    None => Ok(PlannerResult::Original(RawFieldAccessExpr {
+                        expr: base,
+                        field_access: GetFieldAccess::NamedStructField { name: ScalarValue::Utf8(Some(name)) },
+                    })),
+                }
+            }
             GetFieldAccess::ListIndex { key }
                 if matches!(
                     base.get_type(schema)?,
@@ -261,6 +275,29 @@ impl ExprPlanner for SparkExprPlanner {
             }
             field_access => Ok(PlannerResult::Original(RawFieldAccessExpr { expr: base, field_access })),
         }
+    }
+
+    fn plan_compound_identifier(
+        &self,
+        field: &Field,
+        qualifier: Option<&TableReference>,
+        nested_names: &[String],
+    ) -> Result<PlannerResult<Vec<Expr>>> {
+        // `column.field.field…`: each name read as in `plan_field_access`.
+        let mut expr = Expr::Column(Column::from((qualifier, field)));
+        let mut data_type = field.data_type().clone();
+        for name in nested_names {
+            // DataFusion drops this hook's errors: an ambiguous name must still fail.
+            match super::functions::structs::field_access(expr, &data_type, name, self.case_sensitive) {
+                Ok(Some((next, next_type))) => (expr, data_type) = (next, next_type),
+                Ok(None) => return Ok(PlannerResult::Original(vec![])),
+                Err(datafusion::error::DataFusionError::Plan(message)) => {
+                    return Ok(PlannerResult::Planned(super::functions::structs::refusal(message)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(PlannerResult::Planned(expr))
     }
 
     fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {

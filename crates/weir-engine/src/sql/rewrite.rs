@@ -348,8 +348,8 @@ fn ignore_nulls_argument(function: &mut ast::Function) {
 /// (`posexplode`, `inline`, `stack`, `OUTER`) and lateral views over joins are refused.
 pub fn generators(statement: &mut Statement) -> Result<(), String> {
     struct Generators {
-        /// Lateral view name (lower-cased) → the relation it now belongs to.
-        renamed: HashMap<String, String>,
+        /// Lateral view name (lower-cased) → the relation it now belongs to, and its columns.
+        renamed: HashMap<String, (String, Vec<Ident>)>,
     }
     impl VisitorMut for Generators {
         type Break = String;
@@ -385,13 +385,32 @@ pub fn generators(statement: &mut Statement) -> Result<(), String> {
     if generators.renamed.is_empty() {
         return Ok(());
     }
-    struct Requalify<'a>(&'a HashMap<String, String>);
+    struct Requalify<'a>(&'a HashMap<String, (String, Vec<Ident>)>);
     impl VisitorMut for Requalify<'_> {
         type Break = ();
+        fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+            // `v.*`: the lateral view's own columns.
+            let mut projection = Vec::with_capacity(select.projection.len());
+            for item in std::mem::take(&mut select.projection) {
+                if let SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = &item
+                    && let [part] = name.0.as_slice()
+                    && let Some(ident) = part.as_ident()
+                    && let Some((relation, columns)) = self.0.get(&ident.value.to_lowercase())
+                {
+                    projection.extend(columns.iter().map(|c| {
+                        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![Ident::new(relation.clone()), c.clone()]))
+                    }));
+                    continue;
+                }
+                projection.push(item);
+            }
+            select.projection = projection;
+            ControlFlow::Continue(())
+        }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
             if let Expr::CompoundIdentifier(parts) = expr
                 && parts.len() >= 2
-                && let Some(relation) = self.0.get(&parts[0].value.to_lowercase())
+                && let Some((relation, _)) = self.0.get(&parts[0].value.to_lowercase())
             {
                 parts[0] = Ident::new(relation.clone());
             }
@@ -486,7 +505,7 @@ fn json_tuple_columns(select: &mut Select) {
     select.projection = projection;
 }
 
-fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> Result<(), String> {
+fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, (String, Vec<Ident>)>) -> Result<(), String> {
     let refuse = |what: &str| Err(format!("{what} is not supported yet"));
     let [from] = select.from.as_mut_slice() else { return refuse("LATERAL VIEW over several relations") };
     if !from.joins.is_empty() {
@@ -500,6 +519,14 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
         },
         _ => return refuse("LATERAL VIEW over this relation"),
     };
+    // Spark's `t.*` is the relation's columns without the lateral views' (here they are one).
+    let relation_star = select.projection.iter().any(|item| {
+        matches!(item, SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _)
+            if name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(&relation)))
+    });
+    if relation_star {
+        return refuse(&format!("{relation}.* beside a LATERAL VIEW"));
+    }
     for view in std::mem::take(&mut select.lateral_views) {
         let Expr::Function(function) = &view.lateral_view else { return refuse("this LATERAL VIEW generator") };
         let generator = function.name.to_string().to_ascii_lowercase();
@@ -507,9 +534,18 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
         if (generator != "explode" && !tuple) || view.outer {
             return refuse(&format!("LATERAL VIEW {}{generator}", if view.outer { "OUTER " } else { "" }));
         }
-        let items = if tuple {
+        let (items, columns) = if tuple {
             match json_tuple_items(function, &view.lateral_col_alias) {
-                Some(items) => items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                Some(items) => {
+                    let columns = items
+                        .iter()
+                        .filter_map(|i| match i {
+                            SelectItem::ExprWithAlias { alias, .. } => Some(alias.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    (items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), columns)
+                }
                 None => return refuse("this LATERAL VIEW json_tuple"),
             }
         } else {
@@ -520,7 +556,7 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
                 return refuse("this LATERAL VIEW generator");
             };
             let [argument] = list.args.as_slice() else { return refuse("explode with several arguments") };
-            format!("unnest({argument}) AS {column}")
+            (format!("unnest({argument}) AS {column}"), vec![column.clone()])
         };
         let text = format!(
             "SELECT * FROM (SELECT *, {items} FROM {}) AS {}",
@@ -536,7 +572,7 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
         let Some(wrapped) = inner.from.into_iter().next() else { return refuse("this LATERAL VIEW") };
         from.relation = wrapped.relation;
         if let Some(name) = view.lateral_view_name.0.last().and_then(|p| p.as_ident()) {
-            renamed.insert(name.value.to_lowercase(), relation.clone());
+            renamed.insert(name.value.to_lowercase(), (relation.clone(), columns));
         }
     }
     Ok(())
@@ -972,6 +1008,17 @@ mod tests {
             rewritten("SELECT k FROM t LATERAL VIEW OUTER explode(a) x AS e")
                 .unwrap_err()
                 .contains("not supported yet")
+        );
+        assert_eq!(
+            rewritten("SELECT x.*, x.e FROM t LATERAL VIEW explode(a) x AS e").unwrap(),
+            "SELECT t.e, t.e FROM (SELECT *, unnest(a) AS e FROM t) AS `t`"
+        );
+        assert_eq!(
+            rewritten("SELECT j.* FROM t LATERAL VIEW json_tuple(s, 'k', 'l') j").unwrap(),
+            "SELECT t.c0, t.c1 FROM (SELECT *, json_tuple_field(s, 'k') AS c0, json_tuple_field(s, 'l') AS c1 FROM t) AS `t`"
+        );
+        assert!(
+            rewritten("SELECT T.* FROM t LATERAL VIEW explode(a) x AS e").unwrap_err().contains("not supported yet")
         );
         assert!(
             rewritten("SELECT k FROM t LATERAL VIEW posexplode(a) x AS p, e")

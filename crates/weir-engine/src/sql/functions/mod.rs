@@ -23,6 +23,7 @@ pub mod misc;
 pub mod pattern;
 pub mod simple;
 pub mod string;
+pub mod structs;
 pub mod window;
 
 /// Scalar functions to register after datafusion-spark's (they replace same-named ones).
