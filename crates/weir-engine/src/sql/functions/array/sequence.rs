@@ -145,11 +145,8 @@ fn temporal(inputs: &[ArrayRef], element: &DataType, rows: usize) -> Result<Arra
         valid.push(true);
     }
     let values: ArrayRef = Arc::new(values.finish());
-    let values = if dates {
-        cast(&cast(&values, &DataType::Int32)?, &DataType::Date32)?
-    } else {
-        cast(&values, element)?
-    };
+    let values =
+        if dates { cast(&cast(&values, &DataType::Int32)?, &DataType::Date32)? } else { cast(&values, element)? };
     let nulls = NullBuffer::from(valid);
     let nulls = (nulls.null_count() > 0).then_some(nulls);
     let field = Arc::new(Field::new_list_field(element.clone(), false));
