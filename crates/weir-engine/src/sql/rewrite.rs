@@ -350,8 +350,26 @@ pub fn generators(statement: &mut Statement, shapes: &Shapes) -> Result<(), Stri
     }
     struct Requalify<'a>(&'a HashMap<String, String>);
     impl VisitorMut for Requalify<'_> {
-        type Break = ();
-        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        type Break = String;
+        // `t.*` / `v.*` of a relation a lateral view was joined to: the rewritten relation
+        // also holds the generated columns.
+        fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
+            for item in &select.projection {
+                if let SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item
+                    && let Some(last) = name.0.last().and_then(|p| p.as_ident())
+                {
+                    let lower = last.value.to_lowercase();
+                    if self.0.contains_key(&lower) || self.0.values().any(|r| r.to_lowercase() == lower) {
+                        return ControlFlow::Break(format!(
+                            "`{}.*` beside a LATERAL VIEW is not supported yet: name the columns",
+                            last.value
+                        ));
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<String> {
             if let Expr::CompoundIdentifier(parts) = expr
                 && parts.len() >= 2
                 && let Some(relation) = self.0.get(&parts[0].value.to_lowercase())
@@ -361,8 +379,10 @@ pub fn generators(statement: &mut Statement, shapes: &Shapes) -> Result<(), Stri
             ControlFlow::Continue(())
         }
     }
-    let _ = VisitMut::visit(statement, &mut Requalify(&generators.renamed));
-    Ok(())
+    match VisitMut::visit(statement, &mut Requalify(&generators.renamed)) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
 }
 
 /// Spark's generators (table-valued functions of a SELECT list) Weir plans.
@@ -635,6 +655,7 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> 
         if let Some(name) = view.lateral_view_name.0.last().and_then(|p| p.as_ident()) {
             renamed.insert(name.value.to_lowercase(), relation.clone());
         }
+        renamed.entry(relation.to_lowercase()).or_insert_with(|| relation.clone());
     }
     Ok(())
 }
@@ -1109,6 +1130,8 @@ mod tests {
             "SELECT k, t.e FROM (SELECT *, unnest(__weir_positions(a, true)) AS p, unnest(__weir_outer(a)) AS e FROM t) AS `t`"
         );
         let refused = |sql: &str| rewritten(sql, &array).unwrap_err();
+        assert!(refused("SELECT t.* FROM t LATERAL VIEW explode(a) x AS e").contains("not supported yet"));
+        assert!(refused("SELECT x.* FROM t LATERAL VIEW explode(a) x AS e").contains("not supported yet"));
         assert!(refused("SELECT explode(a), explode(b) FROM t").contains("not supported yet"));
         assert!(refused("SELECT explode(a) AS (x, y) FROM t").contains("UDTF_ALIAS_NUMBER_MISMATCH"));
         assert!(refused("SELECT stack(n, 1) FROM t").contains("not supported yet"));
