@@ -82,36 +82,50 @@ pub fn parse(sql: &str) -> Result<DFStatement> {
 
 /// Plans one statement of Spark SQL against the session's views.
 pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options: SqlOptions) -> Result<LogicalPlan> {
-    let mut statement = parse(sql)?;
-    let references = state.resolve_table_references(&statement)?;
-    if let DFStatement::Statement(inner) = &mut statement {
+    let mut parsed = parse(sql)?;
+    let references = state.resolve_table_references(&parsed)?;
+    if let DFStatement::Statement(inner) = &mut parsed {
         rewrite::unsupported(inner).map_err(DataFusionError::Plan)?;
         rewrite::table_generators(inner).map_err(DataFusionError::Plan)?;
-        rewrite::generators(inner).map_err(DataFusionError::Plan)?;
-        super::time_window::time_windows(inner).map_err(DataFusionError::Plan)?;
-        rewrite::literals(inner);
-        super::functions::agg::spelling::rewrite(inner);
-        super::lateral::rewrite(inner);
-        super::functions::math::negative::rewrite_unary_minus(inner);
-        if !options.case_sensitive {
-            let columns = view_columns(views, &references).await;
-            rewrite::case_insensitive(inner, &columns).map_err(DataFusionError::Plan)?;
-        }
-        super::struct_star::expand(state, inner, options.case_sensitive).await.map_err(DataFusionError::Plan)?;
     }
-    if let DFStatement::Statement(inner) = &mut statement {
-        super::set_all::rewrite(inner, state).await?;
-    }
-    match state.statement_to_plan(statement.clone()).await {
-        // Spark allows two result columns of one name; DataFusion's automatic names can
-        // also coincide (`hash(1)`, `hash(1L)`): name unnamed items after their text.
-        Err(e) if e.to_string().contains("Projections require unique expression names") => {
-            if let DFStatement::Statement(inner) = &mut statement {
-                rewrite::name_select_items(inner);
+    let columns = if options.case_sensitive { None } else { Some(view_columns(views, &references).await) };
+    // Generators are rewritten after their arguments' shapes, which planning tells one at a
+    // time (see `rewrite::generators`).
+    let mut shapes = rewrite::Shapes::new();
+    loop {
+        let mut statement = parsed.clone();
+        if let DFStatement::Statement(inner) = &mut statement {
+            rewrite::generators(inner, &shapes).map_err(DataFusionError::Plan)?;
+            super::time_window::time_windows(inner).map_err(DataFusionError::Plan)?;
+            rewrite::literals(inner);
+            super::functions::agg::spelling::rewrite(inner);
+            super::lateral::rewrite(inner);
+            super::functions::math::negative::rewrite_unary_minus(inner);
+            if let Some(columns) = &columns {
+                rewrite::case_insensitive(inner, columns).map_err(DataFusionError::Plan)?;
             }
-            state.statement_to_plan(statement).await.map_err(|e| errors::spark_terms(e, views, &references))
+            super::struct_star::expand(state, inner, options.case_sensitive).await.map_err(DataFusionError::Plan)?;
+            super::set_all::rewrite(inner, state).await?;
         }
-        result => result.map_err(|e| errors::spark_terms(e, views, &references)),
+        let result = match state.statement_to_plan(statement.clone()).await {
+            // Spark allows two result columns of one name; DataFusion's automatic names can
+            // also coincide (`hash(1)`, `hash(1L)`): name unnamed items after their text.
+            Err(e) if e.to_string().contains("Projections require unique expression names") => {
+                if let DFStatement::Statement(inner) = &mut statement {
+                    rewrite::name_select_items(inner);
+                }
+                state.statement_to_plan(statement).await
+            }
+            result => result,
+        };
+        if let Err(e) = &result
+            && let Some((id, shape)) = super::functions::array::generator::probed(&e.to_string())
+            && !shapes.contains_key(&id)
+        {
+            shapes.insert(id, shape);
+            continue;
+        }
+        return result.map_err(|e| errors::spark_terms(e, views, &references));
     }
 }
 

@@ -341,101 +341,245 @@ fn ignore_nulls_argument(function: &mut ast::Function) {
     }
 }
 
-/// Spark's generators as DataFusion's `unnest`: `explode(arr)` in a SELECT list (its column
-/// named `col` unless aliased) and `FROM t LATERAL VIEW explode(arr) v AS c` (rewritten to
-/// `FROM (SELECT *, unnest(arr) AS c FROM t) AS t`, with `v.c` read as `t.c`). Rows whose
-/// array is NULL or empty are dropped, as Spark's `explode` does. Other generators
-/// (`posexplode`, `inline`, `stack`, `OUTER`) and lateral views over joins are refused.
-pub fn generators(statement: &mut Statement) -> Result<(), String> {
-    struct Generators {
-        /// Lateral view name (lower-cased) → the relation it now belongs to, and its columns.
-        renamed: HashMap<String, (String, Vec<Ident>)>,
+/// Spark's generators as DataFusion's `unnest` (zipped unnests of arrays of one length):
+///
+/// - in a SELECT list: `explode(arr)` (column `col`), `explode(map)` (`key`, `value`),
+///   `posexplode(arr | map)` (`pos`, an INT from 0, then as `explode`), `inline(structs)`
+///   (one column per field, named after it), `stack(n, e1, …)` (`col0`, `col1`…, `n` rows,
+///   missing values NULL, each column's values of one type), each renamed by `AS c` /
+///   `AS (c1, c2)`; the `_outer` forms keep a NULL or empty input as one row of NULLs, the
+///   others drop it. One generator per SELECT list; the other items repeat on each row.
+/// - `FROM t LATERAL VIEW [OUTER] gen(…) v [AS c1, c2]`: `FROM (SELECT *, gen(…) AS (c1, c2)
+///   FROM t) AS t`, with `v.c` read as `t.c` (over one relation, not a join).
+///
+/// Whether an argument is an array, a map or an array of structs (and its field names) is
+/// only known from its type: a generator whose `shapes` entry (by its number in the
+/// statement) is missing becomes the probe `__weir_generator_shape(arg, id)`, whose planning
+/// error tells [`super::plan`] the shape to rewrite with (see
+/// [`super::functions::array::generator`]).
+pub fn generators(statement: &mut Statement, shapes: &Shapes) -> Result<(), String> {
+    struct Generators<'a> {
+        /// Lateral view name (lower-cased) → the relation it now belongs to.
+        renamed: HashMap<String, String>,
+        shapes: &'a Shapes,
+        /// The number of the next generator met.
+        next: usize,
     }
-    impl VisitorMut for Generators {
+    impl VisitorMut for Generators<'_> {
         type Break = String;
         fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
             json_tuple_columns(select);
-            for item in &mut select.projection {
-                let (expr, alias) = match item {
-                    SelectItem::UnnamedExpr(expr) => (expr, None),
-                    SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
-                    _ => continue,
+            if !select.lateral_views.is_empty()
+                && let Err(message) = lateral_views(select, &mut self.renamed)
+            {
+                return ControlFlow::Break(message);
+            }
+            let mut projection = Vec::with_capacity(select.projection.len());
+            let mut found = false;
+            for item in std::mem::take(&mut select.projection) {
+                let (expr, aliases) = match &item {
+                    SelectItem::UnnamedExpr(expr) => (expr, vec![]),
+                    SelectItem::ExprWithAlias { expr, alias } => (expr, vec![alias.clone()]),
+                    SelectItem::ExprWithAliases { expr, aliases } => (expr, aliases.clone()),
+                    _ => {
+                        projection.push(item);
+                        continue;
+                    }
                 };
-                let Expr::Function(function) = expr else { continue };
-                if !function.name.to_string().eq_ignore_ascii_case("explode") || function.over.is_some() {
+                let Expr::Function(function) = expr else {
+                    projection.push(item);
+                    continue;
+                };
+                let name = function.name.to_string().to_ascii_lowercase();
+                if !GENERATORS.contains(&name.as_str()) || name == "json_tuple" || function.over.is_some() {
+                    projection.push(item);
                     continue;
                 }
-                function.name = ast::ObjectName::from(vec![Ident::new("unnest")]);
-                let expr = expr.clone();
-                *item = SelectItem::ExprWithAlias { expr, alias: alias.unwrap_or_else(|| Ident::new("col")) };
+                if std::mem::replace(&mut found, true) {
+                    return ControlFlow::Break("several generators in one SELECT list are not supported yet".into());
+                }
+                let id = self.next;
+                self.next += 1;
+                match generator_items(function, &name, &aliases, id, self.shapes.get(&id)) {
+                    Ok(items) => projection.extend(items),
+                    Err(message) => return ControlFlow::Break(message),
+                }
             }
-            if select.lateral_views.is_empty() {
-                return ControlFlow::Continue(());
-            }
-            match lateral_views(select, &mut self.renamed) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(message) => ControlFlow::Break(message),
-            }
+            select.projection = projection;
+            ControlFlow::Continue(())
         }
     }
-    let mut generators = Generators { renamed: HashMap::new() };
+    let mut generators = Generators { renamed: HashMap::new(), shapes, next: 0 };
     if let ControlFlow::Break(message) = VisitMut::visit(statement, &mut generators) {
         return Err(message);
     }
     if generators.renamed.is_empty() {
         return Ok(());
     }
-    struct Requalify<'a>(&'a HashMap<String, (String, Vec<Ident>)>);
+    struct Requalify<'a>(&'a HashMap<String, String>);
     impl VisitorMut for Requalify<'_> {
-        type Break = ();
-        fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
-            // `v.*`: the lateral view's own columns.
-            let mut projection = Vec::with_capacity(select.projection.len());
-            for item in std::mem::take(&mut select.projection) {
-                if let SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = &item
-                    && let [part] = name.0.as_slice()
-                    && let Some(ident) = part.as_ident()
-                    && let Some((relation, columns)) = self.0.get(&ident.value.to_lowercase())
+        type Break = String;
+        // `t.*` / `v.*` of a relation a lateral view was joined to: the rewritten relation
+        // also holds the generated columns.
+        fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<String> {
+            for item in &select.projection {
+                if let SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item
+                    && let Some(last) = name.0.last().and_then(|p| p.as_ident())
                 {
-                    projection.extend(columns.iter().map(|c| {
-                        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![Ident::new(relation.clone()), c.clone()]))
-                    }));
-                    continue;
+                    let lower = last.value.to_lowercase();
+                    if self.0.contains_key(&lower) || self.0.values().any(|r| r.to_lowercase() == lower) {
+                        return ControlFlow::Break(format!(
+                            "`{}.*` beside a LATERAL VIEW is not supported yet: name the columns",
+                            last.value
+                        ));
+                    }
                 }
-                projection.push(item);
             }
-            select.projection = projection;
             ControlFlow::Continue(())
         }
-        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<String> {
             if let Expr::CompoundIdentifier(parts) = expr
                 && parts.len() >= 2
-                && let Some((relation, _)) = self.0.get(&parts[0].value.to_lowercase())
+                && let Some(relation) = self.0.get(&parts[0].value.to_lowercase())
             {
                 parts[0] = Ident::new(relation.clone());
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = VisitMut::visit(statement, &mut Requalify(&generators.renamed));
-    Ok(())
+    match VisitMut::visit(statement, &mut Requalify(&generators.renamed)) {
+        ControlFlow::Break(message) => Err(message),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// Spark's generators (table-valued functions of a SELECT list) Weir plans.
+const GENERATORS: [&str; 8] =
+    ["explode", "explode_outer", "posexplode", "posexplode_outer", "inline", "inline_outer", "stack", "json_tuple"];
+
+pub use super::functions::array::generator::Shape;
+
+/// What each generator's argument is (by the generator's number in the statement).
+pub type Shapes = HashMap<usize, Shape>;
+
+fn number(n: usize) -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::Number(n.to_string(), false)))
+}
+
+/// The SELECT items of generator `name` (see [`generators`]).
+fn generator_items(
+    function: &ast::Function,
+    name: &str,
+    aliases: &[Ident],
+    id: usize,
+    shape: Option<&Shape>,
+) -> Result<Vec<SelectItem>, String> {
+    let ast::FunctionArguments::List(list) = &function.args else {
+        return Err(format!("{name} without arguments is not supported yet"));
+    };
+    if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
+        return Err(format!("this call of {name} is not supported yet"));
+    }
+    let mut args = Vec::with_capacity(list.args.len());
+    for arg in &list.args {
+        match arg {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
+            | ast::FunctionArg::Named { arg: ast::FunctionArgExpr::Expr(e), .. }
+            | ast::FunctionArg::ExprNamed { arg: ast::FunctionArgExpr::Expr(e), .. } => args.push(e.clone()),
+            _ => return Err(format!("this call of {name} is not supported yet")),
+        }
+    }
+    let columns: Vec<(String, Expr)> = if name == "stack" {
+        stack_columns(&args)?
+    } else {
+        let [arg] = args.as_slice() else {
+            return Err(format!(
+                "[WRONG_NUM_ARGS] The `{name}` requires 1 parameters but the actual number is {}.",
+                args.len()
+            ));
+        };
+        let Some(shape) = shape else {
+            return Ok(vec![SelectItem::UnnamedExpr(call("__weir_generator_shape", vec![arg.clone(), number(id)]))]);
+        };
+        let outer = name.ends_with("_outer");
+        let wrap = |e: Expr| if outer { call("__weir_outer", vec![e]) } else { e };
+        let unnest = |e: Expr| call("unnest", vec![e]);
+        let mut columns = Vec::new();
+        if name.starts_with("posexplode") && matches!(shape, Shape::Array | Shape::Map | Shape::Structs(_)) {
+            let flag = Expr::Value(ValueWithSpan::from(Value::Boolean(outer)));
+            columns.push(("pos".to_string(), unnest(call("__weir_positions", vec![arg.clone(), flag]))));
+        }
+        match (name.starts_with("inline"), shape) {
+            (false, Shape::Array | Shape::Structs(_)) => columns.push(("col".into(), unnest(wrap(arg.clone())))),
+            (false, Shape::Map) => {
+                columns.push(("key".into(), unnest(wrap(call("map_keys", vec![arg.clone()])))));
+                columns.push(("value".into(), unnest(wrap(call("map_values", vec![arg.clone()])))));
+            }
+            (true, Shape::Structs(fields)) => {
+                for field in fields {
+                    let text = Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(field.clone())));
+                    columns.push((field.clone(), call("get_field", vec![unnest(wrap(arg.clone())), text])));
+                }
+            }
+            (true, other) => {
+                let t = match other {
+                    Shape::Other(t) => t.clone(),
+                    Shape::Map => "a map".into(),
+                    _ => "an array of other than structs".into(),
+                };
+                return Err(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}\": its argument must be an array of structs, not {t}."
+                ));
+            }
+            (false, Shape::Other(t)) => {
+                return Err(format!(
+                    "[DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE] Cannot resolve \"{name}\": its argument must be an array or a map, not {t}."
+                ));
+            }
+        }
+        columns
+    };
+    if !aliases.is_empty() && aliases.len() != columns.len() {
+        return Err("[UDTF_ALIAS_NUMBER_MISMATCH] The number of aliases supplied in the AS clause does not match the number of columns output by the UDTF.".into());
+    }
+    Ok(columns
+        .into_iter()
+        .enumerate()
+        .map(|(i, (default, expr))| {
+            let alias = aliases.get(i).cloned().unwrap_or_else(|| Ident::with_quote('`', default));
+            SelectItem::ExprWithAlias { expr, alias }
+        })
+        .collect())
+}
+
+/// `stack(n, e1, …, ek)`: `ceil(k / n)` columns, column `c` the unnest of
+/// `__weir_stack(e[c], e[c + m], …)` (NULL past the last value).
+fn stack_columns(args: &[Expr]) -> Result<Vec<(String, Expr)>, String> {
+    let [count, values @ ..] = args else { return Err("stack without arguments is not supported yet".into()) };
+    let n = match count {
+        Expr::Value(ValueWithSpan { value: Value::Number(text, _), .. }) => text.parse::<usize>().ok(),
+        _ => None,
+    };
+    let Some(n) = n.filter(|n| *n > 0) else {
+        return Err("stack with a row count other than a positive integer literal is not supported yet".into());
+    };
+    if values.is_empty() {
+        return Err("stack without values is not supported yet".into());
+    }
+    let m = values.len().div_ceil(n);
+    let null = Expr::Value(ValueWithSpan::from(Value::Null));
+    Ok((0..m)
+        .map(|c| {
+            let column = (0..n).map(|r| values.get(r * m + c).cloned().unwrap_or_else(|| null.clone())).collect();
+            (format!("col{c}"), call("unnest", vec![call("__weir_stack", column)]))
+        })
+        .collect())
 }
 
 /// Spark's generators in FROM (`SELECT * FROM explode(array(1, 2)) AS t(c)`) as a derived
 /// table of the generator in a SELECT list (`FROM (SELECT explode(array(1, 2))) AS t(c)`),
 /// which [`generators`] then rewrites.
 pub fn table_generators(statement: &mut Statement) -> Result<(), String> {
-    const GENERATORS: [&str; 9] = [
-        "explode",
-        "explode_outer",
-        "posexplode",
-        "posexplode_outer",
-        "inline",
-        "inline_outer",
-        "stack",
-        "json_tuple",
-        "variant_explode",
-    ];
     struct TableGenerators;
     impl VisitorMut for TableGenerators {
         type Break = String;
@@ -444,7 +588,7 @@ pub fn table_generators(statement: &mut Statement) -> Result<(), String> {
                 return ControlFlow::Continue(());
             };
             let function = name.to_string();
-            if !GENERATORS.iter().any(|g| function.eq_ignore_ascii_case(g)) {
+            if !GENERATORS.iter().chain(["variant_explode"].iter()).any(|g| function.eq_ignore_ascii_case(g)) {
                 return ControlFlow::Continue(());
             }
             let list: Vec<String> = args.args.iter().map(ToString::to_string).collect();
@@ -505,7 +649,7 @@ fn json_tuple_columns(select: &mut Select) {
     select.projection = projection;
 }
 
-fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, (String, Vec<Ident>)>) -> Result<(), String> {
+fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, String>) -> Result<(), String> {
     let refuse = |what: &str| Err(format!("{what} is not supported yet"));
     let [from] = select.from.as_mut_slice() else { return refuse("LATERAL VIEW over several relations") };
     if !from.joins.is_empty() {
@@ -530,33 +674,29 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, (String, Vec
     for view in std::mem::take(&mut select.lateral_views) {
         let Expr::Function(function) = &view.lateral_view else { return refuse("this LATERAL VIEW generator") };
         let generator = function.name.to_string().to_ascii_lowercase();
-        let tuple = generator == "json_tuple" && !view.outer;
-        if (generator != "explode" && !tuple) || view.outer {
+        let tuple = generator == "json_tuple";
+        if !GENERATORS.contains(&generator.as_str()) || tuple && view.outer {
             return refuse(&format!("LATERAL VIEW {}{generator}", if view.outer { "OUTER " } else { "" }));
         }
-        let (items, columns) = if tuple {
+        let items = if tuple {
             match json_tuple_items(function, &view.lateral_col_alias) {
-                Some(items) => {
-                    let columns = items
-                        .iter()
-                        .filter_map(|i| match i {
-                            SelectItem::ExprWithAlias { alias, .. } => Some(alias.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    (items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), columns)
-                }
+                Some(items) => items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
                 None => return refuse("this LATERAL VIEW json_tuple"),
             }
         } else {
-            let [column] = view.lateral_col_alias.as_slice() else {
-                return refuse("LATERAL VIEW explode with other than one column alias");
-            };
-            let ast::FunctionArguments::List(list) = &function.args else {
-                return refuse("this LATERAL VIEW generator");
-            };
-            let [argument] = list.args.as_slice() else { return refuse("explode with several arguments") };
-            (format!("unnest({argument}) AS {column}"), vec![column.clone()])
+            // The generator itself, as a SELECT item [`generators`] rewrites.
+            let mut call = function.clone();
+            if view.outer && !generator.ends_with("_outer") && generator != "stack" {
+                call.name = ast::ObjectName::from(vec![Ident::new(format!("{generator}_outer"))]);
+            }
+            match view.lateral_col_alias.as_slice() {
+                [] => call.to_string(),
+                [column] => format!("{call} AS {column}"),
+                columns => {
+                    let columns: Vec<String> = columns.iter().map(ToString::to_string).collect();
+                    format!("{call} AS ({})", columns.join(", "))
+                }
+            }
         };
         let text = format!(
             "SELECT * FROM (SELECT *, {items} FROM {}) AS {}",
@@ -572,8 +712,9 @@ fn lateral_views(select: &mut Select, renamed: &mut HashMap<String, (String, Vec
         let Some(wrapped) = inner.from.into_iter().next() else { return refuse("this LATERAL VIEW") };
         from.relation = wrapped.relation;
         if let Some(name) = view.lateral_view_name.0.last().and_then(|p| p.as_ident()) {
-            renamed.insert(name.value.to_lowercase(), (relation.clone(), columns));
+            renamed.insert(name.value.to_lowercase(), relation.clone());
         }
+        renamed.entry(relation.to_lowercase()).or_insert_with(|| relation.clone());
     }
     Ok(())
 }
@@ -995,36 +1136,48 @@ mod tests {
 
     #[test]
     fn generators_become_unnest() {
-        let rewritten = |sql: &str| {
+        let rewritten = |sql: &str, shapes: &[(usize, Shape)]| {
             let mut s = parse(sql);
-            generators(&mut s).map(|()| s.to_string())
+            let shapes: Shapes = shapes.iter().cloned().collect();
+            generators(&mut s, &shapes).map(|()| s.to_string())
         };
-        assert_eq!(rewritten("SELECT k, explode(a) FROM t").unwrap(), "SELECT k, unnest(a) AS col FROM t");
+        let array = [(0, Shape::Array)];
+        // Without its shape, a generator is the probe that asks for it.
         assert_eq!(
-            rewritten("SELECT k, x.e FROM t LATERAL VIEW explode(a) x AS e").unwrap(),
+            rewritten("SELECT k, explode(a) FROM t", &[]).unwrap(),
+            "SELECT k, __weir_generator_shape(a, 0) FROM t"
+        );
+        assert_eq!(rewritten("SELECT k, explode(a) FROM t", &array).unwrap(), "SELECT k, unnest(a) AS `col` FROM t");
+        assert_eq!(
+            rewritten("SELECT posexplode_outer(a) AS (p, v) FROM t", &array).unwrap(),
+            "SELECT unnest(__weir_positions(a, true)) AS p, unnest(__weir_outer(a)) AS v FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT explode(m) FROM t", &[(0, Shape::Map)]).unwrap(),
+            "SELECT unnest(map_keys(m)) AS `key`, unnest(map_values(m)) AS `value` FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT inline(s) FROM t", &[(0, Shape::Structs(vec!["a".into(), "B".into()]))]).unwrap(),
+            "SELECT get_field(unnest(s), 'a') AS `a`, get_field(unnest(s), 'B') AS `B` FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT stack(2, 1, 'a', 2)", &[]).unwrap(),
+            "SELECT unnest(__weir_stack(1, 2)) AS `col0`, unnest(__weir_stack('a', NULL)) AS `col1`"
+        );
+        assert_eq!(
+            rewritten("SELECT k, x.e FROM t LATERAL VIEW explode(a) x AS e", &array).unwrap(),
             "SELECT k, t.e FROM (SELECT *, unnest(a) AS e FROM t) AS `t`"
         );
-        assert!(
-            rewritten("SELECT k FROM t LATERAL VIEW OUTER explode(a) x AS e")
-                .unwrap_err()
-                .contains("not supported yet")
-        );
         assert_eq!(
-            rewritten("SELECT x.*, x.e FROM t LATERAL VIEW explode(a) x AS e").unwrap(),
-            "SELECT t.e, t.e FROM (SELECT *, unnest(a) AS e FROM t) AS `t`"
+            rewritten("SELECT k, x.e FROM t LATERAL VIEW OUTER posexplode(a) x AS p, e", &array).unwrap(),
+            "SELECT k, t.e FROM (SELECT *, unnest(__weir_positions(a, true)) AS p, unnest(__weir_outer(a)) AS e FROM t) AS `t`"
         );
-        assert_eq!(
-            rewritten("SELECT j.* FROM t LATERAL VIEW json_tuple(s, 'k', 'l') j").unwrap(),
-            "SELECT t.c0, t.c1 FROM (SELECT *, json_tuple_field(s, 'k') AS c0, json_tuple_field(s, 'l') AS c1 FROM t) AS `t`"
-        );
-        assert!(
-            rewritten("SELECT T.* FROM t LATERAL VIEW explode(a) x AS e").unwrap_err().contains("not supported yet")
-        );
-        assert!(
-            rewritten("SELECT k FROM t LATERAL VIEW posexplode(a) x AS p, e")
-                .unwrap_err()
-                .contains("not supported yet")
-        );
+        let refused = |sql: &str| rewritten(sql, &array).unwrap_err();
+        assert!(refused("SELECT t.* FROM t LATERAL VIEW explode(a) x AS e").contains("not supported yet"));
+        assert!(refused("SELECT x.* FROM t LATERAL VIEW explode(a) x AS e").contains("not supported yet"));
+        assert!(refused("SELECT explode(a), explode(b) FROM t").contains("not supported yet"));
+        assert!(refused("SELECT explode(a) AS (x, y) FROM t").contains("UDTF_ALIAS_NUMBER_MISMATCH"));
+        assert!(refused("SELECT stack(n, 1) FROM t").contains("not supported yet"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ use super::adapt::{NullOn, Recipe, adapt, coerced as data_types_with_scalar_udf}
 
 pub mod array_insert;
 pub mod array_sort_by;
+pub mod generator;
 pub mod lambda;
 pub mod lambda_fold;
 pub mod sequence;
@@ -116,6 +117,9 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(array_insert::ArrayInsert::new())),
         Arc::new(ScalarUDF::from(sequence::Sequence::new())),
     ]
+    .into_iter()
+    .chain(generator::functions())
+    .collect()
 }
 
 fn is_list(t: &DataType) -> bool {
