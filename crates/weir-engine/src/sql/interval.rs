@@ -23,6 +23,8 @@
 
 use std::borrow::Cow;
 
+use datafusion::sql::sqlparser::ast;
+
 const MICROS_PER_SECOND: i128 = 1_000_000;
 const MICROS_PER_MINUTE: i128 = 60 * MICROS_PER_SECOND;
 const MICROS_PER_HOUR: i128 = 60 * MICROS_PER_MINUTE;
@@ -58,6 +60,19 @@ impl Unit {
         })
     }
 
+    /// Spark's interval field of this unit (weeks count in days, sub-second units in seconds)
+    /// and its place from the widest (YEAR) to the narrowest (SECOND).
+    fn field(self) -> (u8, &'static str) {
+        match self {
+            Unit::Year => (0, "year"),
+            Unit::Month => (1, "month"),
+            Unit::Week | Unit::Day => (2, "day"),
+            Unit::Hour => (3, "hour"),
+            Unit::Minute => (4, "minute"),
+            Unit::Second | Unit::Millisecond | Unit::Microsecond => (5, "second"),
+        }
+    }
+
     fn is_year_month(self) -> bool {
         matches!(self, Unit::Year | Unit::Month)
     }
@@ -87,6 +102,23 @@ pub enum IntervalValue {
     DayTime(i64),
     /// Spark's `interval day` (a literal in days only): microseconds of whole days.
     Days(i64),
+}
+
+/// A literal's value and Spark's type of it: `interval day`, `interval hour to second`...
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Literal {
+    value: IntervalValue,
+    spark_type: String,
+}
+
+impl Literal {
+    /// Spark types a literal by its widest and narrowest fields.
+    fn new(value: IntervalValue, widest: Unit, narrowest: Unit) -> Literal {
+        let (from, to) = (widest.field(), narrowest.field());
+        let spark_type =
+            if from.0 == to.0 { format!("interval {}", from.1) } else { format!("interval {} to {}", from.1, to.1) };
+        Literal { value, spark_type }
+    }
 }
 
 fn not_supported(text: &str, why: &str) -> String {
@@ -132,7 +164,7 @@ fn amount(text: &str, unit: Unit, literal: &str) -> Result<i128, String> {
 }
 
 /// `'<text>' FROM TO TO` (`'1-2' YEAR TO MONTH`, `'1 2:03:04.5' DAY TO SECOND`...).
-fn ranged(text: &str, from: Unit, to: Unit, literal: &str) -> Result<IntervalValue, String> {
+fn ranged(text: &str, from: Unit, to: Unit, literal: &str) -> Result<Literal, String> {
     let t = text.trim();
     let (negative, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -146,7 +178,7 @@ fn ranged(text: &str, from: Unit, to: Unit, literal: &str) -> Result<IntervalVal
         if m > 11 {
             return Err(invalid(literal, "the month must be in 0..11"));
         }
-        return year_month(sign(y * 12 + m), literal);
+        return Ok(Literal::new(year_month(sign(y * 12 + m), literal)?, from, to));
     }
     let order = [Unit::Day, Unit::Hour, Unit::Minute, Unit::Second];
     let (Some(start), Some(end)) = (order.iter().position(|u| *u == from), order.iter().position(|u| *u == to)) else {
@@ -193,7 +225,7 @@ fn ranged(text: &str, from: Unit, to: Unit, literal: &str) -> Result<IntervalVal
         }
         total += v;
     }
-    day_time(sign(total), literal)
+    Ok(Literal::new(day_time(sign(total), literal)?, from, to))
 }
 
 fn year_month(months: i128, literal: &str) -> Result<IntervalValue, String> {
@@ -205,7 +237,7 @@ fn day_time(micros: i128, literal: &str) -> Result<IntervalValue, String> {
 }
 
 /// The sum of `value unit` pairs.
-fn units(pairs: &[(String, Unit)], literal: &str) -> Result<IntervalValue, String> {
+fn units(pairs: &[(String, Unit)], literal: &str) -> Result<Literal, String> {
     let year_month_units = pairs.iter().filter(|(_, u)| u.is_year_month()).count();
     if year_month_units != 0 && year_month_units != pairs.len() {
         return Err(not_supported(literal, "years or months with days or time: Spark's CalendarInterval"));
@@ -215,13 +247,20 @@ fn units(pairs: &[(String, Unit)], literal: &str) -> Result<IntervalValue, Strin
         total =
             total.checked_add(amount(text, *unit, literal)?).ok_or_else(|| invalid(literal, "a value out of range"))?;
     }
-    if year_month_units != 0 {
-        return year_month(total, literal);
-    }
-    match day_time(total, literal)? {
-        IntervalValue::DayTime(us) if pairs.iter().all(|(_, u)| *u == Unit::Day) => Ok(IntervalValue::Days(us)),
-        other => Ok(other),
-    }
+    let by_width = |u: &&(String, Unit)| u.1.field().0;
+    let widest = pairs.iter().min_by_key(by_width).map_or(Unit::Second, |p| p.1);
+    let narrowest = pairs.iter().max_by_key(by_width).map_or(Unit::Second, |p| p.1);
+    let value = if year_month_units != 0 {
+        year_month(total, literal)?
+    } else {
+        match day_time(total, literal)? {
+            IntervalValue::DayTime(us) if pairs.iter().all(|(_, u)| u.field().0 == Unit::Day.field().0) => {
+                IntervalValue::Days(us)
+            }
+            other => other,
+        }
+    };
+    Ok(Literal::new(value, widest, narrowest))
 }
 
 /// A lexer over the statement's characters.
@@ -329,7 +368,7 @@ fn negated(negative: bool, text: &str) -> String {
 
 /// Reads one interval literal after the keyword `INTERVAL`; None when what follows is no
 /// literal (a type name, `INTERVAL` as a column name), leaving the text to the parser.
-fn literal(cursor: &mut Cursor<'_>, literal_text: impl Fn(usize) -> String) -> Option<Result<IntervalValue, String>> {
+fn literal(cursor: &mut Cursor<'_>, literal_text: impl Fn(usize) -> String) -> Option<Result<Literal, String>> {
     let start = cursor.at;
     let (negative, first, quoted) = cursor.value()?;
     let Some(unit) = cursor.unit() else {
@@ -374,22 +413,32 @@ fn literal(cursor: &mut Cursor<'_>, literal_text: impl Fn(usize) -> String) -> O
     Some(units(&pairs, &text))
 }
 
-/// The SQL of a literal's value: a call that folds to the typed literal, or in a window frame
-/// bound the single-unit form DataFusion reads there.
-fn render(value: IntervalValue, frame_bound: bool) -> String {
-    match (value, frame_bound) {
-        (IntervalValue::YearMonth(m), false) => format!("weir_interval_ym({m})"),
-        (IntervalValue::DayTime(us), false) => format!("weir_interval_dt({us})"),
-        (IntervalValue::Days(us), false) => format!("weir_interval_days({us})"),
-        (IntervalValue::Days(us), true) => render(IntervalValue::DayTime(us), true),
-        (IntervalValue::YearMonth(m), true) => format!("INTERVAL '{m}' MONTH"),
-        (IntervalValue::DayTime(us), true) if i128::from(us) % MICROS_PER_DAY == 0 => {
+/// The SQL of a literal: a call that folds to the typed literal (its second argument is
+/// Spark's type name, kept as the field's metadata), or in a window frame bound the
+/// single-unit form DataFusion reads there.
+fn render(literal: &Literal, frame_bound: bool) -> String {
+    if frame_bound {
+        return frame_bound_text(literal.value);
+    }
+    let t = &literal.spark_type;
+    match literal.value {
+        IntervalValue::YearMonth(m) => format!("weir_interval_ym({m}, '{t}')"),
+        IntervalValue::DayTime(us) => format!("weir_interval_dt({us}, '{t}')"),
+        IntervalValue::Days(us) => format!("weir_interval_days({us}, '{t}')"),
+    }
+}
+
+fn frame_bound_text(value: IntervalValue) -> String {
+    match value {
+        IntervalValue::Days(us) => frame_bound_text(IntervalValue::DayTime(us)),
+        IntervalValue::YearMonth(m) => format!("INTERVAL '{m}' MONTH"),
+        IntervalValue::DayTime(us) if i128::from(us) % MICROS_PER_DAY == 0 => {
             format!("INTERVAL '{}' DAY", i128::from(us) / MICROS_PER_DAY)
         }
-        (IntervalValue::DayTime(us), true) if i128::from(us) % MICROS_PER_SECOND == 0 => {
+        IntervalValue::DayTime(us) if i128::from(us) % MICROS_PER_SECOND == 0 => {
             format!("INTERVAL '{}' SECOND", i128::from(us) / MICROS_PER_SECOND)
         }
-        (IntervalValue::DayTime(us), true) => format!("INTERVAL '{us}' MICROSECOND"),
+        IntervalValue::DayTime(us) => format!("INTERVAL '{us}' MICROSECOND"),
     }
 }
 
@@ -446,7 +495,7 @@ pub fn rewrite(sql: &str) -> Result<Cow<'_, str>, String> {
                 let mut probe = Cursor { chars: &chars, at: end };
                 let frame_bound = probe.keyword("preceding") || probe.keyword("following");
                 out.push(' ');
-                out.push_str(&render(value, frame_bound));
+                out.push_str(&render(&value, frame_bound));
                 out.push(' ');
                 i = end;
                 changed = true;
@@ -469,9 +518,186 @@ pub fn negate_literal(expr: &mut datafusion::sql::sqlparser::ast::Expr) {
         return;
     }
     let FunctionArguments::List(list) = &mut f.args else { return };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice() else { return };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first_mut() else { return };
     *arg = Expr::UnaryOp { op: UnaryOperator::Minus, expr: Box::new(Expr::Nested(Box::new(arg.clone()))) };
     *expr = inner.as_ref().clone();
+}
+
+const LITERAL_FUNCTIONS: [&str; 3] = ["weir_interval_ym", "weir_interval_dt", "weir_interval_days"];
+
+/// The interval literal call `expr` is (after [`rewrite`]): its name and the arguments.
+fn literal_call(expr: &mut ast::Expr) -> Option<(String, &mut Vec<ast::FunctionArg>)> {
+    let ast::Expr::Function(f) = expr else { return None };
+    let name = f.name.to_string().to_ascii_lowercase();
+    if !LITERAL_FUNCTIONS.contains(&name.as_str()) {
+        return None;
+    }
+    let ast::FunctionArguments::List(list) = &mut f.args else { return None };
+    Some((name, &mut list.args))
+}
+
+/// The subtype argument of a literal call.
+fn subtype_of(args: &[ast::FunctionArg]) -> Option<String> {
+    match args.get(1) {
+        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => match &v.value {
+            ast::Value::SingleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn string_arg(text: &str) -> ast::FunctionArg {
+    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::value(ast::Value::SingleQuotedString(
+        text.to_string(),
+    ))))
+}
+
+/// Rows of one `VALUES` column must agree on their field metadata (DataFusion refuses the
+/// list otherwise), so the interval literals of a column take Spark's common subtype
+/// (`VALUES (INTERVAL 1 DAY), (INTERVAL 2 HOURS)` is an `interval day to hour`, a NULL row
+/// one of the others' subtype). A column that mixes literals with other expressions loses
+/// the subtypes (its type is named after the Arrow type). Year-month and day-time intervals
+/// in one column are an error, as in Spark (they have no common type).
+pub fn consistent_values(statement: &mut ast::Statement) -> Result<(), String> {
+    use ast::{SetExpr, VisitMut, VisitorMut};
+    fn set_expr(body: &mut SetExpr) -> Result<(), String> {
+        match body {
+            SetExpr::Values(values) => {
+                let mut rows: Vec<&mut Vec<ast::Expr>> = values.rows.iter_mut().map(|r| &mut r.content).collect();
+                columns(&mut rows)
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                set_expr(left)?;
+                set_expr(right)
+            }
+            _ => Ok(()),
+        }
+    }
+    struct Queries;
+    impl VisitorMut for Queries {
+        type Break = String;
+        fn post_visit_query(&mut self, query: &mut ast::Query) -> std::ops::ControlFlow<String> {
+            match set_expr(&mut query.body) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(e) => std::ops::ControlFlow::Break(e),
+            }
+        }
+    }
+    match statement.visit(&mut Queries) {
+        std::ops::ControlFlow::Break(e) => Err(e),
+        std::ops::ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn columns(rows: &mut [&mut Vec<ast::Expr>]) -> Result<(), String> {
+    use crate::sql::types::widen_interval_subtypes;
+    let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    for j in 0..width {
+        // The literals' subtypes (None: a NULL), or no common subtype.
+        let mut common: Option<Option<String>> = Some(None);
+        let mut function = None;
+        let mut any_literal = false;
+        for row in rows.iter_mut() {
+            let Some(e) = row.get_mut(j) else { continue };
+            if matches!(e, ast::Expr::Value(v) if v.value == ast::Value::Null) {
+                continue;
+            }
+            match literal_call(e) {
+                Some((name, args)) => {
+                    any_literal = true;
+                    if function
+                        .as_ref()
+                        .is_some_and(|f: &String| (f == "weir_interval_ym") != (name == "weir_interval_ym"))
+                    {
+                        return Err(format!(
+                            "[INCOMPATIBLE_TYPES] column {} of VALUES mixes year-month and day-time intervals, \
+                             which have no common type",
+                            j + 1
+                        ));
+                    }
+                    let subtype = subtype_of(args);
+                    common = match (common, subtype) {
+                        (Some(None), Some(t)) => Some(Some(t)),
+                        (Some(Some(c)), Some(t)) => widen_interval_subtypes(&c, &t).map(Some),
+                        _ => None,
+                    };
+                    function.get_or_insert(name);
+                }
+                None => {
+                    common = None;
+                    any_literal |= mentions_literal(e);
+                }
+            }
+        }
+        if !any_literal {
+            continue;
+        }
+        for row in rows.iter_mut() {
+            let Some(e) = row.get_mut(j) else { continue };
+            match (&common, function.as_deref()) {
+                (Some(Some(subtype)), Some(function)) => {
+                    if matches!(e, ast::Expr::Value(v) if v.value == ast::Value::Null) {
+                        *e = ast::Expr::Function(ast::Function {
+                            name: ast::ObjectName::from(vec![ast::Ident::new(function)]),
+                            uses_odbc_syntax: false,
+                            parameters: ast::FunctionArguments::None,
+                            args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+                                duplicate_treatment: None,
+                                args: vec![
+                                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::value(
+                                        ast::Value::Null,
+                                    ))),
+                                    string_arg(subtype),
+                                ],
+                                clauses: Vec::new(),
+                            }),
+                            filter: None,
+                            null_treatment: None,
+                            over: None,
+                            within_group: Vec::new(),
+                        });
+                    } else if let Some((_, args)) = literal_call(e) {
+                        args.truncate(1);
+                        args.push(string_arg(subtype));
+                    }
+                }
+                _ => strip_subtypes(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mentions_literal(e: &mut ast::Expr) -> bool {
+    use ast::{VisitMut, VisitorMut};
+    struct Finds;
+    impl VisitorMut for Finds {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if literal_call(e).is_some() {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        }
+    }
+    e.visit(&mut Finds).is_break()
+}
+
+fn strip_subtypes(e: &mut ast::Expr) {
+    use ast::{VisitMut, VisitorMut};
+    struct Strip;
+    impl VisitorMut for Strip {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            if let Some((_, args)) = literal_call(e) {
+                args.truncate(1);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = e.visit(&mut Strip);
 }
 
 #[cfg(test)]
@@ -485,24 +711,40 @@ mod tests {
     #[test]
     fn reads_spark_interval_literals() {
         let us = |d: i64, h: i64, m: i64, s: i64, micro: i64| {
-            format!("weir_interval_dt({})", (((d * 24 + h) * 60 + m) * 60 + s) * 1_000_000 + micro)
+            format!("weir_interval_dt({}", (((d * 24 + h) * 60 + m) * 60 + s) * 1_000_000 + micro)
         };
-        assert_eq!(value("interval 5 days 3 hours 7 minutes"), Ok(us(5, 3, 7, 0, 0)));
-        assert_eq!(value("interval 5 hours 30 seconds 1 milliseconds 1 microseconds"), Ok(us(0, 5, 0, 30, 1001)));
-        assert_eq!(value("INTERVAL '2021-11' YEAR TO MONTH"), Ok("weir_interval_ym(24263)".into()));
-        assert_eq!(value("INTERVAL '123 23:55:59.002001' DAY TO SECOND"), Ok(us(123, 23, 55, 59, 2001)));
-        assert_eq!(value("INTERVAL -'1-1' YEAR TO MONTH"), Ok("weir_interval_ym(-13)".into()));
-        assert_eq!(value("INTERVAL '-1' MONTH"), Ok("weir_interval_ym(-1)".into()));
-        assert_eq!(value("interval '2147483647 months'"), Ok("weir_interval_ym(2147483647)".into()));
-        assert_eq!(value("INTERVAL 1 DAY"), Ok("weir_interval_days(86400000000)".into()));
-        assert_eq!(value("INTERVAL '-2' DAY"), Ok("weir_interval_days(-172800000000)".into()));
-        assert_eq!(value("interval 1 year"), Ok("weir_interval_ym(12)".into()));
+        assert_eq!(value("interval 5 days 3 hours 7 minutes"), Ok(us(5, 3, 7, 0, 0) + ", 'interval day to minute')"));
+        assert_eq!(
+            value("interval 5 hours 30 seconds 1 milliseconds 1 microseconds"),
+            Ok(us(0, 5, 0, 30, 1001) + ", 'interval hour to second')")
+        );
+        assert_eq!(
+            value("INTERVAL '2021-11' YEAR TO MONTH"),
+            Ok("weir_interval_ym(24263, 'interval year to month')".into())
+        );
+        assert_eq!(
+            value("INTERVAL '123 23:55:59.002001' DAY TO SECOND"),
+            Ok(us(123, 23, 55, 59, 2001) + ", 'interval day to second')")
+        );
+        assert_eq!(
+            value("INTERVAL -'1-1' YEAR TO MONTH"),
+            Ok("weir_interval_ym(-13, 'interval year to month')".into())
+        );
+        assert_eq!(value("INTERVAL '-1' MONTH"), Ok("weir_interval_ym(-1, 'interval month')".into()));
+        assert_eq!(value("interval '2147483647 months'"), Ok("weir_interval_ym(2147483647, 'interval month')".into()));
+        assert_eq!(value("INTERVAL 1 DAY"), Ok("weir_interval_days(86400000000, 'interval day')".into()));
+        assert_eq!(value("INTERVAL 2 weeks 1 day"), Ok("weir_interval_days(1296000000000, 'interval day')".into()));
+        assert_eq!(value("INTERVAL '-2' DAY"), Ok("weir_interval_days(-172800000000, 'interval day')".into()));
+        assert_eq!(value("interval 1 year"), Ok("weir_interval_ym(12, 'interval year')".into()));
+        assert_eq!(value("interval 1 year 2 months"), Ok("weir_interval_ym(14, 'interval year to month')".into()));
+        assert_eq!(value("interval 3 microseconds"), Ok("weir_interval_dt(3, 'interval second')".into()));
         assert_eq!(
             value("INTERVAL '-1 2:03:04' DAY TO SECOND"),
-            Ok(format!("weir_interval_dt(-{})", 93_784_000_000i64))
+            Ok(format!("weir_interval_dt(-{}, 'interval day to second')", 93_784_000_000i64))
         );
-        assert_eq!(value("INTERVAL '1.5' SECOND"), Ok(us(0, 0, 0, 1, 500_000)));
-        assert_eq!(value("INTERVAL -'100' YEAR"), Ok("weir_interval_ym(-1200)".into()));
+        assert_eq!(value("INTERVAL '10:20' HOUR TO MINUTE"), Ok(us(0, 10, 20, 0, 0) + ", 'interval hour to minute')"));
+        assert_eq!(value("INTERVAL '1.5' SECOND"), Ok(us(0, 0, 0, 1, 500_000) + ", 'interval second')"));
+        assert_eq!(value("INTERVAL -'100' YEAR"), Ok("weir_interval_ym(-1200, 'interval year')".into()));
         assert!(value("interval 1 year 2 days").is_err_and(|e| e.contains("not supported yet")));
         assert!(value("interval '2147483648 months'").is_err());
     }
@@ -516,6 +758,43 @@ mod tests {
             value("RANGE BETWEEN INTERVAL 1 DAY PRECEDING AND CURRENT ROW"),
             Ok("RANGE BETWEEN  INTERVAL '1' DAY  PRECEDING AND CURRENT ROW".into())
         );
-        assert_eq!(value("SELECT interval 1 day, 2"), Ok("SELECT  weir_interval_days(86400000000) , 2".into()));
+        assert_eq!(
+            value("SELECT interval 1 day, 2"),
+            Ok("SELECT  weir_interval_days(86400000000, 'interval day') , 2".into())
+        );
+    }
+
+    fn values(sql: &str) -> Result<String, String> {
+        let datafusion::sql::parser::Statement::Statement(mut statement) =
+            crate::sql::plan::parse(sql).map_err(|e| e.to_string())?
+        else {
+            return Err("not a statement".into());
+        };
+        consistent_values(&mut statement)?;
+        Ok(statement.to_string())
+    }
+
+    #[test]
+    fn values_columns_share_one_interval_subtype() {
+        assert_eq!(
+            values("SELECT * FROM VALUES (INTERVAL 1 DAY), (INTERVAL 2 HOURS), (NULL) AS t(x)"),
+            Ok("SELECT * FROM (VALUES (weir_interval_days(86400000000, 'interval day to hour')), \
+                (weir_interval_dt(7200000000, 'interval day to hour')), \
+                (weir_interval_days(NULL, 'interval day to hour'))) AS t (x)"
+                .into())
+        );
+        assert_eq!(
+            values("SELECT * FROM VALUES (INTERVAL 1 MONTH), (INTERVAL 1 MONTH) AS t(x)"),
+            Ok("SELECT * FROM (VALUES (weir_interval_ym(1, 'interval month')), (weir_interval_ym(1, 'interval month'))) AS t (x)".into())
+        );
+        // Another expression: no subtypes in the column.
+        assert_eq!(
+            values("SELECT * FROM VALUES (INTERVAL 1 DAY * 2), (INTERVAL 1 DAY) AS t(x)"),
+            Ok("SELECT * FROM (VALUES (weir_interval_days(86400000000) * 2), (weir_interval_days(86400000000))) AS t (x)".into())
+        );
+        assert!(
+            values("SELECT * FROM VALUES (INTERVAL 1 DAY), (INTERVAL 1 MONTH) AS t(x)")
+                .is_err_and(|e| e.contains("INCOMPATIBLE_TYPES") && e.contains("column 1"))
+        );
     }
 }

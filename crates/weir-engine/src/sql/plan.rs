@@ -101,6 +101,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
             super::functions::agg::spelling::rewrite(inner);
             super::lateral::rewrite(inner);
             super::functions::math::negative::rewrite_unary_minus(inner);
+            super::interval::consistent_values(inner).map_err(DataFusionError::Plan)?;
             if let Some(columns) = &columns {
                 rewrite::case_insensitive(inner, columns).map_err(DataFusionError::Plan)?;
             }

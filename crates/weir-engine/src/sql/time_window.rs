@@ -212,7 +212,7 @@ fn duration_text(e: &Expr) -> Option<String> {
             }
             let ast::FunctionArguments::List(list) = &f.args else { return None };
             match list.args.as_slice() {
-                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => match e {
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)), ..] => match e {
                     Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(format!("{n} microseconds")),
                     Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match expr.as_ref() {
                         Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => {

@@ -182,12 +182,31 @@ impl ScalarUDFImpl for Dispatch {
         Ok(Arc::new(f.as_ref().clone().with_name(self.name)))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let inner = self.pick(args.arg_fields.first().map(|f| f.data_type())).clone();
+        let first = args.arg_fields.first().map(|f| f.data_type());
+        if self.name.ends_with("element_at") && first.is_some_and(is_list) {
+            refuse_index_zero(&args.args)?;
+        }
+        let inner = self.pick(first).clone();
         let fields: Vec<Option<&ScalarValue>> = vec![None; args.arg_fields.len()];
         let return_field = inner
             .return_field_from_args(ReturnFieldArgs { arg_fields: &args.arg_fields, scalar_arguments: &fields })?;
         inner.invoke_with_args(ScalarFunctionArgs { return_field, ..args })
     }
+}
+
+/// Spark's `element_at`/`try_element_at` on an array: index 0 is an error (indices start at 1).
+fn refuse_index_zero(args: &[ColumnarValue]) -> Result<()> {
+    let Some(index) = args.get(1) else { return Ok(()) };
+    let index = index.to_array(1)?;
+    let index = datafusion::arrow::compute::cast(&index, &DataType::Int64)?;
+    let index = index.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+    if index.iter().any(|i| i == Some(0)) {
+        return datafusion::common::exec_err!(
+            "[INVALID_INDEX_OF_ZERO] The index 0 is invalid. An index shall be either < 0 or > 0 (the first \
+             element has index 1)."
+        );
+    }
+    Ok(())
 }
 
 macro_rules! plain_udf {

@@ -58,6 +58,14 @@ impl AggregateUDFImpl for Mode {
         Ok(arg_types[0].clone())
     }
 
+    /// A value of the input: an interval keeps its Spark subtype.
+    fn return_field(&self, arg_fields: &[FieldRef]) -> Result<FieldRef> {
+        use crate::sql::types::{interval_subtype, with_interval_subtype};
+        let input = &arg_fields[0];
+        let field = Field::new(self.name(), input.data_type().clone(), true);
+        Ok(Arc::new(with_interval_subtype(field, interval_subtype(input))))
+    }
+
     fn supports_within_group_clause(&self) -> bool {
         true
     }

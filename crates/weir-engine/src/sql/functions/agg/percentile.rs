@@ -137,6 +137,23 @@ impl AggregateUDFImpl for Percentile {
         }
     }
 
+    /// The approximate percentile is a value of the input: an interval result (or each
+    /// element of an array of them) keeps the input's Spark subtype. Spark's exact
+    /// percentiles interpolate and widen it (`interval year to month`).
+    fn return_field(&self, arg_fields: &[FieldRef]) -> Result<FieldRef> {
+        use crate::sql::types::{interval_subtype, with_interval_subtype};
+        let types: Vec<DataType> = arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let subtype = if self.variant == Variant::Approx { interval_subtype(&arg_fields[0]) } else { None };
+        let field = match self.return_type(&types)? {
+            DataType::List(element) => {
+                let element = with_interval_subtype(element.as_ref().clone(), subtype);
+                Field::new(self.name(), DataType::List(Arc::new(element)), true)
+            }
+            t => with_interval_subtype(Field::new(self.name(), t, true), subtype),
+        };
+        Ok(Arc::new(field))
+    }
+
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![Arc::new(Field::new(format_state_name(args.name, "values"), list_of_doubles(), true))])
     }
@@ -146,24 +163,24 @@ impl AggregateUDFImpl for Percentile {
             let input = acc_args.expr_fields[0].data_type();
             return Ok(Box::new(PercentileAccumulator {
                 percentages: vec![0.5],
-                array: false,
                 values: Vec::new(),
                 variant: Variant::Continuous,
                 descending: false,
                 output: if is_interval(input) { input.clone() } else { DataType::Float64 },
+                result: acc_args.return_field.data_type().clone(),
             }));
         }
         let Some(literal) = acc_args.exprs.get(1).and_then(|e| e.downcast_ref::<Literal>()) else {
             return exec_err!("{}: the percentage must be a constant", self.name);
         };
-        let (percentages, array) = match literal.value() {
+        let percentages = match literal.value() {
             ScalarValue::List(list) => {
                 let values = cast(list.values(), &DataType::Float64)?;
-                (values.as_primitive::<Float64Type>().iter().collect::<Vec<_>>(), true)
+                values.as_primitive::<Float64Type>().iter().collect::<Vec<_>>()
             }
             other => match other.cast_to(&DataType::Float64)? {
-                ScalarValue::Float64(p) => (vec![p], false),
-                _ => (vec![None], false),
+                ScalarValue::Float64(p) => vec![p],
+                _ => vec![None],
             },
         };
         let mut checked = Vec::with_capacity(percentages.len());
@@ -177,11 +194,11 @@ impl AggregateUDFImpl for Percentile {
         let output = acc_args.expr_fields[0].data_type().clone();
         Ok(Box::new(PercentileAccumulator {
             percentages: checked,
-            array,
             values: Vec::new(),
             variant: self.variant,
             descending,
             output: if self.variant == Variant::Approx || is_interval(&output) { output } else { DataType::Float64 },
+            result: acc_args.return_field.data_type().clone(),
         }))
     }
 }
@@ -199,12 +216,13 @@ fn typed(value: f64, output: &DataType) -> Result<ScalarValue> {
 #[derive(Debug)]
 struct PercentileAccumulator {
     percentages: Vec<f64>,
-    array: bool,
     values: Vec<f64>,
     variant: Variant,
     descending: bool,
     /// The result's (element) type.
     output: DataType,
+    /// The result's type (with its element field's metadata).
+    result: DataType,
 }
 
 /// The value of the first rank whose cumulative share reaches `p` in `sorted` (not empty).
@@ -250,12 +268,7 @@ impl Accumulator for PercentileAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         if self.values.is_empty() {
-            let element = self.output.clone();
-            return ScalarValue::try_from(&if self.array {
-                DataType::List(Arc::new(Field::new_list_field(element, true)))
-            } else {
-                element
-            });
+            return ScalarValue::try_from(&self.result);
         }
         self.values.sort_by(f64::total_cmp);
         if self.descending {
@@ -267,8 +280,14 @@ impl Accumulator for PercentileAccumulator {
         };
         let results: Vec<ScalarValue> =
             self.percentages.iter().map(|p| typed(pick(*p), &self.output)).collect::<Result<_>>()?;
-        if self.array {
-            Ok(ScalarValue::List(ScalarValue::new_list_nullable(&results, &self.output)))
+        if let DataType::List(element) = &self.result {
+            let values = if results.is_empty() {
+                datafusion::arrow::array::new_empty_array(element.data_type())
+            } else {
+                ScalarValue::iter_to_array(results)?
+            };
+            let offsets = datafusion::arrow::buffer::OffsetBuffer::from_lengths([values.len()]);
+            Ok(ScalarValue::List(Arc::new(ListArray::new(element.clone(), offsets, values, None))))
         } else {
             match results.into_iter().next() {
                 Some(v) => Ok(v),

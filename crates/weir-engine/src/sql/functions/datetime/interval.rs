@@ -3,14 +3,18 @@
 //! (Arrow `Duration(Microsecond)`). [`crate::sql::interval`] writes every Spark interval
 //! literal as one of these calls; constant folding makes them literals. `weir_interval_days`
 //! is `weir_interval_dt` for a literal in days only (Spark's `interval day`), which the
-//! planner adds to dates as a number of days.
+//! planner adds to dates as a number of days. A second argument, Spark's name of the
+//! literal's subtype (`'interval month'`, `'interval hour to second'`), becomes the result
+//! field's metadata ([`crate::sql::types::SPARK_TYPE_KEY`]).
 
 use std::sync::Arc;
 
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
-use datafusion::common::{Result, plan_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, IntervalUnit, TimeUnit};
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 
 /// One of the two literal constructors.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -60,13 +64,24 @@ impl ScalarUDFImpl for IntervalLiteral {
         &self.signature
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let number = |t: &DataType| t.is_integer() || t.is_null();
         match arg_types {
-            [t] if t.is_integer() => Ok(vec![self.input()]),
-            _ => plan_err!("{} takes one integer", self.name()),
+            [t] if number(t) => Ok(vec![self.input()]),
+            [t, _] if number(t) => Ok(vec![self.input(), DataType::Utf8]),
+            _ => plan_err!("{} takes an integer and the name of its type", self.name()),
         }
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(self.output())
+    }
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let nullable = args.arg_fields.first().is_none_or(|f| f.is_nullable());
+        let subtype = match args.scalar_arguments.get(1) {
+            Some(Some(ScalarValue::Utf8(Some(name)))) => Some(name.as_str()),
+            _ => None,
+        };
+        let field = Field::new(self.name(), self.output(), nullable);
+        Ok(Arc::new(crate::sql::types::with_interval_subtype(field, subtype)))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         match &args.args[0] {

@@ -195,7 +195,16 @@ fn parse_all(text: &datafusion::arrow::array::StringArray, target: &DataType, op
             parsed.push(None);
             continue;
         }
-        match serde_json::from_str::<Value>(row) {
+        // Jackson reads a number beyond DOUBLE's range as ±Infinity (and keeps its text for a STRING
+        // field); serde_json refuses it, so such numbers are carried as marked strings.
+        let value = serde_json::from_str::<Value>(row).or_else(|e| {
+            if e.to_string().contains("number out of range") {
+                serde_json::from_str::<Value>(&mark_overflowing_numbers(row))
+            } else {
+                Err(e)
+            }
+        });
+        match value {
             Ok(v) => {
                 let fits = matches!(
                     (target, &v),
@@ -215,9 +224,6 @@ fn parse_all(text: &datafusion::arrow::array::StringArray, target: &DataType, op
                 } else {
                     parsed.push(None);
                 }
-            }
-            Err(e) if e.to_string().contains("number out of range") => {
-                return exec_err!("from_json is not supported yet: a number out of range in {row}");
             }
             Err(_) => {
                 if options.fail_fast {
@@ -260,6 +266,58 @@ fn converts(t: &DataType, v: &Value, options: &Options) -> bool {
     }
 }
 
+/// Prefix of a string standing for a JSON number too large for a DOUBLE (see `mark_overflowing_numbers`).
+const OVERFLOW_MARK: &str = "\u{1}weir-number:";
+
+/// `row` with every number token that overflows a DOUBLE turned into the string `OVERFLOW_MARK` + its text.
+fn mark_overflowing_numbers(row: &str) -> String {
+    let mut out = String::with_capacity(row.len() + 16);
+    let mut chars = row.char_indices().peekable();
+    let (mut in_string, mut escaped) = (false, false);
+    while let Some((i, c)) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if c == '-' || c.is_ascii_digit() {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if !(d.is_ascii_digit() || matches!(d, '.' | 'e' | 'E' | '+' | '-')) {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
+            }
+            let token = &row[i..end];
+            if token.parse::<f64>().is_ok_and(f64::is_infinite) {
+                out.push_str(&Value::String(format!("{OVERFLOW_MARK}{token}")).to_string());
+            } else {
+                out.push_str(token);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text of a number `mark_overflowing_numbers` carried as a string.
+fn overflowed(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => s.strip_prefix(OVERFLOW_MARK),
+        _ => None,
+    }
+}
+
 fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
@@ -270,6 +328,7 @@ fn int(v: &Value) -> Option<i64> {
 fn float(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
+        Value::String(_) if overflowed(v).is_some() => overflowed(v).and_then(|t| t.parse().ok()),
         Value::String(s) => match s.as_str() {
             "NaN" => Some(f64::NAN),
             "Infinity" | "+Infinity" | "INF" | "+INF" => Some(f64::INFINITY),
@@ -397,7 +456,7 @@ fn build(t: &DataType, values: &[Option<&Value>], options: &Options) -> Result<A
             present
                 .map(|v| {
                     v.map(|v| match v {
-                        Value::String(s) => s.clone(),
+                        Value::String(s) => overflowed(v).unwrap_or(s).to_string(),
                         other => other.to_string(),
                     })
                 })
@@ -510,5 +569,22 @@ mod tests {
         assert!(s.is_valid(2) && s.is_null(3));
         let a = s.column(0).as_primitive::<datafusion::arrow::datatypes::Int32Type>();
         assert_eq!(a.iter().collect::<Vec<_>>(), vec![Some(1), None, None, None]);
+    }
+
+    #[test]
+    fn numbers_beyond_double_are_infinite_or_their_text() {
+        assert_eq!(
+            mark_overflowing_numbers(r#"{"x":1e400,"y":"1e400","z":-2e999,"w":1.5}"#),
+            r#"{"x":"\u0001weir-number:1e400","y":"1e400","z":"\u0001weir-number:-2e999","w":1.5}"#
+        );
+        let text = StringArray::from(vec![Some(r#"{"d":1e400,"s":-1e400,"i":1e400,"n":"\"1e400"}"#)]);
+        let t = parse_schema("d DOUBLE, s STRING, i BIGINT, n STRING").expect("schema");
+        let result = parse_all(&text, &t, &Options::default()).expect("parse");
+        let s = result.as_struct();
+        let d = s.column(0).as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        assert_eq!(d.value(0), f64::INFINITY);
+        assert_eq!(s.column(1).as_string::<i32>().value(0), "-1e400");
+        assert!(s.column(2).is_null(0));
+        assert_eq!(s.column(3).as_string::<i32>().value(0), "\"1e400");
     }
 }

@@ -29,7 +29,7 @@ pub fn plan(expr: &RawBinaryExpr, schema: &DFSchema) -> Result<Option<Expr>> {
     let mut args = vec![expr.left.clone(), expr.right.clone()];
     let day_literal = |e: &Expr| match e {
         Expr::ScalarFunction(f) if f.name() == "weir_interval_days" => match f.args.as_slice() {
-            [Expr::Literal(v, _)] => match v.cast_to(&DataType::Int64).ok()? {
+            [Expr::Literal(v, _), ..] => match v.cast_to(&DataType::Int64).ok()? {
                 ScalarValue::Int64(Some(us)) => i32::try_from(us / MICROS_PER_DAY).ok(),
                 _ => None,
             },

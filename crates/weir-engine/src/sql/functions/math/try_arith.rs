@@ -12,10 +12,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, PrimitiveArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Date32Type, Decimal128Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    ArrowPrimitiveType, DataType, Date32Type, Decimal128Type, Field, FieldRef, Float64Type, Int8Type, Int16Type,
+    Int32Type, Int64Type,
 };
 use datafusion::common::{Result, exec_err, plan_err};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 
 use crate::sql::functions::conditional::{arrays, result};
 
@@ -177,6 +180,26 @@ impl ScalarUDFImpl for TryArith {
             [a, _] => Ok(a.clone()),
             _ => plan_err!("function {} takes 2 arguments", self.name()),
         }
+    }
+
+    /// The sum or difference of two intervals has Spark's interval subtype that holds both
+    /// (`interval day` − `interval day` is an `interval day`, + `interval hour` an
+    /// `interval day to hour`).
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let types: Vec<DataType> = args.arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let nullable = true;
+        let field = Field::new(self.name(), self.return_type(&types)?, nullable);
+        let subtype = match (self.op, args.arg_fields) {
+            (Op::Add | Op::Subtract, [a, b]) => {
+                use crate::sql::types::{interval_subtype, widen_interval_subtypes};
+                match (interval_subtype(a), interval_subtype(b)) {
+                    (Some(x), Some(y)) => widen_interval_subtypes(x, y),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Ok(Arc::new(crate::sql::types::with_interval_subtype(field, subtype.as_deref())))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
