@@ -82,6 +82,18 @@ const STAGES: &[(&str, &str, &str)] = &[
   "sqlParams": {}"#,
     ),
     (
+        "EqualityValidate",
+        "validate",
+        r#""leftView": "expected",
+  "rightView": "actual""#,
+    ),
+    (
+        "LogExecute",
+        "execute",
+        r#""inputURI": "s3a://bucket/sql/log.sql",
+  "sqlParams": {}"#,
+    ),
+    (
         "DelimitedLoad",
         "load",
         r#""inputView": "typed",
@@ -128,6 +140,10 @@ fn magics() -> Vec<(&'static str, &'static str)> {
         (
             "%sqlvalidate",
             "%sqlvalidate name=\"validate\" environments=production,test\nSELECT\n  COUNT(*) > 0 AS valid\n  ,TO_JSON(NAMED_STRUCT('count', COUNT(*))) AS message\nFROM input",
+        ),
+        (
+            "%log",
+            "%log name=\"log\" environments=production,test\nSELECT\n  TO_JSON(NAMED_STRUCT('count', COUNT(*))) AS message\nFROM input",
         ),
         ("%printschema", "%printschema\nview"),
         ("%schema", "%schema\nview"),

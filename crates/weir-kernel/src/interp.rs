@@ -768,8 +768,9 @@ In the notebook every stage runs whatever its `environments`; in a job (`weir ru
 Stage magics (first line; the rest of the cell is SQL):
   %sql            SQLTransform    e.g. %sql outputView=v name=\"calc\" environments=dev,test sqlParams=t=raw persist=true
   %sqlvalidate    SQLValidate     SQL returns one row [boolean, string message]
+  %log            LogExecute      SQL returns one row [string message], written to the log
   %arc            a stage object after the magic line
-  %log %configexecute %metadatafilter %metadatavalidate: not supported yet by Weir
+  %configexecute %metadatafilter %metadatavalidate: not supported yet by Weir
   Display arguments on the magic line: numRows= truncate= monospace= leftAlign= datasetLabels= showLog=
 
 Inspection magics (view or URI on the second line):
@@ -844,6 +845,17 @@ mod tests {
         );
         let views = it.views().await;
         assert_eq!(views, [ViewInfo { name: "v".into(), columns: vec!["id".into(), "s".into()] }]);
+    }
+
+    #[tokio::test]
+    async fn log_cells_run_log_execute() {
+        let mut it = interpreter();
+        let fe = Recorder::default();
+        it.execute("%log name=counts\nSELECT TO_JSON(NAMED_STRUCT('count', 3)) AS message", 1, &fe).await.unwrap();
+        let out = fe.take();
+        assert!(matches!(&out[0], Output::Text(t) if t.starts_with("Success. {\"count\":3}")), "{out:?}");
+        let err = it.execute("%log\nSELECT 1, 2", 2, &fe).await.unwrap_err();
+        assert!(format!("{err:?}").contains("LogExecute requires query to return 1 row"), "{err:?}");
     }
 
     #[tokio::test]

@@ -118,3 +118,4 @@ SELECT * FROM VALUES ('a', 'x', 1), ('a', 'y', 2), ('b', 'x', 3) AS t(k, c, v) P
 SELECT no_such_function(1);
 -- expect error
 SELECT missing_column FROM VALUES (1) AS t(v);
+SELECT FALSE IS NOT DISTINCT FROM FALSE AND FALSE AS a, 1 IS DISTINCT FROM 2 OR TRUE AS b, 1 IS DISTINCT FROM 0 + 1 AS c, NULL IS NOT DISTINCT FROM NULL AND 1 <=> 1 AS d;

@@ -1,4 +1,6 @@
 //! Integration cases: each runs the real `weir` binary on real files.
+pub mod arc_files;
+pub mod arc_stages;
 pub mod crash_safety;
 pub mod delta;
 pub mod errors;
@@ -30,6 +32,15 @@ impl Run {
     /// The JSON events on stdout.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// The `stage` object of the `exit` event of the stage named `name`.
+    pub fn exit_stage(&self, name: &str) -> serde_json::Value {
+        self.events()
+            .into_iter()
+            .find(|e| e["event"] == "exit" && e["stage"]["name"] == name)
+            .map(|e| e["stage"].clone())
+            .unwrap_or_else(|| panic!("no exit event for '{name}':\n{}", self.all()))
     }
 }
 

@@ -125,6 +125,20 @@ impl Dialect for SparkDialect {
             }
             return Some(parser.parse_subexpr(precedence).map(|right| shift_call(name, expr.clone(), right)));
         }
+        // `a IS [NOT] DISTINCT FROM b AND c` is `(a <=> b) AND c` in Spark; sqlparser's own rule
+        // reads the right side as a whole expression (`a <=> (b AND c)`).
+        for (negated, keywords) in [
+            (true, &[Keyword::IS, Keyword::NOT, Keyword::DISTINCT, Keyword::FROM][..]),
+            (false, &[Keyword::IS, Keyword::DISTINCT, Keyword::FROM][..]),
+        ] {
+            if parser.parse_keywords(keywords) {
+                let left = Box::new(expr.clone());
+                return Some(parser.parse_subexpr(precedence).map(|right| match negated {
+                    true => Expr::IsNotDistinctFrom(left, Box::new(right)),
+                    false => Expr::IsDistinctFrom(left, Box::new(right)),
+                }));
+            }
+        }
         if !matches!(&parser.peek_token_ref().token, Token::Word(w) if w.keyword == Keyword::DIV) {
             return None;
         }

@@ -83,12 +83,14 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "SQLTransform", build: transform::sql::build },
     StageType { name: "TypingTransform", build: transform::typing::build },
     StageType { name: "SQLValidate", build: validate::sql::build },
+    StageType { name: "EqualityValidate", build: validate::equality::build },
     StageType { name: "DelimitedLoad", build: load::delimited::build },
     StageType { name: "JSONLoad", build: load::json::build },
     StageType { name: "ParquetLoad", build: load::parquet::build },
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
     StageType { name: "DeltaLakeMergeLoad", build: load::delta_merge::build },
     StageType { name: "JDBCExecute", build: execute::jdbc::build },
+    StageType { name: "LogExecute", build: execute::log::build },
 ];
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
@@ -116,12 +118,10 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "JDBCLoad",
     "ORCLoad",
     "TextLoad",
-    "EqualityValidate",
     "MetadataValidate",
     "ConfigExecute",
     "ControlFlowExecute",
     "HTTPExecute",
-    "LogExecute",
     "PipelineExecute",
 ];
 

@@ -1,2 +1,3 @@
 //! Execute stages: side effects outside the data flow.
 pub mod jdbc;
+pub mod log;

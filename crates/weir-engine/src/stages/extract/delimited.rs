@@ -128,11 +128,8 @@ impl DelimitedExtract {
     /// The bytes of a file up to the end of its first non-empty record, streamed.
     async fn first_record(&self, session: &Session, file: &crate::storage::FileEntry) -> Result<Vec<u8>, StageError> {
         use futures::StreamExt;
-        use object_store::ObjectStoreExt;
         let fail = |e: String| StageError::msg(format!("{}: {e}", file.url));
-        let store = session.storage.store(&file.url)?;
-        let path = crate::storage::object_path(&file.url)?;
-        let mut bytes = store.get(&path).await.map_err(|e| fail(e.to_string()))?.into_stream();
+        let mut bytes = crate::compression::open(&session.storage, &file.url).await?;
         let mut scanner = self.scanner();
         let mut head = Vec::new();
         while let Some(chunk) = bytes.next().await {
@@ -220,8 +217,11 @@ impl Stage for DelimitedExtract {
         }
         let config = self.clone();
         let decoder_schema = data_schema.clone();
+        let widths = Arc::new(RecordWidths::default());
+        let counts = widths.clone();
         let factory: DecoderFactory = Arc::new(move || {
             let scanner = config.scanner();
+            let trimmer = FieldTrimmer::new(decoder_schema.fields().len(), &config, counts.clone());
             let mut builder = ReaderBuilder::new(decoder_schema.clone())
                 .with_header(config.header)
                 .with_delimiter(config.delimiter)
@@ -231,11 +231,18 @@ impl Stage for DelimitedExtract {
             if let Some(e) = config.escape {
                 builder = builder.with_escape(e);
             }
-            Ok(Box::new(CheckedDecoder { inner: builder.build_decoder(), scanner }))
+            Ok(Box::new(CheckedDecoder { inner: builder.build_decoder(), scanner, trimmer, pending: Vec::new() }))
         });
         let table = source::file_table(&session.storage, files, data_schema, factory, self.index)?;
         let df = session.ctx.read_table(Arc::new(table))?;
-        self.common.register(session, &self.output_view, df).await
+        let mut outcome = self.common.register(session, &self.output_view, df).await?;
+        // Counted when the stage itself read the files (`persist`, or counting every view).
+        if outcome.rows.is_some() {
+            let (extra, missing) = widths.get();
+            outcome.detail.insert("recordsWithExtraFields".into(), extra.into());
+            outcome.detail.insert("recordsWithMissingFields".into(), missing.into());
+        }
+        Ok(outcome)
     }
 }
 
@@ -249,29 +256,68 @@ const MAX_FIRST_RECORD: usize = 256 << 20;
 #[derive(Debug, Clone)]
 struct QuoteScanner {
     delimiter: u8,
-    quote: Option<u8>,
-    escape: Option<u8>,
+    quoted: QuotedField,
     line: u64,
     quote_line: u64,
     field_start: bool,
-    in_quotes: bool,
+    record_has_content: bool,
+}
+
+/// Where a quoted field stands, byte by byte (doubled quotes and escapes as the decoder reads
+/// them).
+#[derive(Debug, Clone)]
+struct QuotedField {
+    quote: Option<u8>,
+    escape: Option<u8>,
+    /// Inside a quoted field.
+    open: bool,
     quote_pending: bool,
     escape_pending: bool,
-    record_has_content: bool,
+}
+
+impl QuotedField {
+    fn new(quote: Option<u8>, escape: Option<u8>) -> Self {
+        QuotedField {
+            quote: quote.filter(|q| *q != 0),
+            escape,
+            open: false,
+            quote_pending: false,
+            escape_pending: false,
+        }
+    }
+
+    /// Whether the quote character opens a quoted field here.
+    fn opens(&self, b: u8) -> bool {
+        Some(b) == self.quote
+    }
+
+    /// Takes byte `b` of an open quoted field; whether the field is still open after it (when
+    /// not, `b` is the first byte after the field and is read as outside it).
+    fn inside(&mut self, b: u8) -> bool {
+        if self.escape_pending {
+            self.escape_pending = false;
+        } else if self.quote_pending {
+            self.quote_pending = false;
+            if Some(b) != self.quote {
+                self.open = false;
+            }
+        } else if Some(b) == self.quote {
+            self.quote_pending = true;
+        } else if Some(b) == self.escape {
+            self.escape_pending = true;
+        }
+        self.open
+    }
 }
 
 impl QuoteScanner {
     fn new(delimiter: u8, quote: Option<u8>, escape: Option<u8>) -> Self {
         QuoteScanner {
             delimiter,
-            quote: quote.filter(|q| *q != 0),
-            escape,
+            quoted: QuotedField::new(quote, escape),
             line: 1,
             quote_line: 0,
             field_start: true,
-            in_quotes: false,
-            quote_pending: false,
-            escape_pending: false,
             record_has_content: false,
         }
     }
@@ -280,20 +326,8 @@ impl QuoteScanner {
     fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
         let mut end = None;
         for (i, &b) in bytes.iter().enumerate() {
-            if self.in_quotes {
-                if self.escape_pending {
-                    self.escape_pending = false;
-                } else if self.quote_pending {
-                    self.quote_pending = false;
-                    if Some(b) != self.quote {
-                        self.in_quotes = false;
-                    }
-                } else if Some(b) == self.quote {
-                    self.quote_pending = true;
-                } else if Some(b) == self.escape {
-                    self.escape_pending = true;
-                }
-                if self.in_quotes {
+            if self.quoted.open {
+                if self.quoted.inside(b) {
                     if b == b'\n' {
                         self.line += 1;
                     }
@@ -315,8 +349,8 @@ impl QuoteScanner {
                     self.record_has_content = true;
                     self.field_start = true;
                 }
-                _ if self.field_start && Some(b) == self.quote => {
-                    self.in_quotes = true;
+                _ if self.field_start && self.quoted.opens(b) => {
+                    self.quoted.open = true;
                     self.quote_line = self.line;
                     self.record_has_content = true;
                     self.field_start = false;
@@ -332,29 +366,150 @@ impl QuoteScanner {
 
     /// The line a quoted field still open was opened on.
     fn open_quote_line(&self) -> Option<u64> {
-        (self.in_quotes && !self.quote_pending).then_some(self.quote_line)
+        (self.quoted.open && !self.quoted.quote_pending).then_some(self.quote_line)
     }
 }
 
-/// The CSV decoder, refusing an unterminated quoted field at the end of the file instead of
-/// silently merging every following line into it.
+/// Spark's permissive CSV parsing of record widths: a record with more fields than the header
+/// keeps the header's columns (the extra fields are dropped here, before the decoder sees
+/// them); one with fewer gets NULLs (the decoder's truncated rows). Counts both kinds.
+#[derive(Debug, Clone)]
+struct FieldTrimmer {
+    width: usize,
+    delimiter: u8,
+    quoted: QuotedField,
+    fields: usize,
+    dropping: bool,
+    field_start: bool,
+    record_has_content: bool,
+    counts: Arc<RecordWidths>,
+}
+
+/// How many records had more, or fewer, fields than the header (shared by a view's scans).
+#[derive(Debug, Default)]
+pub struct RecordWidths {
+    extra: std::sync::atomic::AtomicU64,
+    missing: std::sync::atomic::AtomicU64,
+}
+
+impl RecordWidths {
+    fn add(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn get(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.extra.load(Relaxed), self.missing.load(Relaxed))
+    }
+}
+
+impl FieldTrimmer {
+    fn new(width: usize, config: &DelimitedExtract, counts: Arc<RecordWidths>) -> Self {
+        FieldTrimmer {
+            width: width.max(1),
+            delimiter: config.delimiter,
+            quoted: QuotedField::new(config.quote, config.escape),
+            fields: 1,
+            dropping: false,
+            field_start: true,
+            record_has_content: false,
+            counts,
+        }
+    }
+
+    /// Appends to `out` the bytes of `input` the decoder should see.
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.reserve(input.len());
+        for &b in input {
+            if self.quoted.open {
+                if self.quoted.inside(b) {
+                    if !self.dropping {
+                        out.push(b);
+                    }
+                    continue;
+                }
+            }
+            match b {
+                b'\n' | b'\r' => {
+                    if self.record_has_content && !self.dropping && self.fields < self.width {
+                        RecordWidths::add(&self.counts.missing);
+                    }
+                    self.record_has_content = false;
+                    self.field_start = true;
+                    self.fields = 1;
+                    self.dropping = false;
+                    out.push(b);
+                }
+                _ if b == self.delimiter => {
+                    self.record_has_content = true;
+                    self.field_start = true;
+                    if self.fields < self.width {
+                        self.fields += 1;
+                        out.push(b);
+                    } else if !self.dropping {
+                        self.dropping = true;
+                        RecordWidths::add(&self.counts.extra);
+                    }
+                }
+                _ => {
+                    if self.field_start && self.quoted.opens(b) {
+                        self.quoted.open = true;
+                    }
+                    self.record_has_content = true;
+                    self.field_start = false;
+                    if !self.dropping {
+                        out.push(b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The end of the input ends a last record without a line break.
+    fn finish(&mut self) {
+        if self.record_has_content && !self.dropping && self.fields < self.width {
+            RecordWidths::add(&self.counts.missing);
+        }
+        self.record_has_content = false;
+    }
+}
+
+/// The CSV decoder behind a [`FieldTrimmer`], refusing an unterminated quoted field at the end
+/// of the file instead of silently merging every following line into it.
 struct CheckedDecoder {
     inner: datafusion::arrow::csv::reader::Decoder,
     scanner: QuoteScanner,
+    trimmer: FieldTrimmer,
+    /// Trimmed bytes the decoder has not taken yet (its batch was full).
+    pending: Vec<u8>,
+}
+
+impl CheckedDecoder {
+    /// Feeds pending bytes; whether all were taken.
+    fn drain(&mut self) -> Result<bool, datafusion::arrow::error::ArrowError> {
+        let used = self.inner.decode(&self.pending)?;
+        self.pending.drain(..used);
+        Ok(self.pending.is_empty())
+    }
 }
 
 impl source::ChunkDecoder for CheckedDecoder {
     fn decode(&mut self, buf: &[u8]) -> Result<usize, datafusion::arrow::error::ArrowError> {
-        if buf.is_empty()
-            && let Some(line) = self.scanner.open_quote_line()
-        {
-            return Err(datafusion::arrow::error::ArrowError::CsvError(format!(
-                "unterminated quoted field: the quote opened on line {line} is never closed (every following line would be merged into one value)"
-            )));
+        if !self.pending.is_empty() && !self.drain()? {
+            return Ok(0);
         }
-        let used = self.inner.decode(buf)?;
-        self.scanner.feed(&buf[..used]);
-        Ok(used)
+        if buf.is_empty() {
+            if let Some(line) = self.scanner.open_quote_line() {
+                return Err(datafusion::arrow::error::ArrowError::CsvError(format!(
+                    "unterminated quoted field: the quote opened on line {line} is never closed (every following line would be merged into one value)"
+                )));
+            }
+            self.trimmer.finish();
+            return self.inner.decode(&[]);
+        }
+        self.scanner.feed(buf);
+        self.trimmer.feed(buf, &mut self.pending);
+        self.drain()?;
+        Ok(buf.len())
     }
     fn flush(
         &mut self,
@@ -466,6 +621,44 @@ mod tests {
         std::fs::write(dir.path().join("h.csv"), format!("\"{long}\",a,b,c\n")).unwrap();
         let out = extract(dir.path(), serde_json::json!({"inputURI": "DIR/h.csv", "outputView": "out"})).await.unwrap();
         assert!(out.contains("_c3"), "four columns");
+    }
+
+    #[tokio::test]
+    async fn records_wider_or_narrower_than_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("w.csv"), "a,b\n1,2,3,4\n5\n\"x,y\",\"q\nr\",\"extra,\nfield\",z\n6,7").unwrap();
+        let out =
+            extract(dir.path(), serde_json::json!({"inputURI": "DIR/w.csv", "outputView": "out", "header": true}))
+                .await
+                .unwrap();
+        let rows: Vec<String> =
+            out.lines().filter(|l| l.starts_with("| ")).map(|l| l.split_whitespace().collect::<String>()).collect();
+        assert_eq!(rows[0], "|a|b|_filename|_index|");
+        assert_eq!(rows[1], "|1|2|file:///w.csv|1|");
+        assert_eq!(rows[2], "|5||file:///w.csv|2|");
+        assert!(rows[3].starts_with("|x,y|q"), "{out}");
+        assert_eq!(rows.last().unwrap(), "|6|7|file:///w.csv|4|");
+
+        let extract = DelimitedExtract {
+            input_uri: String::new(),
+            output_view: String::new(),
+            delimiter: b',',
+            quote: Some(b'"'),
+            header: false,
+            escape: Some(b'\\'),
+            index: IndexColumn::Contiguous,
+            schema_uri: None,
+            common: ViewCommon::default(),
+        };
+        let counts = Arc::new(RecordWidths::default());
+        let mut t = FieldTrimmer::new(2, &extract, counts.clone());
+        let mut out = Vec::new();
+        for chunk in [&b"1,2,3"[..], b"\r\n4\n\n\"5,", b"5\",6,\"7\n8\"\n9"] {
+            t.feed(chunk, &mut out);
+        }
+        t.finish();
+        assert_eq!(String::from_utf8(out).unwrap(), "1,2\r\n4\n\n\"5,5\",6\n9");
+        assert_eq!(counts.get(), (2, 2));
     }
 
     #[test]

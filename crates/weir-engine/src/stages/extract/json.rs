@@ -52,7 +52,7 @@ impl JsonExtract {
     async fn documents(&self, session: &Session, files: &[FileEntry]) -> Result<MemTable, StageError> {
         let mut per_file: Vec<(String, Vec<Value>)> = Vec::new();
         for file in files {
-            let bytes = session.storage.read_bytes(&file.url).await?;
+            let bytes = crate::compression::read_all(&session.storage, &file.url).await?;
             let rows = match serde_json::from_slice::<Value>(&bytes).map_err(|e| err(file, e))? {
                 Value::Array(items) => items,
                 other => vec![other],

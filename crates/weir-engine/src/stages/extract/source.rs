@@ -14,9 +14,8 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
 
-use crate::storage::{FileEntry, Storage, object_path};
+use crate::storage::{FileEntry, Storage};
 
 /// A push decoder: bytes in, batches out (arrow-csv's and arrow-json's decoders fit).
 pub trait ChunkDecoder: Send {
@@ -173,9 +172,7 @@ impl PartitionStream for FilePartition {
             let label = url.to_string();
             let fail = |e: String| DataFusionError::Execution(format!("{label}: {e}"));
             let result: Result<(), DataFusionError> = async {
-                let store = storage.store(&url).map_err(|e| fail(e.to_string()))?;
-                let path = object_path(&url).map_err(|e| fail(e.to_string()))?;
-                let mut bytes = store.get(&path).await.map_err(|e| fail(e.to_string()))?.into_stream();
+                let mut bytes = crate::compression::open(&storage, &url).await.map_err(|e| fail(e.to_string()))?;
                 let mut decoder = make_decoder().map_err(|e| fail(e.to_string()))?;
                 let mut rows: i64 = 0;
                 let emit = |batch: RecordBatch, rows: &mut i64| -> Result<RecordBatch, DataFusionError> {
@@ -202,9 +199,11 @@ impl PartitionStream for FilePartition {
                         }
                     }
                 }
-                // End of input: let the decoder finish a last line without a newline.
-                decoder.decode(&[]).map_err(|e| fail(e.to_string()))?;
-                while let Some(batch) = decoder.flush().map_err(|e| fail(e.to_string()))? {
+                // End of input: let the decoder finish a last line without a newline (and take
+                // whatever it still holds, a batch at a time).
+                loop {
+                    decoder.decode(&[]).map_err(|e| fail(e.to_string()))?;
+                    let Some(batch) = decoder.flush().map_err(|e| fail(e.to_string()))? else { break };
                     if batch.num_rows() == 0 {
                         break;
                     }
@@ -225,22 +224,15 @@ impl PartitionStream for FilePartition {
     }
 }
 
-/// Reads the first `limit` bytes of a file (to find the header or column count).
+/// Reads the first `limit` bytes of a file's (decompressed) content, to find its header or
+/// infer its schema.
 pub async fn head_bytes(
     storage: &Storage,
     file: &FileEntry,
     limit: u64,
 ) -> Result<bytes::Bytes, crate::storage::StorageError> {
-    let store = storage.store(&file.url)?;
-    let path = object_path(&file.url)?;
-    let end = limit.min(file.meta.size);
-    if end == 0 {
-        return Ok(bytes::Bytes::new());
-    }
-    store
-        .get_range(&path, 0..end)
-        .await
-        .map_err(|e| crate::storage::StorageError::Read { uri: file.url.to_string(), source: e })
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok(crate::compression::head(storage, &file.url, limit).await?.into())
 }
 
 /// The files a location names, or Arc's error when there are none.

@@ -119,7 +119,7 @@ impl Stage for TextExtract {
             let schema = source::with_internal_columns(&value_schema(), IndexColumn::Contiguous);
             let mut batches = Vec::new();
             for file in &files {
-                let bytes = session.storage.read_bytes(&file.url).await?;
+                let bytes = crate::compression::read_all(&session.storage, &file.url).await?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let columns: Vec<ArrayRef> = vec![
                     Arc::new(StringArray::from(vec![text])),
