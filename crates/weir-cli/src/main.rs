@@ -305,7 +305,11 @@ fn print_summary(options: &JobOptions, report: &RunReport) {
         if let Some(message) = &s.message {
             rows = format!("{rows} {message}").trim().to_string();
         }
-        let mark = if s.error.is_some() { "FAILED" } else { "ok" };
+        let mark = match s.status {
+            _ if s.error.is_some() => "FAILED",
+            weir_engine::runner::StageStatus::Skipped => "skip",
+            _ => "ok",
+        };
         out.push_str(&format!(
             "  [{:>2}] {:<6} {:<20} {:<40} {:>8} ms  {}\n",
             s.index,

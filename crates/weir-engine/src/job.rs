@@ -197,6 +197,9 @@ pub struct LoadedJob {
     pub warnings: Vec<String>,
     /// Notebook cells a job drops (inspection and session magics): (cell index, magic).
     pub dropped_cells: Vec<(usize, String)>,
+    /// Keys of the job's `ControlFlow` lifecycle plugins: a stage is skipped once a
+    /// ControlFlowExecute has set one of them to false.
+    pub control_flow_keys: Vec<String>,
 }
 
 /// Reads and parses a job, applies the environments filter and resolves variables.
@@ -311,7 +314,61 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
             node,
         });
     }
-    Ok(LoadedJob { uri: uri.to_string(), content_md5, entries, warnings, dropped_cells })
+    let control_flow_keys = control_flow_keys(&doc, &vars, options, uri)?;
+    Ok(LoadedJob { uri: uri.to_string(), content_md5, entries, warnings, dropped_cells, control_flow_keys })
+}
+
+/// The `key`s of the `ControlFlow` lifecycle plugins in `plugins.lifecycle` that the
+/// environment selects. Weir runs Arc's ControlFlow plugin only: any other lifecycle plugin is
+/// refused (it would silently not run).
+fn control_flow_keys(
+    doc: &hocon::Document,
+    vars: &hocon::Vars,
+    options: &JobOptions,
+    uri: &str,
+) -> Result<Vec<String>, JobError> {
+    let structure = |line: u32, message: String| JobError::Structure {
+        uri: uri.to_string(),
+        message: format!("line {line}: {message}"),
+    };
+    let Some(list) = doc.root().get("plugins").and_then(|p| p.get("lifecycle")) else { return Ok(Vec::new()) };
+    let Some(items) = list.as_array() else {
+        return Err(structure(list.line(), "Expected plugins.lifecycle to be a List of Objects.".into()));
+    };
+    let mut keys = Vec::new();
+    for item in items {
+        let node = doc.resolve(item, vars).map_err(|e| structure(item.line(), e.message.clone()))?;
+        let text = |key: &str| node.get(key).and_then(crate::config::scalar_text);
+        let type_name = text("type").unwrap_or_default();
+        let environments: Vec<String> = match node.get("environments").map(|n| &n.value) {
+            Some(NodeValue::Array(items)) => items.iter().filter_map(crate::config::scalar_text).collect(),
+            Some(_) => node.get("environments").and_then(crate::config::scalar_text).into_iter().collect(),
+            None => Vec::new(),
+        };
+        let selected = options.ignore_environments
+            || options.environment.as_ref().is_some_and(|env| environments.iter().any(|e| e == env));
+        if !selected {
+            continue;
+        }
+        if stages::simple_type_name(&type_name) != "ControlFlow" {
+            return Err(structure(
+                node.line,
+                format!("lifecycle plugin '{type_name}' is not supported yet by Weir (supported: ControlFlow)."),
+            ));
+        }
+        if let NodeValue::Object(fields) = &node.value {
+            for (key, value) in fields {
+                if !["type", "environments", "key"].contains(&key.as_str()) {
+                    return Err(structure(value.line, format!("ControlFlow: Invalid attribute '{key}'.")));
+                }
+            }
+        }
+        match text("key") {
+            Some(key) => keys.push(key),
+            None => return Err(structure(node.line, "ControlFlow: Missing required attribute 'key'.".into())),
+        }
+    }
+    Ok(keys)
 }
 
 /// A validated stage, ready to run.

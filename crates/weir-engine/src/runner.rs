@@ -202,6 +202,33 @@ async fn run_inner(
     }
     let total = planned.len();
     for (position, p) in planned.iter().enumerate() {
+        // Arc's ControlFlow lifecycle plugin: once an outcome under its key is false, every
+        // later stage is skipped (and the job succeeds).
+        if let Some((key, message)) = loaded
+            .control_flow_keys
+            .iter()
+            .find_map(|key| session.control_flow(key).filter(|(outcome, _)| !outcome).map(|(_, m)| (key, m)))
+        {
+            session.log.info(crate::obj! {
+                "event" => "skip",
+                "reason" => format!("skipping stage due to control flow key: '{key}' = false."),
+                "stage" => stage_json(p, p.stage.detail()),
+                "message" => message,
+            });
+            let skipped = StageReport {
+                index: p.index,
+                name: p.name.clone(),
+                type_name: p.type_name.clone(),
+                status: StageStatus::Skipped,
+                duration_ms: 0,
+                rows: None,
+                message: None,
+                error: None,
+            };
+            observer.stage_finished(&skipped);
+            report.stages.push(skipped);
+            continue;
+        }
         observer.stage_started(position, total, p);
         let run = execute_stage(session, p).await;
         let mut stage_report = StageReport {

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use serde_json::Value;
+
 use async_trait::async_trait;
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::dataframe::DataFrame;
@@ -110,6 +112,8 @@ pub struct Session {
     pub settings: Settings,
     pub log: EventLog,
     views: Arc<ViewCatalog>,
+    /// ControlFlowExecute outcomes by key (Arc's `arcContext.userData`): outcome and message.
+    control_flow: Arc<std::sync::Mutex<HashMap<String, (bool, Value)>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -131,7 +135,19 @@ impl Session {
             // Replace the default schema so unqualified names resolve through `views`.
             let _ = catalog.register_schema("public", views.clone());
         }
-        Self { ctx, storage, settings, log, views }
+        Self { ctx, storage, settings, log, views, control_flow: Default::default() }
+    }
+
+    /// Records a ControlFlowExecute outcome under `key`.
+    pub fn set_control_flow(&self, key: &str, outcome: bool, message: Value) {
+        if let Ok(mut map) = self.control_flow.lock() {
+            map.insert(key.to_string(), (outcome, message));
+        }
+    }
+
+    /// The ControlFlowExecute outcome recorded under `key`, if any.
+    pub fn control_flow(&self, key: &str) -> Option<(bool, Value)> {
+        self.control_flow.lock().ok().and_then(|map| map.get(key).cloned())
     }
 
     /// Registers (or replaces) a view.

@@ -88,6 +88,13 @@ const STAGES: &[(&str, &str, &str)] = &[
   "rightView": "actual""#,
     ),
     (
+        "ControlFlowExecute",
+        "execute",
+        r#""inputURI": "s3a://bucket/sql/control_flow.sql",
+  "key": "controlFlowPluginOutcome",
+  "sqlParams": {}"#,
+    ),
+    (
         "LogExecute",
         "execute",
         r#""inputURI": "s3a://bucket/sql/log.sql",

@@ -110,3 +110,79 @@ fn equality_validate_passes_equal_views_and_fails_with_arcs_four_messages() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("Missing required attribute 'rightView'."), "{}", run.stderr);
 }
+
+/// `job` with `plugins.lifecycle` set to `plugins` (a JSON array).
+fn job_with_plugins(plugins: &str, stages: &[&str]) -> String {
+    job(stages).replacen("{\"stages\"", &format!("{{\"plugins\": {{\"lifecycle\": {plugins}}}, \"stages\""), 1)
+}
+
+#[test]
+fn control_flow_false_skips_the_remaining_stages_and_the_job_succeeds() {
+    let s = Scratch::new();
+    let out = s.path().join("out");
+    let load =
+        format!(r#"{{"type": "ParquetLoad", "name": "load", "inputView": "a", "outputURI": "{}"}}"#, out.display());
+    let gate =
+        |sql: &str, key: &str| format!(r#"{{"type": "ControlFlowExecute", "name": "gate", "sql": "{sql}"{key}}}"#);
+    let failing = r#"{"type": "SQLValidate", "name": "would fail", "sql": "SELECT FALSE, 'not skipped'"}"#;
+    let plugin = r#"[{"type": "ControlFlow", "environments": ["test"], "key": "controlFlowPluginOutcome"}]"#;
+
+    let false_gate = gate("SELECT COUNT(*) > 5, TO_JSON(NAMED_STRUCT('count', COUNT(*))) FROM a", "");
+    let run = s.run_job("skip.json", &job_with_plugins(plugin, &[&false_gate, failing, &load]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("gate")["result"], false);
+    assert_eq!(run.exit_stage("gate")["message"], serde_json::json!({"count": 3}));
+    let skipped: Vec<serde_json::Value> = run.events().into_iter().filter(|e| e["event"] == "skip").collect();
+    assert_eq!(skipped.len(), 2, "{}", run.all());
+    assert_eq!(skipped[0]["stage"]["name"], "would fail");
+    assert_eq!(skipped[0]["reason"], "skipping stage due to control flow key: 'controlFlowPluginOutcome' = false.");
+    assert_eq!(skipped[1]["message"], serde_json::json!({"count": 3}));
+    assert!(!out.exists(), "the load was skipped");
+    assert!(run.stderr.contains("skip   SQLValidate"), "{}", run.stderr);
+
+    // A true outcome skips nothing.
+    let true_gate = gate("SELECT COUNT(*) = 3, 'three rows' FROM a", "");
+    let run = s.run_job("run.json", &job_with_plugins(plugin, &[&true_gate, &load]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(out.exists(), "{}", run.all());
+
+    // Without the lifecycle plugin nothing is skipped, as in Arc.
+    let run = s.run_job("no-plugin.json", &job(&[&false_gate, failing]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("SQLValidate failed with message: 'not skipped'."), "{}", run.stderr);
+
+    // Another key: the plugin watches only its own.
+    let keyed = gate("SELECT FALSE, 'no'", r#", "key": "other""#);
+    let run = s.run_job("other-key.json", &job_with_plugins(plugin, &[&keyed, failing]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    let watched =
+        r#"[{"type": "ai.tripl.arc.plugins.lifecycle.ControlFlow", "environments": ["test"], "key": "other"}]"#;
+    let run = s.run_job("watched.json", &job_with_plugins(watched, &[&keyed, failing]));
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn control_flow_config_errors() {
+    let s = Scratch::new();
+    let gate = r#"{"type": "ControlFlowExecute", "name": "gate", "sql": "SELECT 1, 'x'"}"#;
+    let run = s.run_job("shape.json", &job(&[gate]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("ControlFlowExecute requires query to return 1 row with [outcome: boolean, message: string] signature. Query returned 1 rows of type [int, string]."),
+        "{}",
+        run.stderr
+    );
+    let no_key = r#"[{"type": "ControlFlow", "environments": ["test"]}]"#;
+    let run = s.run_job("no-key.json", &job_with_plugins(no_key, &[gate]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("ControlFlow: Missing required attribute 'key'."), "{}", run.stderr);
+    let other = r#"[{"type": "DataFramePrinter", "environments": ["test"]}]"#;
+    let run = s.run_job("other.json", &job_with_plugins(other, &[gate]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("lifecycle plugin 'DataFramePrinter' is not supported yet by Weir"), "{}", run.stderr);
+    // A plugin for another environment is not looked at.
+    let elsewhere = r#"[{"type": "DataFramePrinter", "environments": ["production"]}]"#;
+    let ok = r#"{"type": "ControlFlowExecute", "name": "gate", "sql": "SELECT TRUE, 'x'"}"#;
+    let run = s.run_job("elsewhere.json", &job_with_plugins(elsewhere, &[ok]));
+    assert_eq!(run.code, 0, "{}", run.all());
+}

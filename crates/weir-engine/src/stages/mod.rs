@@ -91,6 +91,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "DeltaLakeMergeLoad", build: load::delta_merge::build },
     StageType { name: "JDBCExecute", build: execute::jdbc::build },
     StageType { name: "LogExecute", build: execute::log::build },
+    StageType { name: "ControlFlowExecute", build: execute::control_flow::build },
 ];
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
@@ -120,7 +121,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "TextLoad",
     "MetadataValidate",
     "ConfigExecute",
-    "ControlFlowExecute",
     "HTTPExecute",
     "PipelineExecute",
 ];

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::config::{ConfigError, StageConfig};
 use crate::session::Session;
 use crate::stages::sql_source::SqlSource;
-use crate::stages::validate::sql::{message_value, spark_type_name};
+use crate::stages::validate::sql::{ShapedResult, message_value, shaped_result};
 use crate::stages::{Outcome, Stage, StageError};
 
 /// `LogExecute` configuration.
@@ -27,13 +27,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
 /// ConfigExecute): `None` when that string is NULL, Arc's signature error (with `prefix`)
 /// for any other shape.
 pub async fn single_string(session: &Session, sql: &str, prefix: &str) -> Result<Option<String>, StageError> {
-    let batches = session.sql(sql).await?.collect().await?;
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let schema = batches.first().map(|b| b.schema());
-    let types: Vec<String> = schema
-        .as_ref()
-        .map(|s| s.fields().iter().map(|f| spark_type_name(f.data_type())).collect())
-        .unwrap_or_default();
+    let ShapedResult { batches, rows, schema, types } = shaped_result(session, sql).await?;
     let is_text = schema.as_ref().is_some_and(|s| {
         s.fields().len() == 1
             && matches!(

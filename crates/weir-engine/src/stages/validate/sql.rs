@@ -53,39 +53,8 @@ impl Stage for SqlValidate {
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let df = session.sql(&self.sql.sql).await?;
-        let batches = df.collect().await?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let schema = batches.first().map(|b| b.schema());
-        let types: Vec<String> = schema
-            .as_ref()
-            .map(|s| s.fields().iter().map(|f| spark_type_name(f.data_type())).collect())
-            .unwrap_or_default();
-        let shape_ok = rows == 1
-            && types.len() == 2
-            && schema.as_ref().is_some_and(|s| {
-                s.field(0).data_type() == &DataType::Boolean
-                    && matches!(
-                        s.field(1).data_type(),
-                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
-                    )
-            });
-        if !shape_ok {
-            return Err(StageError::msg(format!(
-                "{PREFIX} Query returned {rows} rows of type [{}].",
-                types.join(", ")
-            )));
-        }
-        let batch = batches.iter().find(|b| b.num_rows() == 1).ok_or_else(|| StageError::msg(PREFIX))?;
-        let outcome = batch.column(0).as_boolean();
-        let message_col = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
-        let message_col = message_col.as_string::<i32>();
-        let message = (!message_col.is_null(0)).then(|| message_col.value(0).to_string());
-        if outcome.is_null(0) {
-            let second = if message.is_some() { "not null" } else { "null" };
-            return Err(StageError::msg(format!("{PREFIX} Query returned [null, {second}].")));
-        }
-        if !outcome.value(0) {
+        let (outcome, message) = outcome_and_message(session, &self.sql.sql, PREFIX).await?;
+        if !outcome {
             return Err(StageError::msg(format!(
                 "SQLValidate failed with message: '{}'.",
                 message.as_deref().unwrap_or("null")
@@ -95,4 +64,58 @@ impl Stage for SqlValidate {
         out.detail.insert("message".into(), message_value(message.as_deref()));
         Ok(out)
     }
+}
+
+/// The `[outcome, message]` of a query that must return one row of a boolean and a string
+/// (SQLValidate, ControlFlowExecute); Arc's signature errors, after `prefix`, for any other
+/// shape or a NULL outcome.
+pub async fn outcome_and_message(
+    session: &Session,
+    sql: &str,
+    prefix: &str,
+) -> Result<(bool, Option<String>), StageError> {
+    let ShapedResult { batches, rows, schema, types } = shaped_result(session, sql).await?;
+    let shape_ok = rows == 1
+        && types.len() == 2
+        && schema.as_ref().is_some_and(|s| {
+            s.field(0).data_type() == &DataType::Boolean
+                && matches!(
+                    s.field(1).data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+                )
+        });
+    if !shape_ok {
+        return Err(StageError::msg(format!("{prefix} Query returned {rows} rows of type [{}].", types.join(", "))));
+    }
+    let batch = batches.iter().find(|b| b.num_rows() == 1).ok_or_else(|| StageError::msg(prefix.to_string()))?;
+    let outcome = batch.column(0).as_boolean();
+    let message_col = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+    let message_col = message_col.as_string::<i32>();
+    let message = (!message_col.is_null(0)).then(|| message_col.value(0).to_string());
+    if outcome.is_null(0) {
+        let second = if message.is_some() { "not null" } else { "null" };
+        return Err(StageError::msg(format!("{prefix} Query returned [null, {second}].")));
+    }
+    Ok((outcome.value(0), message))
+}
+
+/// A small query result with what Arc's signature messages need.
+pub struct ShapedResult {
+    pub batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
+    pub rows: usize,
+    pub schema: Option<datafusion::arrow::datatypes::SchemaRef>,
+    /// Spark's names of the column types.
+    pub types: Vec<String>,
+}
+
+/// Runs `sql` and collects it (validation and execute stages expect one row).
+pub async fn shaped_result(session: &Session, sql: &str) -> Result<ShapedResult, StageError> {
+    let batches = session.sql(sql).await?.collect().await?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let schema = batches.first().map(|b| b.schema());
+    let types: Vec<String> = schema
+        .as_ref()
+        .map(|s| s.fields().iter().map(|f| spark_type_name(f.data_type())).collect())
+        .unwrap_or_default();
+    Ok(ShapedResult { batches, rows, schema, types })
 }
