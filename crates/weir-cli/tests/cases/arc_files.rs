@@ -147,3 +147,38 @@ fn starter_tutorial_shape_over_s3a() {
         .sum();
     assert!((fares - expected_fares).abs() < 1e-6, "{fares} != {expected_fares}");
 }
+
+#[test]
+fn delta_extract_of_a_missing_table_falls_back_to_the_schema() {
+    let s = Scratch::new();
+    s.file(
+        "schema.json",
+        r#"[{"name": "id", "type": "integer", "nullable": false}, {"name": "amount", "type": "decimal", "precision": 10, "scale": 2, "nullable": true}]"#,
+    );
+    let dir = s.path().display();
+    let extract = |schema: &str| {
+        format!(
+            r#"{{"type": "DeltaLakeExtract", "name": "read", "environments": ["test"], "inputURI": "{dir}/no-table", "outputView": "v"{schema}}}"#
+        )
+    };
+    let job = format!(
+        r#"{{"stages": [{},
+          {{"type": "SQLValidate", "name": "empty", "environments": ["test"], "sql": "SELECT COUNT(*) = 0, 'empty' FROM v"}},
+          {{"type": "SQLValidate", "name": "types", "environments": ["test"],
+            "sql": "SELECT TYPEOF(v.id) = 'int' AND TYPEOF(v.amount) = 'decimal(10,2)', CONCAT(TYPEOF(v.id), ' ', TYPEOF(v.amount)) FROM (SELECT 1 AS one) d LEFT JOIN v ON TRUE"}}
+        ]}}"#,
+        extract(&format!(r#", "schemaURI": "{dir}/schema.json""#))
+    );
+    let run = s.run_job("job.json", &job);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("read")["outputColumns"], 2);
+
+    let run = s.run_job("no-schema.json", &format!(r#"{{"stages": [{}]}}"#, extract("")));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("does not contain any fields and no schema has been provided to create an empty dataframe."),
+        "{}",
+        run.stderr
+    );
+}

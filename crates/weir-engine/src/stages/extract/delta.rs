@@ -22,6 +22,8 @@ pub struct DeltaLakeExtract {
     input_uri: String,
     output_view: String,
     travel: TimeTravel,
+    /// Arc schema for an empty result when the table does not exist.
+    schema_uri: Option<String>,
     common: ViewCommon,
 }
 
@@ -62,11 +64,18 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let output_view = c.required_string("outputView");
     let travel = read_options(c);
     let _ = c.node("authentication");
-    if c.has("schemaURI") || c.has("schemaView") {
-        c.error("schemaURI", "'schemaURI'/'schemaView' (empty result for a missing table) are not supported yet by Weir's DeltaLakeExtract.");
+    let schema_uri = c.string("schemaURI");
+    if c.has("schemaView") {
+        c.error("schemaView", "'schemaView' is not supported yet by Weir's DeltaLakeExtract; use 'schemaURI'.");
     }
     let common = ViewCommon::read(c);
-    Some(Box::new(DeltaLakeExtract { input_uri: input_uri?, output_view: output_view?, travel: travel?, common }))
+    Some(Box::new(DeltaLakeExtract {
+        input_uri: input_uri?,
+        output_view: output_view?,
+        travel: travel?,
+        schema_uri,
+        common,
+    }))
 }
 
 #[async_trait]
@@ -82,6 +91,9 @@ impl Stage for DeltaLakeExtract {
             TimeTravel::Timestamp(t) => serde_json::json!({ "timestampAsOf": t }),
         };
         m.insert("options".into(), options);
+        if let Some(uri) = &self.schema_uri {
+            m.insert("schemaURI".into(), uri.clone().into());
+        }
         self.common.detail(&mut m);
         m
     }
@@ -92,10 +104,18 @@ impl Stage for DeltaLakeExtract {
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
         let Some(mut table) = crate::delta::open(session, &self.input_uri).await? else {
-            return Err(StageError::msg(format!(
-                "Input '{}' does not contain any fields and no schema has been provided to create an empty dataframe.",
-                self.input_uri
-            )));
+            let Some(uri) = &self.schema_uri else {
+                return Err(StageError::msg(format!(
+                    "Input '{}' does not contain any fields and no schema has been provided to create an empty dataframe.",
+                    self.input_uri
+                )));
+            };
+            // As Arc: an empty view with the schema's columns and types.
+            let schema = empty_schema(session, uri).await?;
+            let df = session
+                .ctx
+                .read_table(std::sync::Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?))?;
+            return self.common.register(session, &self.output_view, df).await;
         };
         match &self.travel {
             TimeTravel::Latest => {}
@@ -136,6 +156,20 @@ impl Stage for DeltaLakeExtract {
         outcome.detail.insert("commit".into(), crate::delta::commit_detail(&table).await);
         Ok(outcome)
     }
+}
+
+/// The typed columns of the Arc schema at `uri` (nullability and descriptions as it gives them).
+async fn empty_schema(session: &Session, uri: &str) -> Result<datafusion::arrow::datatypes::SchemaRef, StageError> {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let doc = crate::stages::transform::typing::load_schema(session, uri).await.map_err(StageError::msg)?;
+    let specs = crate::stages::transform::typing::schema_fields(&doc, "schemaURI")
+        .map_err(|errors| StageError::msg(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")))?;
+    let mut fields = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let t = crate::typing::arrow_type(spec).map_err(|e| StageError::msg(format!("schemaURI '{uri}': {e}")))?;
+        fields.push(Field::new(&spec.name, t, spec.nullable));
+    }
+    Ok(std::sync::Arc::new(Schema::new(fields)))
 }
 
 /// Parses `yyyy-MM-dd HH:mm:ss[.SSS]`, ISO-8601 or a date, as UTC.
