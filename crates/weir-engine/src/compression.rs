@@ -8,12 +8,11 @@ use std::io;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::{ReaderStream, StreamReader};
 use url::Url;
 
-use crate::storage::{Storage, StorageError, object_path};
+use crate::storage::{Storage, StorageError};
 
 /// Decompressed bytes of one file.
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
@@ -51,13 +50,7 @@ impl Codec {
 /// The decompressed content of the file at `url` (as stored when its name has no codec's
 /// extension). Decoding errors name the codec; callers add the file.
 pub async fn open(storage: &Storage, url: &Url) -> Result<ByteStream, StorageError> {
-    let store = storage.store(url)?;
-    let path = object_path(url)?;
-    let result = store.get(&path).await.map_err(|e| match e {
-        object_store::Error::NotFound { .. } => StorageError::NotFound { uri: url.to_string() },
-        other => StorageError::Read { uri: url.to_string(), source: other },
-    })?;
-    let raw = result.into_stream().map_err(io::Error::other).boxed();
+    let raw = storage.get(url).await?.into_stream().map_err(io::Error::other).boxed();
     Ok(decode(Codec::of(url.path()), raw))
 }
 
@@ -84,11 +77,8 @@ pub async fn head(storage: &Storage, url: &Url, limit: usize) -> Result<Vec<u8>,
 }
 
 /// A read or decoding failure of `url`'s content.
-pub fn read_error(url: &Url, e: io::Error) -> StorageError {
-    StorageError::Read {
-        uri: url.to_string(),
-        source: object_store::Error::Generic { store: "file", source: Box::new(e) },
-    }
+fn read_error(url: &Url, e: io::Error) -> StorageError {
+    StorageError::Decode { uri: url.to_string(), source: e }
 }
 
 fn decode(codec: Option<Codec>, raw: ByteStream) -> ByteStream {

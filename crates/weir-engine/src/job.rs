@@ -44,6 +44,11 @@ fn truthy(v: &str) -> bool {
 }
 
 impl JobOptions {
+    /// Whether an entry listing `environments` runs (the environments filter).
+    fn selects(&self, environments: &[String]) -> bool {
+        self.ignore_environments || self.environment.as_ref().is_some_and(|env| environments.iter().any(|e| e == env))
+    }
+
     /// Reads Arc's settings: each from its `--etl.config.*` argument, else its `ETL_CONF_*`
     /// variable. Other `--KEY=VALUE` arguments become substitution variables.
     pub fn from_arc(env: HashMap<String, String>, args: Vec<(String, String)>) -> Self {
@@ -278,16 +283,12 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
         };
         let type_name = text_of("type").unwrap_or_default();
         let name = text_of("name").unwrap_or_else(|| "unnamed stage".to_string());
-        let environments: Vec<String> = item
+        let environments = item
             .get("environments")
             .and_then(|n| doc.resolve(n, &vars).ok())
-            .map(|n| match n.value {
-                NodeValue::Array(items) => items.iter().filter_map(crate::config::scalar_text).collect(),
-                _ => crate::config::scalar_text(&n).into_iter().collect(),
-            })
+            .map(|n| environment_list(&n))
             .unwrap_or_default();
-        let selected = options.ignore_environments
-            || options.environment.as_ref().is_some_and(|env| environments.iter().any(|e| e == env));
+        let selected = options.selects(&environments);
         let node = if selected {
             doc.resolve(item, &vars).map_err(|e| {
                 // In a notebook, say where in the cell (the generated text's lines mean nothing to users).
@@ -318,6 +319,14 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
     Ok(LoadedJob { uri: uri.to_string(), content_md5, entries, warnings, dropped_cells, control_flow_keys })
 }
 
+/// The environments an entry lists (`environments`: a list, or one value).
+fn environment_list(node: &Node) -> Vec<String> {
+    match &node.value {
+        NodeValue::Array(items) => items.iter().filter_map(crate::config::scalar_text).collect(),
+        _ => crate::config::scalar_text(node).into_iter().collect(),
+    }
+}
+
 /// The `key`s of the `ControlFlow` lifecycle plugins in `plugins.lifecycle` that the
 /// environment selects. Weir runs Arc's ControlFlow plugin only: any other lifecycle plugin is
 /// refused (it would silently not run).
@@ -340,14 +349,8 @@ fn control_flow_keys(
         let node = doc.resolve(item, vars).map_err(|e| structure(item.line(), e.message.clone()))?;
         let text = |key: &str| node.get(key).and_then(crate::config::scalar_text);
         let type_name = text("type").unwrap_or_default();
-        let environments: Vec<String> = match node.get("environments").map(|n| &n.value) {
-            Some(NodeValue::Array(items)) => items.iter().filter_map(crate::config::scalar_text).collect(),
-            Some(_) => node.get("environments").and_then(crate::config::scalar_text).into_iter().collect(),
-            None => Vec::new(),
-        };
-        let selected = options.ignore_environments
-            || options.environment.as_ref().is_some_and(|env| environments.iter().any(|e| e == env));
-        if !selected {
+        let environments = node.get("environments").map(environment_list).unwrap_or_default();
+        if !options.selects(&environments) {
             continue;
         }
         if stages::simple_type_name(&type_name) != "ControlFlow" {

@@ -30,6 +30,8 @@ pub enum StorageError {
     NotFound { uri: String },
     #[error("cannot read '{uri}': {source}")]
     Read { uri: String, source: object_store::Error },
+    #[error("cannot read '{uri}': {source}")]
+    Decode { uri: String, source: std::io::Error },
     #[error("cannot write '{uri}': {source}")]
     Write { uri: String, source: object_store::Error },
     #[error("File at {uri} is empty.")]
@@ -173,14 +175,19 @@ impl Storage {
         Ok(())
     }
 
-    /// Reads a whole object.
-    pub async fn read_bytes(&self, url: &Url) -> Result<bytes::Bytes> {
+    /// Opens an object for reading (its bytes arrive as a stream).
+    pub async fn get(&self, url: &Url) -> Result<object_store::GetResult> {
         let store = self.store(url)?;
         let path = object_path(url)?;
-        let result = store.get(&path).await.map_err(|e| match e {
+        store.get(&path).await.map_err(|e| match e {
             object_store::Error::NotFound { .. } => StorageError::NotFound { uri: url.to_string() },
             other => StorageError::Read { uri: url.to_string(), source: other },
-        })?;
+        })
+    }
+
+    /// Reads a whole object.
+    pub async fn read_bytes(&self, url: &Url) -> Result<bytes::Bytes> {
+        let result = self.get(url).await?;
         result.bytes().await.map_err(|e| StorageError::Read { uri: url.to_string(), source: e })
     }
 

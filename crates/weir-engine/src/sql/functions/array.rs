@@ -108,8 +108,8 @@ pub fn scalar() -> Vec<Arc<ScalarUDF>> {
         cardinality,
         dispatch("concat", array_concat, string_concat),
         dispatch("reverse", nested::reverse::array_reverse_udf(), datafusion::functions::unicode::reverse()),
-        dispatch("element_at", nested::extract::array_element_udf(), map_value),
-        dispatch("try_element_at", nested::extract::array_element_udf(), try_map_value),
+        dispatch_checked("element_at", nested::extract::array_element_udf(), map_value, refuse_index_zero),
+        dispatch_checked("try_element_at", nested::extract::array_element_udf(), try_map_value, refuse_index_zero),
         Arc::new(ScalarUDF::from(Get::default())),
         Arc::new(ScalarUDF::from(ArraysZip::default())),
         Arc::new(ScalarUDF::from(Flatten::default())),
@@ -133,12 +133,25 @@ struct Dispatch {
     name: &'static str,
     lists: Arc<ScalarUDF>,
     other: Arc<ScalarUDF>,
+    /// Checks the arguments of a call on an array before `lists` runs.
+    check_lists: Option<fn(&[ColumnarValue]) -> Result<()>>,
     signature: Signature,
 }
 
 fn dispatch(name: &'static str, lists: Arc<ScalarUDF>, other: Arc<ScalarUDF>) -> Arc<ScalarUDF> {
     let signature = Signature::user_defined(Volatility::Immutable);
-    Arc::new(ScalarUDF::from(Dispatch { name, lists, other, signature }))
+    Arc::new(ScalarUDF::from(Dispatch { name, lists, other, check_lists: None, signature }))
+}
+
+/// [`dispatch`] whose calls on arrays are checked by `check` first.
+fn dispatch_checked(
+    name: &'static str,
+    lists: Arc<ScalarUDF>,
+    other: Arc<ScalarUDF>,
+    check: fn(&[ColumnarValue]) -> Result<()>,
+) -> Arc<ScalarUDF> {
+    let signature = Signature::user_defined(Volatility::Immutable);
+    Arc::new(ScalarUDF::from(Dispatch { name, lists, other, check_lists: Some(check), signature }))
 }
 
 impl PartialEq for Dispatch {
@@ -183,8 +196,8 @@ impl ScalarUDFImpl for Dispatch {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let first = args.arg_fields.first().map(|f| f.data_type());
-        if self.name.ends_with("element_at") && first.is_some_and(is_list) {
-            refuse_index_zero(&args.args)?;
+        if let Some(check) = self.check_lists.filter(|_| first.is_some_and(is_list)) {
+            check(&args.args)?;
         }
         let inner = self.pick(first).clone();
         let fields: Vec<Option<&ScalarValue>> = vec![None; args.arg_fields.len()];

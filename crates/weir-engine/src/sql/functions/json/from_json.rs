@@ -310,14 +310,6 @@ fn mark_overflowing_numbers(row: &str) -> String {
     out
 }
 
-/// The text of a number `mark_overflowing_numbers` carried as a string.
-fn overflowed(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => s.strip_prefix(OVERFLOW_MARK),
-        _ => None,
-    }
-}
-
 fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
@@ -328,12 +320,14 @@ fn int(v: &Value) -> Option<i64> {
 fn float(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(_) if overflowed(v).is_some() => overflowed(v).and_then(|t| t.parse().ok()),
-        Value::String(s) => match s.as_str() {
-            "NaN" => Some(f64::NAN),
-            "Infinity" | "+Infinity" | "INF" | "+INF" => Some(f64::INFINITY),
-            "-Infinity" | "-INF" => Some(f64::NEG_INFINITY),
-            _ => None,
+        Value::String(s) => match s.strip_prefix(OVERFLOW_MARK) {
+            Some(number) => number.parse().ok(),
+            None => match s.as_str() {
+                "NaN" => Some(f64::NAN),
+                "Infinity" | "+Infinity" | "INF" | "+INF" => Some(f64::INFINITY),
+                "-Infinity" | "-INF" => Some(f64::NEG_INFINITY),
+                _ => None,
+            },
         },
         _ => None,
     }
@@ -456,7 +450,7 @@ fn build(t: &DataType, values: &[Option<&Value>], options: &Options) -> Result<A
             present
                 .map(|v| {
                     v.map(|v| match v {
-                        Value::String(s) => overflowed(v).unwrap_or(s).to_string(),
+                        Value::String(s) => s.strip_prefix(OVERFLOW_MARK).unwrap_or(s).to_string(),
                         other => other.to_string(),
                     })
                 })
