@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
@@ -34,6 +35,9 @@ pub struct JobOptions {
     pub args: Vec<(String, String)>,
     /// Process environment: substitution fallback.
     pub env: HashMap<String, String>,
+    /// Variables ConfigExecute stages produced earlier (the notebook kernel's session), above
+    /// every other substitution source.
+    pub variables: Map<String, Value>,
     pub settings: Settings,
     /// `ETL_POLICY_IPYNB`.
     pub allow_notebooks: bool,
@@ -95,6 +99,7 @@ impl JobOptions {
                 .filter(|(k, _)| !k.starts_with("etl.config.") && !k.starts_with("etl.policy."))
                 .collect(),
             env,
+            variables: Map::new(),
             settings,
         }
     }
@@ -131,14 +136,34 @@ pub struct StageErrors {
     /// Notebook code-cell index, for jobs converted from a notebook.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cell: Option<usize>,
+    /// For a stage of a job included by PipelineExecute: that job and who included it.
+    #[serde(rename = "includedFrom", skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     pub errors: Vec<ConfigError>,
+}
+
+/// Where an included (PipelineExecute) job's stage comes from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Origin {
+    /// The included job file.
+    pub uri: String,
+    /// The PipelineExecute stage that included it: `stage 2 'common' of 'parent.json'`.
+    #[serde(rename = "includedBy")]
+    pub included_by: String,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}' (included by {})", self.uri, self.included_by)
+    }
 }
 
 impl fmt::Display for StageErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.origin.as_ref().map(|o| format!(" in {o}")).unwrap_or_default();
         match self.cell {
-            Some(cell) => writeln!(f, "Stage: {} '{}' (notebook cell {}):", self.index, self.name, cell)?,
-            None => writeln!(f, "Stage: {} '{}' (starting on line {}):", self.index, self.name, self.line)?,
+            Some(cell) => writeln!(f, "Stage: {} '{}'{file} (notebook cell {}):", self.index, self.name, cell)?,
+            None => writeln!(f, "Stage: {} '{}'{file} (starting on line {}):", self.index, self.name, self.line)?,
         }
         for e in &self.errors {
             match e.line {
@@ -189,7 +214,47 @@ pub struct Entry {
     /// False when the environments filter skips it.
     pub selected: bool,
     /// The resolved stage object, or the resolution problem.
-    pub node: Result<Node, ConfigError>,
+    pub node: Result<Node, Vec<ConfigError>>,
+    /// Set for `resolution: lazy` stages: the unresolved object, resolved when the stage is
+    /// reached (then `node` is not used).
+    pub lazy: Option<LazySource>,
+    /// Set for the stages of a job a PipelineExecute stage included.
+    pub origin: Option<Origin>,
+}
+
+/// The unresolved object of a `resolution: lazy` stage, with what resolving it needs.
+#[derive(Debug, Clone)]
+pub struct LazySource {
+    doc: Arc<hocon::Document>,
+    /// Position in the document's `stages` list.
+    item: usize,
+    vars: hocon::Vars,
+}
+
+impl LazySource {
+    /// Resolves the stage object with the variables the session holds now (ConfigExecute's
+    /// output first).
+    fn resolve(&self, session: &Session) -> Result<Node, ConfigError> {
+        let Some(item) =
+            self.doc.root().get("stages").and_then(|s| s.as_array()).and_then(|items| items.get(self.item))
+        else {
+            return Err(ConfigError::new("stage", None, "lazy stage not found in its job document"));
+        };
+        let mut vars = self.vars.clone();
+        let variables = session.variables();
+        if !variables.is_empty() {
+            vars.dynamic = Some(Node::from_json(&Value::Object(variables), item.line()));
+        }
+        self.doc.resolve(item, &vars).map_err(|e| ConfigError::new("stage", Some(e.line), e.to_string()))
+    }
+}
+
+/// How a stage's variables are resolved: at job start (`strict`, the default) or when the
+/// stage is reached (`lazy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Strict,
+    Lazy,
 }
 
 /// A job file read and parsed, not yet validated.
@@ -212,6 +277,93 @@ pub async fn load(options: &JobOptions, storage: &Storage) -> Result<LoadedJob, 
     if options.uri.trim().is_empty() {
         return Err(JobError::NoUri);
     }
+    let job = load_one(options, storage).await?;
+    Ok(include_pipelines(job, options, storage).await)
+}
+
+/// Most levels of PipelineExecute inclusion (a job including a job including ...).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Replaces every selected PipelineExecute stage by the stages of the job it names (read and
+/// filtered like the parent; recursively). A PipelineExecute whose job cannot be read or
+/// parsed, or which includes itself, keeps its place and reports the problem as its config
+/// error, so all problems are reported together.
+pub async fn include_pipelines(job: LoadedJob, options: &JobOptions, storage: &Storage) -> LoadedJob {
+    let chain = vec![job.uri.clone()];
+    include_inner(job, options, storage, chain).await
+}
+
+fn include_inner<'a>(
+    mut job: LoadedJob,
+    options: &'a JobOptions,
+    storage: &'a Storage,
+    chain: Vec<String>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = LoadedJob> + Send + 'a>> {
+    Box::pin(async move {
+        if !job.entries.iter().any(is_include) {
+            return job;
+        }
+        let mut entries = Vec::with_capacity(job.entries.len());
+        for mut entry in std::mem::take(&mut job.entries) {
+            if !is_include(&entry) {
+                entries.push(entry);
+                continue;
+            }
+            let Ok(node) = &entry.node else {
+                entries.push(entry);
+                continue;
+            };
+            let mut config = StageConfig::new(node);
+            let uri = stages::execute::pipeline::read(&mut config);
+            let (uri, line) = match (uri, config.finish()) {
+                (Some(uri), Ok(())) => (uri, node.get("uri").map(|n| n.line)),
+                (_, result) => {
+                    entry.node = Err(result.err().unwrap_or_default());
+                    entries.push(entry);
+                    continue;
+                }
+            };
+            let included_by = format!("stage {} '{}' of '{}'", entry.index, entry.name, job.uri);
+            if chain.contains(&uri) || chain.len() > MAX_INCLUDE_DEPTH {
+                let message = match chain.contains(&uri) {
+                    true => format!("'{uri}' includes itself: {} -> {uri}", chain.join(" -> ")),
+                    false => format!("more than {MAX_INCLUDE_DEPTH} levels of PipelineExecute: {}", chain.join(" -> ")),
+                };
+                entry.node = Err(vec![ConfigError::new("uri", line, message)]);
+                entries.push(entry);
+                continue;
+            }
+            let child_options = JobOptions { uri: uri.clone(), ..options.clone() };
+            let child = match Box::pin(load_one(&child_options, storage)).await {
+                Ok(child) => child,
+                Err(e) => {
+                    entry.node = Err(vec![ConfigError::new("uri", line, e.to_string())]);
+                    entries.push(entry);
+                    continue;
+                }
+            };
+            let mut chain = chain.clone();
+            chain.push(uri.clone());
+            let child = include_inner(child, options, storage, chain).await;
+            job.warnings.extend(child.warnings.iter().map(|w| format!("{uri}: {w}")));
+            job.control_flow_keys.extend(child.control_flow_keys);
+            for mut included in child.entries {
+                included.origin.get_or_insert_with(|| Origin { uri: uri.clone(), included_by: included_by.clone() });
+                entries.push(included);
+            }
+        }
+        job.entries = entries;
+        job
+    })
+}
+
+/// A selected PipelineExecute stage resolved at job start.
+fn is_include(entry: &Entry) -> bool {
+    entry.selected && entry.lazy.is_none() && stages::INLINED.contains(&stages::simple_type_name(&entry.type_name))
+}
+
+/// Reads and parses one job file, without inlining what it includes.
+async fn load_one(options: &JobOptions, storage: &Storage) -> Result<LoadedJob, JobError> {
     let uri = options.uri.clone();
     let url = parse_uri(&uri).map_err(|source| JobError::Read { uri: uri.clone(), source: Box::new(source) })?;
     let bytes = storage
@@ -243,7 +395,7 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
     } else {
         text.to_string()
     };
-    let doc = hocon::parse(&hocon_text).map_err(|e| {
+    let doc = Arc::new(hocon::parse(&hocon_text).map_err(|e| {
         let (line, col) = (e.line, e.col);
         match &converted {
             Some(nb) => match nb.cell_of_line(line) {
@@ -255,8 +407,12 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
             },
             None => JobError::Parse { uri: uri.to_string(), line, col, message: e.message.clone() },
         }
-    })?;
-    let vars = hocon::Vars { overrides: options.args.iter().cloned().collect(), env: options.env.clone() };
+    })?);
+    let vars = hocon::Vars {
+        dynamic: (!options.variables.is_empty()).then(|| Node::from_json(&Value::Object(options.variables.clone()), 1)),
+        overrides: options.args.iter().cloned().collect(),
+        env: options.env.clone(),
+    };
     let Some(stages) = doc.root().get("stages") else {
         return Err(JobError::Structure {
             uri: uri.to_string(),
@@ -289,7 +445,25 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
             .map(|n| environment_list(&n))
             .unwrap_or_default();
         let selected = options.selects(&environments);
-        let node = if selected {
+        let resolution = match text_of("resolution").as_deref() {
+            None | Some("strict") => Ok(Resolution::Strict),
+            Some("lazy") => Ok(Resolution::Lazy),
+            Some(other) => Err(ConfigError::new(
+                "resolution",
+                item.get("resolution").map(|n| n.line()),
+                format!("Invalid value '{other}'. Expected one of: ['strict', 'lazy']."),
+            )),
+        };
+        let lazy = (selected && resolution == Ok(Resolution::Lazy)).then(|| LazySource {
+            doc: doc.clone(),
+            item: index,
+            vars: vars.clone(),
+        });
+        let node = if let Err(e) = resolution {
+            Err(e)
+        } else if lazy.is_some() {
+            Err(ConfigError::new("resolution", Some(line), "resolved when the stage is reached"))
+        } else if selected {
             doc.resolve(item, &vars).map_err(|e| {
                 // In a notebook, say where in the cell (the generated text's lines mean nothing to users).
                 match converted.as_ref().and_then(|nb| nb.cell_of_line(e.line)) {
@@ -312,7 +486,9 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
             description: text_of("description"),
             environments,
             selected,
-            node,
+            node: node.map_err(|e| vec![e]),
+            lazy,
+            origin: None,
         });
     }
     let control_flow_keys = control_flow_keys(&doc, &vars, options, uri)?;
@@ -381,55 +557,103 @@ pub struct PlannedStage {
     pub type_name: String,
     pub id: Option<String>,
     pub description: Option<String>,
+    /// For a stage of a job included by PipelineExecute: that job.
+    pub origin: Option<Origin>,
     pub stage: Box<dyn Stage>,
 }
 
 /// Builds and validates every selected stage (including checks that read SQL/schema files).
-/// Nothing runs unless every stage is valid.
+/// Nothing runs unless every stage is valid. A `resolution: lazy` stage is checked for its
+/// type only; the rest of it is resolved and validated when it is reached.
 pub async fn plan(job: &LoadedJob, session: &Session) -> Result<Vec<PlannedStage>, JobError> {
     let mut planned = Vec::new();
     let mut problems = Vec::new();
     for entry in job.entries.iter().filter(|e| e.selected) {
-        let mut fail = |errors: Vec<ConfigError>| {
-            problems.push(StageErrors {
+        let built = match (&entry.lazy, &entry.node) {
+            (Some(source), _) => match stages::lookup(&entry.type_name) {
+                Ok(_) => Ok(Box::new(LazyStage {
+                    source: source.clone(),
+                    type_name: entry.type_name.clone(),
+                    index: entry.index,
+                    name: entry.name.clone(),
+                    child: Default::default(),
+                }) as Box<dyn Stage>),
+                Err(message) => Err(vec![ConfigError::new("type", Some(entry.line), message)]),
+            },
+            (None, Ok(node)) => build_stage(&entry.type_name, node, session).await,
+            (None, Err(errors)) => Err(errors.clone()),
+        };
+        match built {
+            Ok(stage) => planned.push(PlannedStage {
+                index: entry.index,
+                name: entry.name.clone(),
+                type_name: stages::simple_type_name(&entry.type_name).to_string(),
+                id: entry.id.clone(),
+                description: entry.description.clone(),
+                origin: entry.origin.clone(),
+                stage,
+            }),
+            Err(errors) => problems.push(StageErrors {
                 index: entry.index,
                 name: entry.name.clone(),
                 line: entry.line,
                 cell: entry.cell,
+                origin: entry.origin.clone(),
                 errors,
-            })
-        };
-        let node = match &entry.node {
-            Ok(node) => node,
-            Err(e) => {
-                fail(vec![e.clone()]);
-                continue;
-            }
-        };
-        let mut config = StageConfig::new(node);
-        let (built, result) = match stages::lookup(&entry.type_name) {
-            Ok(stage_type) => {
-                let built = (stage_type.build)(&mut config);
-                (built, config.finish())
-            }
-            // Attributes of an unknown type cannot be checked: report the type alone.
-            Err(message) => (None, Err(vec![ConfigError::new("type", config.line_of("type"), message)])),
-        };
-        match (built, result) {
-            (Some(mut stage), Ok(())) => match stage.prepare(session).await {
-                Ok(()) => planned.push(PlannedStage {
-                    index: entry.index,
-                    name: entry.name.clone(),
-                    type_name: stages::simple_type_name(&entry.type_name).to_string(),
-                    id: entry.id.clone(),
-                    description: entry.description.clone(),
-                    stage,
-                }),
-                Err(errors) => fail(errors),
-            },
-            (_, Err(errors)) => fail(errors),
-            (None, Ok(())) => fail(vec![ConfigError::new("stage", None, "invalid stage configuration")]),
+            }),
         }
     }
     if problems.is_empty() { Ok(planned) } else { Err(JobError::Config(problems)) }
+}
+
+/// Builds one stage from its resolved object and runs its `prepare` checks.
+async fn build_stage(type_name: &str, node: &Node, session: &Session) -> Result<Box<dyn Stage>, Vec<ConfigError>> {
+    let mut config = StageConfig::new(node);
+    let stage_type = match stages::lookup(type_name) {
+        Ok(stage_type) => stage_type,
+        // Attributes of an unknown type cannot be checked: report the type alone.
+        Err(message) => return Err(vec![ConfigError::new("type", config.line_of("type"), message)]),
+    };
+    let built = (stage_type.build)(&mut config);
+    config.finish()?;
+    let mut stage = built.ok_or_else(|| vec![ConfigError::new("stage", None, "invalid stage configuration")])?;
+    stage.prepare(session).await?;
+    Ok(stage)
+}
+
+/// A `resolution: lazy` stage: resolved (seeing ConfigExecute's variables), validated and
+/// built when reached; its problems then fail the stage, worded as config errors.
+struct LazyStage {
+    source: LazySource,
+    type_name: String,
+    index: usize,
+    name: String,
+    /// The built stage's detail, for the `exit` event.
+    child: std::sync::Mutex<Option<Map<String, Value>>>,
+}
+
+#[async_trait::async_trait]
+impl Stage for LazyStage {
+    fn detail(&self) -> Map<String, Value> {
+        let mut m = self.child.lock().ok().and_then(|c| c.clone()).unwrap_or_default();
+        m.insert("resolution".into(), "lazy".into());
+        m
+    }
+
+    async fn execute(&self, session: &Session) -> Result<stages::Outcome, stages::StageError> {
+        let built = match self.source.resolve(session) {
+            Ok(node) => build_stage(&self.type_name, &node, session).await,
+            Err(e) => Err(vec![e]),
+        };
+        let stage = built.map_err(|errors| {
+            let problem =
+                StageErrors { index: self.index, name: self.name.clone(), line: 0, cell: None, origin: None, errors };
+            let lines: Vec<String> = problem.to_string().lines().skip(1).map(str::to_string).collect();
+            stages::StageError::msg(format!("ETL Config contains errors (resolved lazily):\n{}", lines.join("\n")))
+        })?;
+        if let Ok(mut child) = self.child.lock() {
+            *child = Some(stage.detail());
+        }
+        stage.execute(session).await
+    }
 }

@@ -95,6 +95,9 @@ pub fn stage_json(planned: &PlannedStage, mut detail: Map<String, Value>) -> Val
     if let Some(d) = &planned.description {
         m.insert("description".into(), d.clone().into());
     }
+    if let Some(origin) = &planned.origin {
+        m.insert("includedFrom".into(), origin.uri.clone().into());
+    }
     m.append(&mut detail);
     Value::Object(m)
 }
@@ -172,7 +175,11 @@ impl Failure {
                 let index = stage.get("index").and_then(Value::as_u64).unwrap_or_default();
                 let name = stage.get("name").and_then(Value::as_str).unwrap_or_default();
                 let type_name = stage.get("type").and_then(Value::as_str).unwrap_or_default();
-                format!("stage {index} '{name}' ({type_name}) failed: {message}")
+                let file = match stage.get("includedFrom").and_then(Value::as_str) {
+                    Some(uri) => format!(" of '{uri}'"),
+                    None => String::new(),
+                };
+                format!("stage {index} '{name}' ({type_name}){file} failed: {message}")
             }
         }
     }

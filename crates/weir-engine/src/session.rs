@@ -114,6 +114,8 @@ pub struct Session {
     views: Arc<ViewCatalog>,
     /// ControlFlowExecute outcomes by key (Arc's `arcContext.userData`): outcome and message.
     control_flow: Arc<std::sync::Mutex<HashMap<String, (bool, Value)>>>,
+    /// Substitution variables ConfigExecute stages produced (Arc's `resolutionConfig`).
+    variables: Arc<std::sync::Mutex<serde_json::Map<String, Value>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -135,7 +137,29 @@ impl Session {
             // Replace the default schema so unqualified names resolve through `views`.
             let _ = catalog.register_schema("public", views.clone());
         }
-        Self { ctx, storage, settings, log, views, control_flow: Default::default() }
+        Self { ctx, storage, settings, log, views, control_flow: Default::default(), variables: Default::default() }
+    }
+
+    /// Adds ConfigExecute's variables: they take precedence over earlier ones (objects merge).
+    pub fn add_variables(&self, new: serde_json::Map<String, Value>) {
+        fn merge(into: &mut serde_json::Map<String, Value>, new: serde_json::Map<String, Value>) {
+            for (key, value) in new {
+                match (into.get_mut(&key), value) {
+                    (Some(Value::Object(old)), Value::Object(value)) => merge(old, value),
+                    (_, value) => {
+                        into.insert(key, value);
+                    }
+                }
+            }
+        }
+        if let Ok(mut vars) = self.variables.lock() {
+            merge(&mut vars, new);
+        }
+    }
+
+    /// The variables ConfigExecute stages produced so far (empty when none).
+    pub fn variables(&self) -> serde_json::Map<String, Value> {
+        self.variables.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     /// Records a ControlFlowExecute outcome under `key`.

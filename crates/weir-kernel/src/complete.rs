@@ -45,6 +45,13 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputView": "raw""#,
     ),
     (
+        "BytesExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.pdf",
+  "outputView": "raw",
+  "failMode": "failfast""#,
+    ),
+    (
         "TextExtract",
         "extract",
         r#""inputURI": "s3a://bucket/path/*.txt",
@@ -66,6 +73,23 @@ const STAGES: &[(&str, &str, &str)] = &[
         r#""inputURI": "s3a://bucket/sql/transform.sql",
   "outputView": "transformed",
   "sqlParams": {}"#,
+    ),
+    (
+        "JSONTransform",
+        "transform",
+        r#""inputView": "typed",
+  "outputView": "json""#,
+    ),
+    (
+        "DiffTransform",
+        "transform",
+        r#""inputLeftView": "before",
+  "inputRightView": "after",
+  "inputLeftKeys": [],
+  "inputRightKeys": [],
+  "outputIntersectionView": "unchanged",
+  "outputLeftView": "removed",
+  "outputRightView": "added""#,
     ),
     (
         "TypingTransform",
@@ -95,6 +119,13 @@ const STAGES: &[(&str, &str, &str)] = &[
   "sqlParams": {}"#,
     ),
     (
+        "ConfigExecute",
+        "execute",
+        r#""sql": "SELECT TO_JSON(NAMED_STRUCT('ETL_CONF_RUN_DATE', CAST(CURRENT_DATE() AS STRING)))",
+  "sqlParams": {}"#,
+    ),
+    ("PipelineExecute", "execute", r#""uri": "s3a://bucket/jobs/common.json""#),
+    (
         "LogExecute",
         "execute",
         r#""inputURI": "s3a://bucket/sql/log.sql",
@@ -107,6 +138,16 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputURI": "s3a://bucket/out/data.csv",
   "saveMode": "Overwrite",
   "header": true"#,
+    ),
+    (
+        "TextLoad",
+        "load",
+        r#""inputView": "lines",
+  "outputURI": "s3a://bucket/out/data.txt",
+  "singleFile": true,
+  "prefix": "",
+  "separator": "\n",
+  "suffix": """#,
     ),
     (
         "JSONLoad",

@@ -253,6 +253,7 @@ impl Interpreter {
             ignore_environments: true,
             args: self.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             env: self.process_env.clone(),
+            variables: self.session.variables(),
             allow_notebooks: true,
             ..Default::default()
         }
@@ -303,6 +304,7 @@ impl Interpreter {
             }
             Err(e) => return Err(CellError::new("ConfigError", e.to_string())),
         };
+        let loaded = job::include_pipelines(loaded, &self.job_options(), &self.session.storage).await;
         if loaded.entries.is_empty() {
             return Err(CellError::new("ConfigError", "No stages found."));
         }
@@ -312,7 +314,8 @@ impl Interpreter {
                 let mut out = Vec::new();
                 for stage in errors {
                     let type_name = loaded.entries.iter().find(|e| e.index == stage.index).map(|e| e.type_name.clone());
-                    out.push(format!("Stage '{}' ({}):", stage.name, type_name.unwrap_or_default()));
+                    let file = stage.origin.as_ref().map(|o| format!(" in {o}")).unwrap_or_default();
+                    out.push(format!("Stage '{}' ({}){file}:", stage.name, type_name.unwrap_or_default()));
                     for e in stage.errors {
                         out.push(format!("- {}: {}", e.attribute, e.message));
                     }
@@ -769,8 +772,9 @@ Stage magics (first line; the rest of the cell is SQL):
   %sql            SQLTransform    e.g. %sql outputView=v name=\"calc\" environments=dev,test sqlParams=t=raw persist=true
   %sqlvalidate    SQLValidate     SQL returns one row [boolean, string message]
   %log            LogExecute      SQL returns one row [string message], written to the log
+  %configexecute  ConfigExecute   SQL returns one row [string] holding a JSON object; its keys become ${...} variables of later cells
   %arc            a stage object after the magic line
-  %configexecute %metadatafilter %metadatavalidate: not supported yet by Weir
+  %metadatafilter %metadatavalidate: not supported yet by Weir
   Display arguments on the magic line: numRows= truncate= monospace= leftAlign= datasetLabels= showLog=
 
 Inspection magics (view or URI on the second line):
@@ -856,6 +860,28 @@ mod tests {
         assert!(matches!(&out[0], Output::Text(t) if t.starts_with("Success. {\"count\":3}")), "{out:?}");
         let err = it.execute("%log\nSELECT 1, 2", 2, &fe).await.unwrap_err();
         assert!(format!("{err:?}").contains("LogExecute requires query to return 1 row"), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn config_execute_cells_set_variables_for_later_cells() {
+        let mut it = interpreter();
+        let fe = Recorder::default();
+        it.execute(
+            "%configexecute name=vars\nSELECT TO_JSON(NAMED_STRUCT('LIMIT', 2, 'T', NAMED_STRUCT('v', 'x'))) AS p",
+            1,
+            &fe,
+        )
+        .await
+        .unwrap();
+        let out = fe.take();
+        assert!(matches!(&out[0], Output::Table { table, .. } if table.rows.len() == 1), "{out:?}");
+        it.execute("%sql outputView=v sqlParams=t=${T.v},n=${LIMIT}\nSELECT '${t}' AS t, ${n} AS n", 2, &fe)
+            .await
+            .unwrap();
+        let Output::Table { table, .. } = &fe.take()[0] else { panic!() };
+        assert_eq!(table.rows, [vec!["x", "2"]]);
+        let err = it.execute("%configexecute\nSELECT '[1]'", 3, &fe).await.unwrap_err();
+        assert!(format!("{err:?}").contains("must be a JSON object"), "{err:?}");
     }
 
     #[tokio::test]

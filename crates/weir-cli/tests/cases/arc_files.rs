@@ -8,7 +8,7 @@ use std::process::Command;
 use super::{Scratch, repo_root, weir};
 use crate::support::{DeltaRead, S3Server};
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(super) fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut child = Command::new("gzip")
         .arg("-c")

@@ -186,3 +186,292 @@ fn control_flow_config_errors() {
     let run = s.run_job("elsewhere.json", &job_with_plugins(elsewhere, &[ok]));
     assert_eq!(run.code, 0, "{}", run.all());
 }
+
+/// Whether the stage named `name` ended (has an `exit` event).
+fn ran(run: &super::Run, name: &str) -> bool {
+    run.events().iter().any(|e| e["event"] == "exit" && e["stage"]["name"] == name)
+}
+
+#[test]
+fn config_execute_variables_reach_lazy_stages_only() {
+    let s = Scratch::new();
+    let vars = r#"{"type": "ConfigExecute", "name": "vars", "sql": "SELECT TO_JSON(NAMED_STRUCT('OUT', 'picked', 'MIN_ID', MIN(id), 'src', NAMED_STRUCT('view', 'a'))) FROM f"}"#;
+    let lazy = r#"{"type": "SQLTransform", "name": "lazy", "resolution": "lazy", "outputView": ${OUT}, "sql": "SELECT COUNT(*) AS n FROM ${v} WHERE id >= ${min}", "sqlParams": {"v": ${src.view}, "min": ${MIN_ID}}}"#;
+    let check =
+        r#"{"type": "SQLValidate", "name": "check", "sql": "SELECT n = 3, TO_JSON(NAMED_STRUCT('n', n)) FROM picked"}"#;
+    let run = s.run_job("lazy.json", &job(&[vars, lazy, check]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.exit_stage("vars")["message"],
+        serde_json::json!({"OUT": "picked", "MIN_ID": 1, "src": {"view": "a"}})
+    );
+    assert_eq!(run.exit_stage("lazy")["resolution"], "lazy");
+    assert_eq!(run.exit_stage("lazy")["outputView"], "picked");
+
+    // A later ConfigExecute takes precedence; objects merge.
+    let again = r#"{"type": "ConfigExecute", "name": "again", "sql": "SELECT '{\"MIN_ID\": 2}'"}"#;
+    let check2 = r#"{"type": "SQLValidate", "name": "check", "sql": "SELECT n = 2, 'two ids >= 2' FROM picked"}"#;
+    let run = s.run_job("again.json", &job(&[vars, again, lazy, check2]));
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A strict stage resolves at job start: ConfigExecute's variables do not exist yet.
+    let strict = lazy.replace(r#""resolution": "lazy", "#, "");
+    let run = s.run_job("strict.json", &job(&[vars, &strict]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Could not resolve substitution to a value: ${OUT}"), "{}", run.stderr);
+    assert!(!ran(&run, "vars"), "nothing ran: {}", run.all());
+
+    // A lazy stage's problems surface when it is reached, after earlier stages ran.
+    let broken = r#"{"type": "SQLTransform", "name": "broken", "resolution": "lazy", "sql": "SELECT ${UNSET_X}"}"#;
+    let run = s.run_job("broken.json", &job(&[vars, broken]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(ran(&run, "vars"), "{}", run.all());
+    assert!(run.stderr.contains("stage 4 'broken' (SQLTransform) failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("Missing required attribute 'outputView'."), "{}", run.stderr);
+    let unresolved =
+        r#"{"type": "SQLTransform", "name": "broken", "resolution": "lazy", "outputView": ${NOPE}, "sql": "SELECT 1"}"#;
+    let run = s.run_job("unresolved.json", &job(&[vars, unresolved]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Could not resolve substitution to a value: ${NOPE}"), "{}", run.stderr);
+
+    // Config-time errors: an unknown resolution, an unknown lazy type, ConfigExecute's shape.
+    let run = s.run_job("eager.json", &job(&[&lazy.replace("lazy\"", "eager\"")]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Invalid value 'eager'. Expected one of: ['strict', 'lazy']."), "{}", run.stderr);
+    let unknown = r#"{"type": "SQLTransfrom", "name": "typo", "resolution": "lazy", "sql": "SELECT 1"}"#;
+    let run = s.run_job("unknown.json", &job(&[vars, unknown]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Perhaps you meant 'SQLTransform'"), "{}", run.stderr);
+    assert!(!ran(&run, "vars"), "nothing ran: {}", run.all());
+    for (sql, message) in [
+        ("SELECT 1", "Query returned 1 rows of type [int]."),
+        ("SELECT CAST(NULL AS STRING)", "Query returned [null]."),
+        ("SELECT '[1, 2]'", "must be a JSON object"),
+    ] {
+        let bad = format!(r#"{{"type": "ConfigExecute", "name": "bad", "sql": "{sql}"}}"#);
+        let run = s.run_job("bad.json", &job(&[&bad]));
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.stderr.contains("ConfigExecuteStage requires query to return 1 row with [message: string] signature."),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(message), "{message}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn pipeline_execute_inlines_another_job_and_names_both_files_in_errors() {
+    let s = Scratch::new();
+    let child = r#"{"stages": [
+      {"type": "SQLTransform", "name": "from child", "environments": ["test"], "sql": "SELECT id * 10 AS id FROM a", "outputView": "tens"},
+      {"type": "SQLValidate", "name": "elsewhere only", "environments": ["production"], "sql": "SELECT FALSE, 'not in test'"}
+    ]}"#;
+    s.file("child.json", child);
+    let include = r#"{"type": "PipelineExecute", "name": "include", "uri": "child.json"}"#;
+    let check = r#"{"type": "SQLValidate", "name": "check", "sql": "SELECT SUM(id) = 50, 'sum of tens' FROM tens"}"#;
+    let run = s.run_job("parent.json", &job(&[include, check]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("from child")["includedFrom"], "child.json");
+    assert!(!ran(&run, "elsewhere only"), "the included job's environments apply: {}", run.all());
+
+    // The included job's config errors name it and the stage that included it.
+    s.file(
+        "bad-child.json",
+        r#"{"stages": [{"type": "SQLTransform", "name": "bad", "environments": ["test"], "sql": "SELECT 1"}]}"#,
+    );
+    let run = s.run_job("bad.json", &job(&[&include.replace("child.json", "bad-child.json"), check]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    let parent = s.path().join("bad.json");
+    let expected = format!(
+        "Stage: 0 'bad' in 'bad-child.json' (included by stage 3 'include' of '{}') (starting on line 1):",
+        parent.display()
+    );
+    assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    assert!(run.stderr.contains("Missing required attribute 'outputView'."), "{}", run.stderr);
+
+    // A failure while an included stage runs names its file.
+    s.file("failing.json", r#"{"stages": [{"type": "SQLValidate", "name": "no", "environments": ["test"], "sql": "SELECT FALSE, 'nope'"}]}"#);
+    let run = s.run_job("failing-parent.json", &job(&[&include.replace("child.json", "failing.json")]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("stage 0 'no' (SQLValidate) of 'failing.json' failed"), "{}", run.stderr);
+
+    // A missing file, a missing uri, a job including itself.
+    let run = s.run_job("missing.json", &job(&[&include.replace("child.json", "absent.json")]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Stage: 3 'include'"), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read job 'absent.json'"), "{}", run.stderr);
+    let run = s.run_job("no-uri.json", &job(&[r#"{"type": "PipelineExecute", "name": "include"}"#]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Missing required attribute 'uri'."), "{}", run.stderr);
+    s.file(
+        "loop.json",
+        r#"{"stages": [{"type": "PipelineExecute", "name": "again", "environments": ["test"], "uri": "loop.json"}]}"#,
+    );
+    let run = s.run_job("outer.json", &job(&[&include.replace("child.json", "loop.json")]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("'loop.json' includes itself"), "{}", run.stderr);
+}
+
+/// The message LogExecute `name` logged.
+fn logged(run: &super::Run, name: &str) -> serde_json::Value {
+    run.exit_stage(name)["message"].clone()
+}
+
+#[test]
+fn json_transform_writes_each_row_as_spark_to_json() {
+    let s = Scratch::new();
+    let nested = r#"{"type": "SQLTransform", "name": "n", "sql": "SELECT 1 AS id, NAMED_STRUCT('p', 1.5, 'q', ARRAY(1, 2)) AS s, MAP('k', 'v') AS m, CAST(NULL AS STRING) AS gone", "outputView": "n"}"#;
+    let json = r#"{"type": "JSONTransform", "name": "json", "inputView": "n", "outputView": "j", "persist": true}"#;
+    let log = r#"{"type": "LogExecute", "name": "log", "sql": "SELECT TO_JSON(COLLECT_LIST(value)) FROM j"}"#;
+    let run = s.run_job("json.json", &job(&[nested, json, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "log"), serde_json::json!([r#"{"id":1,"s":{"p":1.5,"q":[1,2]},"m":{"k":"v"}}"#]));
+    assert_eq!(run.exit_stage("json")["records"], 1);
+    let run = s.run_job("bad.json", &job(&[r#"{"type": "JSONTransform", "name": "json", "inputView": "a"}"#]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Missing required attribute 'outputView'."), "{}", run.stderr);
+}
+
+#[test]
+fn diff_transform_splits_matches_and_one_sided_rows() {
+    let s = Scratch::new();
+    let changed = r#"{"type": "SQLTransform", "name": "c", "sql": "SELECT * FROM VALUES (1, 'x'), (3, 'new') AS t(id, name)", "outputView": "c"}"#;
+    let diff = r#"{"type": "DiffTransform", "name": "diff", "inputLeftView": "a", "inputRightView": "c", "outputIntersectionView": "both", "outputLeftView": "lo", "outputRightView": "ro"}"#;
+    let keyed = r#"{"type": "DiffTransform", "name": "keyed", "inputLeftView": "f", "inputRightView": "c", "inputLeftKeys": ["id"], "inputRightKeys": ["id"], "outputIntersectionView": "kb", "outputLeftView": "klo", "outputRightView": "kro"}"#;
+    let log = r#"{"type": "LogExecute", "name": "log", "sql": "SELECT TO_JSON(NAMED_STRUCT('both', (SELECT COLLECT_LIST(id) FROM both), 'lo', (SELECT SORT_ARRAY(COLLECT_LIST(id)) FROM lo), 'ro', (SELECT COLLECT_LIST(name) FROM ro), 'kb', (SELECT COLLECT_LIST(NAMED_STRUCT('l', `left`.name, 'r', `right`.name)) FROM kb), 'klo', (SELECT COUNT(*) FROM klo), 'kro', (SELECT COUNT(*) FROM kro)))"}"#;
+    let run = s.run_job("diff.json", &job(&[changed, diff, keyed, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    // a = (1,x), (2,NULL) twice; c = (1,x), (3,new); f = (3,y), (1,x).
+    let message = logged(&run, "log");
+    assert_eq!(message["both"], serde_json::json!([1]));
+    assert_eq!(message["lo"], serde_json::json!([2, 2]), "unmatched duplicates kept");
+    assert_eq!(message["ro"], serde_json::json!(["new"]));
+    let mut pairs: Vec<String> = message["kb"].as_array().unwrap().iter().map(|p| p.to_string()).collect();
+    pairs.sort();
+    assert_eq!(pairs, [r#"{"l":"x","r":"x"}"#, r#"{"l":"y","r":"new"}"#], "keyed matches keep both sides");
+    assert_eq!((message["klo"].clone(), message["kro"].clone()), (serde_json::json!(0), serde_json::json!(0)));
+
+    let uneven = r#"{"type": "DiffTransform", "name": "diff", "inputLeftView": "a", "inputRightView": "c", "inputLeftKeys": ["id"]}"#;
+    let run = s.run_job("uneven.json", &job(&[uneven]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("must name the same number of columns (got 1 and 0)"), "{}", run.stderr);
+    let missing = r#"{"type": "DiffTransform", "name": "diff", "inputLeftView": "a", "inputRightView": "b", "inputLeftKeys": ["nope"], "inputRightKeys": ["id"], "outputLeftView": "x"}"#;
+    let run = s.run_job("missing.json", &job(&[missing]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("key column 'nope' is not in view 'a'"), "{}", run.stderr);
+}
+
+#[test]
+fn bytes_extract_reads_whole_files_and_text_load_writes_them() {
+    let s = Scratch::new();
+    s.file("in/one.txt", "hello\nworld");
+    let gz = super::arc_files::gzip(b"zipped");
+    std::fs::write(s.path().join("in/two.txt.gz"), gz).unwrap();
+    let bytes = r#"{"type": "BytesExtract", "name": "bytes", "inputURI": "in/*", "outputView": "raw"}"#;
+    let lines = r#"{"type": "SQLTransform", "name": "lines", "sql": "SELECT CAST(value AS STRING) AS value FROM raw ORDER BY _filename", "outputView": "lines"}"#;
+    let log = r#"{"type": "LogExecute", "name": "log", "sql": "SELECT TO_JSON(COLLECT_LIST(value)) FROM lines"}"#;
+    let text_dir =
+        r#"{"type": "TextLoad", "name": "dir", "inputView": "lines", "outputURI": "out/dir", "numPartitions": 2}"#;
+    let single = r#"{"type": "TextLoad", "name": "single", "inputView": "lines", "outputURI": "out/one.txt", "singleFile": true, "prefix": "[", "separator": "|", "suffix": "]"}"#;
+    let run = s.run_job("bytes.json", &job(&[bytes, lines, log, text_dir, single]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "log"), serde_json::json!(["hello\nworld", "zipped"]), "decompressed by extension");
+    assert_eq!(std::fs::read_to_string(s.path().join("out/one.txt")).unwrap(), "[hello\nworld|zipped]");
+    let mut parts: Vec<String> = std::fs::read_dir(s.path().join("out/dir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("part-"))
+        .collect();
+    parts.sort();
+    assert_eq!(parts.len(), 2, "numPartitions files: {parts:?}");
+    let text: String =
+        parts.iter().map(|p| std::fs::read_to_string(s.path().join("out/dir").join(p)).unwrap()).collect();
+    assert_eq!(text.lines().count(), 3, "one line per row, the first value spanning two: {text:?}");
+
+    // singleFile: saveMode on an existing file; per-filename files; the signature.
+    let again = single.replace(r#""singleFile": true"#, r#""singleFile": true, "saveMode": "ErrorIfExists""#);
+    let run = s.run_job("again.json", &job(&[bytes, lines, &again]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("already exists and 'saveMode' equals 'ErrorIfExists' so cannot continue."),
+        "{}",
+        run.stderr
+    );
+    let append = single.replace(r#""singleFile": true"#, r#""singleFile": true, "saveMode": "Append""#);
+    let run = s.run_job("append.json", &job(&[bytes, lines, &append]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("out/one.txt")).unwrap(),
+        "[hello\nworld|zipped][hello\nworld|zipped]"
+    );
+    let per_file = r#"{"type": "SQLTransform", "name": "pf", "sql": "SELECT * FROM VALUES ('b', 'f1.txt', 2), ('a', 'f1.txt', 1), ('c', 'f2.txt', 1) AS t(value, filename, index)", "outputView": "pf"}"#;
+    let load = r#"{"type": "TextLoad", "name": "pf load", "inputView": "pf", "outputURI": "out/files", "singleFile": true, "separator": ","}"#;
+    let run = s.run_job("per-file.json", &job(&[per_file, load]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(std::fs::read_to_string(s.path().join("out/files/f1.txt")).unwrap(), "a,b", "ordered by index");
+    assert_eq!(std::fs::read_to_string(s.path().join("out/files/f2.txt")).unwrap(), "c");
+    let wide =
+        r#"{"type": "TextLoad", "name": "wide", "inputView": "a", "outputURI": "out/wide.txt", "singleFile": true}"#;
+    let run = s.run_job("wide.json", &job(&[wide]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("signature when in singleFile mode. Got [id: int, name: string]."), "{}", run.stderr);
+    let run = s.run_job("wide-dir.json", &job(&[&wide.replace(r#", "singleFile": true"#, "")]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("TextLoad supports only a single text column but the input view has 2 columns."),
+        "{}",
+        run.stderr
+    );
+
+    // BytesExtract: a missing path fails unless failMode is permissive.
+    let absent = r#"{"type": "BytesExtract", "name": "absent", "inputURI": "nothing/*", "outputView": "none"}"#;
+    let run = s.run_job("absent.json", &job(&[absent]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Path 'nothing/*' does not exist"), "{}", run.stderr);
+    let permissive = absent.replace(r#""outputView""#, r#""failMode": "permissive", "outputView""#);
+    let count = r#"{"type": "SQLValidate", "name": "empty", "sql": "SELECT COUNT(*) = 0, 'empty' FROM none"}"#;
+    let run = s.run_job("permissive.json", &job(&[&permissive, count]));
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn num_partitions_on_file_loads_writes_that_many_files() {
+    let s = Scratch::new();
+    let rows = r#"{"type": "SQLTransform", "name": "rows", "sql": "SELECT id, id % 2 AS half FROM RANGE(500)", "outputView": "rows"}"#;
+    let count = |dir: &str| -> Vec<usize> {
+        let mut out = Vec::new();
+        let root = s.path().join(dir);
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            let files = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+            let parts = files.iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("part-")).count();
+            if parts > 0 {
+                out.push(parts);
+            }
+            stack.extend(files.into_iter().filter(|p| p.is_dir()));
+        }
+        out
+    };
+    let loads = [
+        r#"{"type": "ParquetLoad", "name": "parquet", "inputView": "rows", "outputURI": "parquet", "numPartitions": 3}"#,
+        r#"{"type": "DelimitedLoad", "name": "csv", "inputView": "rows", "outputURI": "csv", "numPartitions": 4, "header": true}"#,
+        r#"{"type": "JSONLoad", "name": "json", "inputView": "rows", "outputURI": "json", "numPartitions": 3, "partitionBy": ["half"]}"#,
+    ];
+    let back = r#"{"type": "ParquetExtract", "name": "back", "inputURI": "parquet", "outputView": "back"}"#;
+    let check = r#"{"type": "SQLValidate", "name": "check", "sql": "SELECT COUNT(*) = 500 AND SUM(id) = 124750, 'rows' FROM back"}"#;
+    let mut stages: Vec<&str> = vec![rows];
+    stages.extend(loads);
+    stages.extend([back, check]);
+    let run = s.run_job("parts.json", &job(&stages));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(count("parquet"), [3]);
+    assert_eq!(count("csv"), [4]);
+    assert_eq!(count("json"), [3, 3], "numPartitions files in each partition directory");
+    let header = std::fs::read_dir(s.path().join("csv"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("part-"))
+        .unwrap();
+    assert!(std::fs::read_to_string(header).unwrap().starts_with("id,half\n"), "no partition column written");
+}

@@ -9,8 +9,8 @@
 //!
 //! [`parse`] returns an unresolved [`Document`]; [`Document::resolve`] resolves one subtree
 //! at a time, so an unresolved variable in one stage is reported for that stage only.
-//! Substitutions look in [`Vars::overrides`] (command-line variables) first, then the
-//! document, then [`Vars::env`].
+//! Substitutions look in [`Vars::dynamic`] (values a running job produced) first, then
+//! [`Vars::overrides`] (command-line variables), then the document, then [`Vars::env`].
 //!
 //! Not supported: `include`, `+=`, self-referential substitutions, object/array
 //! concatenation (`${a} { b = 1 }`), durations and sizes units.
@@ -48,6 +48,28 @@ impl Node {
             NodeValue::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
+    }
+
+    /// The value at a dotted path (`a.b.c`) below an object node.
+    pub fn path(&self, path: &str) -> Option<&Node> {
+        path.split('.').try_fold(self, |node, segment| node.get(segment))
+    }
+
+    /// Converts from JSON; every node gets `line`.
+    pub fn from_json(value: &serde_json::Value, line: u32) -> Node {
+        let value = match value {
+            serde_json::Value::Null => NodeValue::Null,
+            serde_json::Value::Bool(b) => NodeValue::Bool(*b),
+            serde_json::Value::Number(n) => NodeValue::Number(n.clone()),
+            serde_json::Value::String(s) => NodeValue::String(s.clone()),
+            serde_json::Value::Array(items) => {
+                NodeValue::Array(items.iter().map(|v| Node::from_json(v, line)).collect())
+            }
+            serde_json::Value::Object(fields) => {
+                NodeValue::Object(fields.iter().map(|(k, v)| (k.clone(), Node::from_json(v, line))).collect())
+            }
+        };
+        Node { value, line }
     }
 
     /// Converts to JSON (numbers keep their precision, objects their order).
@@ -95,7 +117,11 @@ pub struct ResolveError {
 /// Where substitutions look, after the document itself.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    /// Highest priority: command-line `--KEY=VALUE` variables (dotted keys as written).
+    /// Highest priority: values produced while a job runs (Arc's `ConfigExecute` output), an
+    /// object whose paths (`a.b`) substitute; only stages resolved late (`resolution: lazy`)
+    /// see them.
+    pub dynamic: Option<Node>,
+    /// Then command-line `--KEY=VALUE` variables (dotted keys as written).
     pub overrides: HashMap<String, String>,
     /// Lowest priority: environment variables.
     pub env: HashMap<String, String>,

@@ -1,4 +1,4 @@
-//! Substitution resolution: overrides, then the document, then the environment.
+//! Substitution resolution: dynamic values, overrides, then the document, then the environment.
 
 use super::{Document, Node, NodeValue, Piece, ResolveError, UKind, UNode, Vars};
 
@@ -148,6 +148,9 @@ impl<'a> Resolver<'a> {
                     "More than {MAX_SUBSTITUTIONS} substitutions while resolving this value (at ${{{path}}}): substitutions that refer to each other expand exponentially"
                 ),
             });
+        }
+        if let Some(found) = self.vars.dynamic.as_ref().and_then(|root| root.path(path)) {
+            return Ok(Found::Value(Node { value: found.value.clone(), line }));
         }
         if let Some(v) = self.vars.overrides.get(path) {
             return Ok(Found::Value(Node { value: NodeValue::String(v.clone()), line }));

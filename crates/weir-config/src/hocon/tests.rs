@@ -1,7 +1,11 @@
 use super::*;
 
 fn vars(env: &[(&str, &str)]) -> Vars {
-    Vars { overrides: HashMap::new(), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    Vars {
+        dynamic: None,
+        overrides: HashMap::new(),
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
 }
 
 fn json(text: &str, env: &[(&str, &str)]) -> serde_json::Value {
@@ -165,4 +169,20 @@ fn expansion_size_is_bounded() {
     let doc = parse(&text).unwrap();
     let e = doc.resolve(doc.root().get("v7").unwrap(), &Vars::default()).unwrap_err();
     assert!(e.message.contains("more than 64 MiB"), "{e}");
+}
+
+#[test]
+fn dynamic_values_come_first_and_keep_their_types() {
+    let doc = parse("a = doc\nx = ${a}\nl = ${list}\nn = ${nested.k}\ns = \"p-\"${nested.k}").unwrap();
+    let mut v = vars(&[("a", "env")]);
+    v.overrides.insert("a".into(), "arg".into());
+    v.dynamic = Some(Node::from_json(&serde_json::json!({"a": 7, "list": ["p", "q"], "nested": {"k": true}}), 0));
+    let out = doc.resolve_all(&v).unwrap().to_json();
+    assert_eq!(out["x"], serde_json::json!(7));
+    assert_eq!(out["l"], serde_json::json!(["p", "q"]));
+    assert_eq!(out["n"], serde_json::json!(true));
+    assert_eq!(out["s"], serde_json::json!("p-true"));
+    v.dynamic = None;
+    let doc = parse("a = doc\nx = ${a}").unwrap();
+    assert_eq!(doc.resolve_all(&v).unwrap().to_json()["x"], serde_json::json!("arg"));
 }

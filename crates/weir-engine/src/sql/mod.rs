@@ -83,6 +83,16 @@ pub fn with_spark(builder: SessionStateBuilder, options: SqlOptions) -> SessionS
 }
 
 /// Checks that `sql` is exactly one statement of Spark SQL (a trailing `;` is fine).
+/// A Spark SQL identifier in backquotes, for SQL Weir writes itself.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A Spark SQL string literal, for SQL Weir writes itself.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 pub fn check_syntax(sql: &str) -> Result<(), String> {
     plan::parse(sql).map(|_| ()).map_err(|e| e.to_string().trim_start_matches("Error during planning: ").to_string())
 }

@@ -100,6 +100,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
             rewrite::literals(inner);
             super::functions::agg::spelling::rewrite(inner);
             super::lateral::rewrite(inner);
+            super::table_functions::lowercase_calls(inner);
             super::functions::math::negative::rewrite_unary_minus(inner);
             super::interval::consistent_values(inner).map_err(DataFusionError::Plan)?;
             if let Some(columns) = &columns {

@@ -77,12 +77,8 @@ fn visit_body(body: &mut SetExpr, step: &mut Step) -> ControlFlow<()> {
     ControlFlow::Break(())
 }
 
-fn quoted(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 fn rewritten(names: &[String], operator: &str, left: &SetExpr, right: &SetExpr) -> Result<SetExpr, String> {
-    let columns = names.iter().map(|n| quoted(n)).collect::<Vec<_>>().join(", ");
+    let columns = names.iter().map(|n| super::quote_ident(n)).collect::<Vec<_>>().join(", ");
     let copy = format!("row_number() OVER (PARTITION BY {columns}) AS __weir_copy");
     let sql = format!(
         "SELECT {columns} FROM (SELECT {columns}, {copy} FROM ({left}) AS __weir_l {operator} \

@@ -1,5 +1,6 @@
 //! Spark's table-valued functions: `range(end)`, `range(start, end[, step[, partitions]])`
-//! names its column `id` (DataFusion's `range` says `value`).
+//! names its column `id` (DataFusion's `range` says `value`). Their names are case-insensitive
+//! as in Spark (`RANGE(5)`): see [`lowercase_calls`].
 
 use std::sync::Arc;
 
@@ -28,4 +29,24 @@ impl TableFunctionImpl for SparkRange {
             .build()?;
         Ok(Arc::new(ViewTable::new(plan, None)))
     }
+}
+
+/// Lowercases the names of table-function calls (`FROM RANGE(5)`), which Spark resolves
+/// case-insensitively and the planner looks up as written.
+pub fn lowercase_calls(statement: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{ObjectNamePart, TableFactor, VisitMut, VisitorMut};
+    struct Calls;
+    impl VisitorMut for Calls {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> std::ops::ControlFlow<()> {
+            if let TableFactor::Table { name, args: Some(_), .. } = factor
+                && let [ObjectNamePart::Identifier(ident)] = name.0.as_mut_slice()
+                && ident.quote_style.is_none()
+            {
+                ident.value = ident.value.to_lowercase();
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = VisitMut::visit(statement, &mut Calls);
 }

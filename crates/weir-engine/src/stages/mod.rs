@@ -79,25 +79,29 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "JSONExtract", build: extract::json::build },
     StageType { name: "ParquetExtract", build: extract::parquet::build },
     StageType { name: "TextExtract", build: extract::text::build },
+    StageType { name: "BytesExtract", build: extract::bytes::build },
     StageType { name: "DeltaLakeExtract", build: extract::delta::build },
     StageType { name: "SQLTransform", build: transform::sql::build },
     StageType { name: "TypingTransform", build: transform::typing::build },
+    StageType { name: "JSONTransform", build: transform::json::build },
+    StageType { name: "DiffTransform", build: transform::diff::build },
     StageType { name: "SQLValidate", build: validate::sql::build },
     StageType { name: "EqualityValidate", build: validate::equality::build },
     StageType { name: "DelimitedLoad", build: load::delimited::build },
     StageType { name: "JSONLoad", build: load::json::build },
     StageType { name: "ParquetLoad", build: load::parquet::build },
+    StageType { name: "TextLoad", build: load::text::build },
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
     StageType { name: "DeltaLakeMergeLoad", build: load::delta_merge::build },
     StageType { name: "JDBCExecute", build: execute::jdbc::build },
     StageType { name: "LogExecute", build: execute::log::build },
     StageType { name: "ControlFlowExecute", build: execute::control_flow::build },
+    StageType { name: "ConfigExecute", build: execute::config::build },
 ];
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &[
     "AvroExtract",
-    "BytesExtract",
     "HTTPExtract",
     "ImageExtract",
     "JDBCExtract",
@@ -105,9 +109,7 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "ORCExtract",
     "RateExtract",
     "StatisticsExtract",
-    "DiffTransform",
     "HTTPTransform",
-    "JSONTransform",
     "MetadataFilterTransform",
     "MetadataTransform",
     "MLTransform",
@@ -118,11 +120,8 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "HTTPLoad",
     "JDBCLoad",
     "ORCLoad",
-    "TextLoad",
     "MetadataValidate",
-    "ConfigExecute",
     "HTTPExecute",
-    "PipelineExecute",
 ];
 
 /// The simple name of a stage type: `ai.tripl.arc.transform.SQLTransform:4.2.0` → `SQLTransform`.
@@ -131,11 +130,19 @@ pub fn simple_type_name(type_name: &str) -> &str {
     without_version.rsplit('.').next().unwrap_or(without_version)
 }
 
+/// Stage types replaced by other stages when the job is read (never built as stages).
+pub const INLINED: &[&str] = &["PipelineExecute"];
+
 /// Finds a stage type, or explains why it cannot run.
 pub fn lookup(type_name: &str) -> Result<&'static StageType, String> {
     let simple = simple_type_name(type_name);
     if let Some(found) = REGISTRY.iter().find(|t| t.name == simple) {
         return Ok(found);
+    }
+    if INLINED.contains(&simple) {
+        return Err(format!(
+            "'{simple}' is inlined when the job is read, so it cannot be resolved lazily ('resolution: lazy')."
+        ));
     }
     if NOT_YET_SUPPORTED.contains(&simple) {
         return Err(format!(
@@ -154,7 +161,7 @@ pub fn lookup(type_name: &str) -> Result<&'static StageType, String> {
 
 /// Names of the implemented stage types, sorted.
 pub fn supported_names() -> Vec<&'static str> {
-    let mut names: Vec<&str> = REGISTRY.iter().map(|t| t.name).collect();
+    let mut names: Vec<&str> = REGISTRY.iter().map(|t| t.name).chain(INLINED.iter().copied()).collect();
     names.sort();
     names
 }

@@ -6,3 +6,4 @@ pub mod files;
 pub mod json;
 pub mod parquet;
 pub mod swap;
+pub mod text;

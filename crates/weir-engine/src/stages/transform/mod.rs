@@ -1,3 +1,5 @@
 //! Transform stages: views to views.
+pub mod diff;
+pub mod json;
 pub mod sql;
 pub mod typing;

@@ -65,10 +65,6 @@ fn compared(schema: &Schema) -> Vec<(String, DataType)> {
         .collect()
 }
 
-fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 impl EqualityValidate {
     /// Rows of `a` with no equal row (NULLs equal) in `b`.
     async fn missing(&self, session: &Session, a: &str, b: &str, columns: &[String]) -> Result<u64, StageError> {
@@ -77,11 +73,15 @@ impl EqualityValidate {
         } else {
             columns
                 .iter()
-                .map(|c| format!("a.{0} IS NOT DISTINCT FROM b.{0}", ident(c)))
+                .map(|c| format!("a.{0} IS NOT DISTINCT FROM b.{0}", crate::sql::quote_ident(c)))
                 .collect::<Vec<_>>()
                 .join(" AND ")
         };
-        let sql = format!("SELECT COUNT(*) FROM {} a LEFT ANTI JOIN {} b ON {on}", ident(a), ident(b));
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} a LEFT ANTI JOIN {} b ON {on}",
+            crate::sql::quote_ident(a),
+            crate::sql::quote_ident(b)
+        );
         count(session, &sql).await
     }
 }
@@ -102,8 +102,10 @@ impl Stage for EqualityValidate {
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
         let (l, r) = (&self.left_view, &self.right_view);
-        let left = compared(session.sql(&format!("SELECT * FROM {}", ident(l))).await?.schema().as_arrow());
-        let right = compared(session.sql(&format!("SELECT * FROM {}", ident(r))).await?.schema().as_arrow());
+        let left =
+            compared(session.sql(&format!("SELECT * FROM {}", crate::sql::quote_ident(l))).await?.schema().as_arrow());
+        let right =
+            compared(session.sql(&format!("SELECT * FROM {}", crate::sql::quote_ident(r))).await?.schema().as_arrow());
         let names = |cols: &[(String, DataType)]| cols.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         let (left_names, right_names) = (names(&left), names(&right));
         let only_left: Vec<String> = left_names.iter().filter(|n| !right_names.contains(n)).cloned().collect();
@@ -135,8 +137,8 @@ impl Stage for EqualityValidate {
         let left_missing = self.missing(session, l, r, &left_names).await?;
         let right_missing = self.missing(session, r, l, &left_names).await?;
         if left_missing != 0 || right_missing != 0 {
-            let left_rows = count(session, &format!("SELECT COUNT(*) FROM {}", ident(l))).await?;
-            let right_rows = count(session, &format!("SELECT COUNT(*) FROM {}", ident(r))).await?;
+            let left_rows = count(session, &format!("SELECT COUNT(*) FROM {}", crate::sql::quote_ident(l))).await?;
+            let right_rows = count(session, &format!("SELECT COUNT(*) FROM {}", crate::sql::quote_ident(r))).await?;
             return Err(StageError::msg(format!(
                 "{SAME} '{l}' ({left_rows} rows) contains {left_missing} rows that are not in '{r}' and '{r}' ({right_rows} rows) contains {right_missing} rows which are not in '{l}'."
             )));
