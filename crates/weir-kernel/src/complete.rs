@@ -59,6 +59,12 @@ const STAGES: &[(&str, &str, &str)] = &[
   "multiLine": false"#,
     ),
     (
+        "MetadataExtract",
+        "extract",
+        r#""inputView": "typed",
+  "outputView": "metadata_of_typed""#,
+    ),
+    (
         "DeltaLakeExtract",
         "extract",
         r#""inputURI": "s3a://bucket/path/table/",
@@ -98,6 +104,19 @@ const STAGES: &[(&str, &str, &str)] = &[
   "inputView": "raw",
   "outputView": "typed",
   "failMode": "permissive""#,
+    ),
+    (
+        "MetadataFilterTransform",
+        "transform",
+        r#""inputView": "typed",
+  "outputView": "public",
+  "sql": "SELECT name FROM metadata WHERE NOT metadata.private""#,
+    ),
+    (
+        "MetadataValidate",
+        "validate",
+        r#""inputView": "typed",
+  "sql": "SELECT COUNT(*) = 0, 'no unnamed columns' FROM metadata WHERE metadata.description IS NULL""#,
     ),
     (
         "SQLValidate",

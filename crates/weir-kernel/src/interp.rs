@@ -774,7 +774,8 @@ Stage magics (first line; the rest of the cell is SQL):
   %log            LogExecute      SQL returns one row [string message], written to the log
   %configexecute  ConfigExecute   SQL returns one row [string] holding a JSON object; its keys become ${...} variables of later cells
   %arc            a stage object after the magic line
-  %metadatafilter %metadatavalidate: not supported yet by Weir
+  %metadatafilter MetadataFilterTransform  e.g. %metadatafilter inputView=v outputView=public\n SELECT name FROM metadata WHERE NOT metadata.private
+  %metadatavalidate MetadataValidate     SQL over the view `metadata` (inputView=v) returns one row [boolean, string message]
   Display arguments on the magic line: numRows= truncate= monospace= leftAlign= datasetLabels= showLog=
 
 Inspection magics (view or URI on the second line):
@@ -882,6 +883,28 @@ mod tests {
         assert_eq!(table.rows, [vec!["x", "2"]]);
         let err = it.execute("%configexecute\nSELECT '[1]'", 3, &fe).await.unwrap_err();
         assert!(format!("{err:?}").contains("must be a JSON object"), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn metadata_filter_and_validate_cells() {
+        let mut it = interpreter();
+        let fe = Recorder::default();
+        it.execute("%sql outputView=v\nSELECT 1 AS id, 'x' AS s", 1, &fe).await.unwrap();
+        it.execute(
+            "%metadatafilter inputView=v outputView=ids\nSELECT name FROM metadata WHERE type = 'integer'",
+            2,
+            &fe,
+        )
+        .await
+        .unwrap();
+        fe.take();
+        it.execute("%printschema\nids", 3, &fe).await.unwrap();
+        assert_eq!(fe.take(), [Output::Text("root\n |-- id: integer (nullable = false)\n".into())]);
+        it.execute("%metadatavalidate inputView=v\nSELECT COUNT(*) = 2, 'two columns' FROM metadata", 4, &fe)
+            .await
+            .unwrap();
+        let err = it.execute("%metadatavalidate inputView=v\nSELECT FALSE, 'no'", 5, &fe).await.unwrap_err();
+        assert!(format!("{err:?}").contains("MetadataValidate failed with message: 'no'."), "{err:?}");
     }
 
     #[tokio::test]

@@ -475,3 +475,56 @@ fn num_partitions_on_file_loads_writes_that_many_files() {
         .unwrap();
     assert!(std::fs::read_to_string(header).unwrap().starts_with("id,half\n"), "no partition column written");
 }
+
+#[test]
+fn metadata_stages_query_a_views_column_metadata() {
+    let s = Scratch::new();
+    let raw = r#"{"type": "SQLTransform", "name": "raw", "sql": "SELECT '1' AS id, 'Ann' AS name, 'secret' AS ssn", "outputView": "raw"}"#;
+    let typed = r#"{"type": "TypingTransform", "name": "typed", "inputView": "raw", "outputView": "typed", "schema": [
+      {"name": "id", "type": "integer", "nullable": false, "metadata": {"private": false, "rank": 1}},
+      {"name": "name", "type": "string", "nullable": true, "metadata": {"private": false, "rank": 2}},
+      {"name": "ssn", "type": "string", "nullable": true, "metadata": {"private": true}}
+    ]}"#;
+    let extract = r#"{"type": "MetadataExtract", "name": "meta", "inputView": "typed", "outputView": "meta"}"#;
+    let log = r#"{"type": "LogExecute", "name": "log", "sql": "SELECT TO_JSON(COLLECT_LIST(NAMED_STRUCT('n', name, 't', type, 'p', metadata.private, 'r', metadata.rank, 'nl', nullable))) FROM meta WHERE name != '_errors'"}"#;
+    let filter = r#"{"type": "MetadataFilterTransform", "name": "filter", "inputView": "typed", "outputView": "public", "sql": "SELECT name FROM metadata WHERE metadata.private = ${private}", "sqlParams": {"private": "false"}}"#;
+    let columns = r#"{"type": "LogExecute", "name": "columns", "sql": "SELECT TO_JSON(NAMED_STRUCT('rows', COUNT(*), 'name', FIRST(name))) FROM public"}"#;
+    let validate = r#"{"type": "MetadataValidate", "name": "validate", "inputView": "typed", "sql": "SELECT SUM(CASE WHEN metadata.private THEN 1 ELSE 0 END) = 1, 'one private column' FROM metadata"}"#;
+    let run = s.run_job("meta.json", &job(&[raw, typed, extract, log, filter, columns, validate]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        logged(&run, "log"),
+        serde_json::json!([
+            {"n": "id", "t": "integer", "p": false, "r": 1, "nl": false},
+            {"n": "name", "t": "string", "p": false, "r": 2, "nl": true},
+            {"n": "ssn", "t": "string", "p": true, "nl": true}
+        ])
+    );
+    assert_eq!(run.exit_stage("filter")["includedColumns"], serde_json::json!(["id", "name"]));
+    assert_eq!(run.exit_stage("filter")["excludedColumns"], serde_json::json!(["ssn", "_errors"]));
+    assert_eq!(logged(&run, "columns"), serde_json::json!({"rows": 1, "name": "Ann"}));
+    assert_eq!(logged(&run, "validate"), "one private column");
+
+    let failing = validate.replace("= 1, 'one", "= 2, 'two");
+    let run = s.run_job("fail.json", &job(&[raw, typed, &failing]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("MetadataValidate failed with message: 'two private column'."), "{}", run.stderr);
+    let shape = validate.replace("SUM(CASE WHEN metadata.private THEN 1 ELSE 0 END) = 1, 'one private column'", "name");
+    let run = s.run_job("shape.json", &job(&[raw, typed, &shape]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("MetadataValidate requires query to return 1 row with [outcome: boolean, message: string] signature. Query returned 4 rows of type [string]."),
+        "{}",
+        run.stderr
+    );
+    let no_name = filter.replace("SELECT name FROM", "SELECT type FROM");
+    let run = s.run_job("no-name.json", &job(&[raw, typed, &no_name]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("result does not contain field 'name' so cannot be filtered"), "{}", run.stderr);
+    let run = s.run_job(
+        "missing.json",
+        &job(&[r#"{"type": "MetadataFilterTransform", "name": "f", "outputView": "x", "sql": "SELECT 1"}"#]),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Missing required attribute 'inputView'."), "{}", run.stderr);
+}

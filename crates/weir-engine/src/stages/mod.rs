@@ -12,6 +12,7 @@ use crate::storage::StorageError;
 pub mod execute;
 pub mod extract;
 pub mod load;
+pub mod metadata_table;
 pub mod sql_source;
 pub mod transform;
 pub mod validate;
@@ -80,13 +81,16 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "ParquetExtract", build: extract::parquet::build },
     StageType { name: "TextExtract", build: extract::text::build },
     StageType { name: "BytesExtract", build: extract::bytes::build },
+    StageType { name: "MetadataExtract", build: extract::metadata::build },
     StageType { name: "DeltaLakeExtract", build: extract::delta::build },
     StageType { name: "SQLTransform", build: transform::sql::build },
     StageType { name: "TypingTransform", build: transform::typing::build },
     StageType { name: "JSONTransform", build: transform::json::build },
     StageType { name: "DiffTransform", build: transform::diff::build },
+    StageType { name: "MetadataFilterTransform", build: transform::metadata_filter::build },
     StageType { name: "SQLValidate", build: validate::sql::build },
     StageType { name: "EqualityValidate", build: validate::equality::build },
+    StageType { name: "MetadataValidate", build: validate::metadata::build },
     StageType { name: "DelimitedLoad", build: load::delimited::build },
     StageType { name: "JSONLoad", build: load::json::build },
     StageType { name: "ParquetLoad", build: load::parquet::build },
@@ -105,12 +109,10 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "HTTPExtract",
     "ImageExtract",
     "JDBCExtract",
-    "MetadataExtract",
     "ORCExtract",
     "RateExtract",
     "StatisticsExtract",
     "HTTPTransform",
-    "MetadataFilterTransform",
     "MetadataTransform",
     "MLTransform",
     "SimilarityJoinTransform",
@@ -120,7 +122,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "HTTPLoad",
     "JDBCLoad",
     "ORCLoad",
-    "MetadataValidate",
     "HTTPExecute",
 ];
 

@@ -3,6 +3,7 @@ pub mod bytes;
 pub mod delimited;
 pub mod delta;
 pub mod json;
+pub mod metadata;
 pub mod parquet;
 pub mod source;
 pub mod text;

@@ -74,7 +74,15 @@ pub async fn outcome_and_message(
     sql: &str,
     prefix: &str,
 ) -> Result<(bool, Option<String>), StageError> {
-    let ShapedResult { batches, rows, schema, types } = shaped_result(session, sql).await?;
+    outcome_and_message_of(session.sql(sql).await?, prefix).await
+}
+
+/// [`outcome_and_message`] of a query already planned.
+pub async fn outcome_and_message_of(
+    df: datafusion::dataframe::DataFrame,
+    prefix: &str,
+) -> Result<(bool, Option<String>), StageError> {
+    let ShapedResult { batches, rows, schema, types } = shaped(df).await?;
     let shape_ok = rows == 1
         && types.len() == 2
         && schema.as_ref().is_some_and(|s| {
@@ -110,7 +118,11 @@ pub struct ShapedResult {
 
 /// Runs `sql` and collects it (validation and execute stages expect one row).
 pub async fn shaped_result(session: &Session, sql: &str) -> Result<ShapedResult, StageError> {
-    let batches = session.sql(sql).await?.collect().await?;
+    shaped(session.sql(sql).await?).await
+}
+
+async fn shaped(df: datafusion::dataframe::DataFrame) -> Result<ShapedResult, StageError> {
+    let batches = df.collect().await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     let schema = batches.first().map(|b| b.schema());
     let types: Vec<String> = schema
