@@ -183,6 +183,12 @@ const STAGES: &[(&str, &str, &str)] = &[
   "saveMode": "Overwrite""#,
     ),
     (
+        "ConsoleLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputMode": "Append""#,
+    ),
+    (
         "DeltaLakeLoad",
         "load",
         r#""inputView": "typed",

@@ -528,3 +528,26 @@ fn metadata_stages_query_a_views_column_metadata() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("Missing required attribute 'inputView'."), "{}", run.stderr);
 }
+
+#[test]
+fn console_load_prints_the_view_as_spark_show() {
+    let s = Scratch::new();
+    let console = r#"{"type": "ConsoleLoad", "name": "console", "inputView": "a"}"#;
+    let run = s.run_job("console.json", &job(&[console]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let table = "+---+----+\n| id|name|\n+---+----+\n|  1|   x|\n|  2|null|\n|  2|null|\n+---+----+\n";
+    assert!(
+        run.stdout.contains(&format!("Batch: 0\n-------------------------------------------\n{table}")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.exit_stage("console")["shownRows"], 3);
+    let bad = r#"{"type": "ConsoleLoad", "name": "console", "inputView": "a", "outputMode": "Sometimes"}"#;
+    let run = s.run_job("bad.json", &job(&[bad]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("Invalid value 'Sometimes'. Expected one of: ['Append', 'Complete', 'Update']."),
+        "{}",
+        run.stderr
+    );
+}

@@ -173,7 +173,8 @@ mod tests {
                 .with_metadata(meta(&[("private", "false"), ("weir.spark_type", "x")])),
         ]);
         let batch = metadata_batch(&schema).unwrap();
-        let names: Vec<&str> = batch.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        let schema_out = batch.schema();
+        let names: Vec<&str> = schema_out.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["metadata", "name", "nullable", "type"]);
         let DataType::Struct(fields) = batch.schema().field(0).data_type().clone() else { panic!() };
         let keys: Vec<(String, DataType)> = fields.iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();

@@ -1,4 +1,5 @@
 //! Load stages: write a view somewhere.
+pub mod console;
 pub mod delimited;
 pub mod delta;
 pub mod delta_merge;
