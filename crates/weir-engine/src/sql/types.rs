@@ -141,3 +141,28 @@ pub fn spark_type_name(t: &DataType) -> Option<String> {
         _ => return None,
     })
 }
+
+/// Spark's `DataType.typeName` (`integer`, `long`, `decimal(10,2)`, `array`...): the word
+/// Spark's schema JSON and Arc's messages use.
+pub fn spark_type_word(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "byte".into(),
+        DataType::Int16 => "short".into(),
+        DataType::Int32 => "integer".into(),
+        DataType::Int64 => "long".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
+        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => "array".into(),
+        DataType::Map(..) => "map".into(),
+        DataType::Struct(_) => "struct".into(),
+        DataType::Null => "void".into(),
+        other => spark_type_name(other).unwrap_or_else(|| other.to_string().to_lowercase()),
+    }
+}

@@ -21,24 +21,16 @@ use crate::stages::StageError;
 /// The name Arc gives the metadata view while a Metadata stage's SQL runs.
 pub const VIEW: &str = "metadata";
 
-/// Spark's `DataType.typeName` as its schema JSON writes it.
+/// The `type` of a column in the metadata table: Spark's `typeName`, or for nested types
+/// (where Spark's schema JSON holds a type document) their simple string.
 fn json_type_name(t: &DataType) -> String {
     match t {
-        DataType::Null => "void".into(),
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "byte".into(),
-        DataType::Int16 => "short".into(),
-        DataType::Int32 => "integer".into(),
-        DataType::Int64 => "long".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
-        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        other => crate::sql::types::spark_type_name(other).unwrap_or_else(|| other.to_string()),
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(..)
+        | DataType::Map(..)
+        | DataType::Struct(_) => crate::sql::types::spark_type_name(t).unwrap_or_else(|| t.to_string()),
+        _ => crate::sql::types::spark_type_word(t),
     }
 }
 

@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::config::{ConfigError, StageConfig};
 use crate::session::Session;
-use crate::stages::execute::log::single_string;
+use crate::stages::execute::log::single_string_of;
 use crate::stages::sql_source::SqlSource;
+use crate::stages::validate::sql::shaped_result;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 
 /// Arc's signature message.
@@ -74,13 +75,20 @@ impl Stage for ConfigExecute {
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let message = single_string(session, &self.sql.sql, SIGNATURE).await?;
+        // The query runs once: its one row gives the variables and, with `outputView`, the view.
+        let result = shaped_result(session, &self.sql.sql).await?;
+        let kept = match (&self.output_view, &result.schema) {
+            (Some(view), Some(schema)) => Some((view, schema.clone(), result.batches.clone())),
+            _ => None,
+        };
+        let message = single_string_of(result, SIGNATURE)?;
         let vars = variables(message.as_deref())?;
         let mut out = Outcome { rows: Some(1), ..Default::default() };
         out.detail.insert("message".into(), Value::Object(vars.clone()));
         session.add_variables(vars);
-        if let Some(view) = &self.output_view {
-            let df = session.sql(&self.sql.sql).await?;
+        if let Some((view, schema, batches)) = kept {
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+            let df = session.ctx.read_table(std::sync::Arc::new(table))?;
             let registered = self.view.register(session, view, df).await?;
             out.detail.extend(registered.detail);
         }

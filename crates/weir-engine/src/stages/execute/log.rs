@@ -27,7 +27,12 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
 /// ConfigExecute): `None` when that string is NULL, Arc's signature error (with `prefix`)
 /// for any other shape.
 pub async fn single_string(session: &Session, sql: &str, prefix: &str) -> Result<Option<String>, StageError> {
-    let ShapedResult { batches, rows, schema, types } = shaped_result(session, sql).await?;
+    single_string_of(shaped_result(session, sql).await?, prefix)
+}
+
+/// [`single_string`] of a result already collected.
+pub fn single_string_of(result: ShapedResult, prefix: &str) -> Result<Option<String>, StageError> {
+    let ShapedResult { batches, rows, schema, types } = result;
     let is_text = schema.as_ref().is_some_and(|s| {
         s.fields().len() == 1
             && matches!(

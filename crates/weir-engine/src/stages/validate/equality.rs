@@ -27,30 +27,6 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
 const SAME: &str = "EqualityValidate ensures the two input datasets are the same (including column order), but";
 const NOT_COMPARABLE: &str = "Columns are not equal so cannot the data be compared.";
 
-/// Spark's `DataType.typeName`, which Arc's type-mismatch message prints.
-fn spark_type_name(t: &DataType) -> String {
-    match t {
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "byte".into(),
-        DataType::Int16 => "short".into(),
-        DataType::Int32 => "integer".into(),
-        DataType::Int64 => "long".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
-        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => "array".into(),
-        DataType::Map(..) => "map".into(),
-        DataType::Struct(_) => "struct".into(),
-        DataType::Null => "void".into(),
-        other => crate::sql::types::spark_type_name(other).unwrap_or_else(|| other.to_string().to_lowercase()),
-    }
-}
-
 fn quoted(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ")
 }
@@ -127,7 +103,8 @@ impl Stage for EqualityValidate {
             )));
         }
         if left.iter().zip(&right).any(|((_, a), (_, b))| !a.equals_datatype(b)) {
-            let types = |cols: &[(String, DataType)]| quoted(cols.iter().map(|(_, t)| spark_type_name(t)));
+            let types =
+                |cols: &[(String, DataType)]| quoted(cols.iter().map(|(_, t)| crate::sql::types::spark_type_word(t)));
             return Err(StageError::msg(format!(
                 "{SAME} '{l}' contains column types (ordered): [{}] and '{r}' contains column types (ordered): [{}]. {NOT_COMPARABLE}",
                 types(&left),

@@ -82,7 +82,7 @@ pub async fn outcome_and_message_of(
     df: datafusion::dataframe::DataFrame,
     prefix: &str,
 ) -> Result<(bool, Option<String>), StageError> {
-    let ShapedResult { batches, rows, schema, types } = shaped(df).await?;
+    let ShapedResult { batches, rows, schema, types } = shaped_result_of(df).await?;
     let shape_ok = rows == 1
         && types.len() == 2
         && schema.as_ref().is_some_and(|s| {
@@ -118,10 +118,11 @@ pub struct ShapedResult {
 
 /// Runs `sql` and collects it (validation and execute stages expect one row).
 pub async fn shaped_result(session: &Session, sql: &str) -> Result<ShapedResult, StageError> {
-    shaped(session.sql(sql).await?).await
+    shaped_result_of(session.sql(sql).await?).await
 }
 
-async fn shaped(df: datafusion::dataframe::DataFrame) -> Result<ShapedResult, StageError> {
+/// [`shaped_result`] of a query already planned.
+pub async fn shaped_result_of(df: datafusion::dataframe::DataFrame) -> Result<ShapedResult, StageError> {
     let batches = df.collect().await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     let schema = batches.first().map(|b| b.schema());
