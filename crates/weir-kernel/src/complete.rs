@@ -106,6 +106,14 @@ const STAGES: &[(&str, &str, &str)] = &[
   "failMode": "permissive""#,
     ),
     (
+        "MetadataTransform",
+        "transform",
+        r#""schemaURI": "s3a://bucket/meta/schema.json",
+  "inputView": "typed",
+  "outputView": "described",
+  "failMode": "permissive""#,
+    ),
+    (
         "MetadataFilterTransform",
         "transform",
         r#""inputView": "typed",

@@ -551,3 +551,110 @@ fn console_load_prints_the_view_as_spark_show() {
         run.stderr
     );
 }
+
+#[test]
+fn metadata_transform_replaces_column_metadata_by_name_and_schema_view_feeds_typing() {
+    let s = Scratch::new();
+    let raw = r#"{"type": "SQLTransform", "name": "raw", "sql": "SELECT '7' AS id, 'Ann' AS name, 'x' AS extra", "outputView": "raw"}"#;
+    // A schema held in a view, one field object per row, as Arc reads `schemaView`.
+    let schema = r#"{"type": "SQLTransform", "name": "schema", "outputView": "schema", "sql": "SELECT * FROM VALUES ('id', 'integer', false, NAMED_STRUCT('private', false, 'rank', 1), 'the key'), ('name', 'string', true, NAMED_STRUCT('private', true, 'rank', 2), NULL), ('extra', 'string', true, NAMED_STRUCT('private', false, 'rank', 3), NULL) AS t(name, type, nullable, metadata, description)"}"#;
+    let typed = r#"{"type": "TypingTransform", "name": "typed", "inputView": "raw", "outputView": "typed", "schemaView": "schema"}"#;
+    let retag = r#"{"type": "MetadataTransform", "name": "retag", "inputView": "typed", "outputView": "retagged", "schema": [
+      {"name": "id", "type": "integer", "nullable": true, "metadata": {"owner": "hr"}},
+      {"name": "absent", "type": "string", "nullable": true}
+    ]}"#;
+    let meta = |view: &str| {
+        format!(
+            r#"{{"type": "LogExecute", "name": "log-{view}", "sql": "SELECT TO_JSON(COLLECT_LIST(NAMED_STRUCT('n', name, 't', type, 'm', metadata))) FROM meta_{view} WHERE name != '_errors'"}}"#
+        )
+    };
+    let extract = |view: &str| {
+        format!(
+            r#"{{"type": "MetadataExtract", "name": "meta-{view}", "inputView": "{view}", "outputView": "meta_{view}"}}"#
+        )
+    };
+    let values = r#"{"type": "LogExecute", "name": "values", "sql": "SELECT TO_JSON(NAMED_STRUCT('id', id, 'name', name, 'n', COUNT(*) OVER ())) FROM retagged"}"#;
+    let (et, mt, er, mr) = (extract("typed"), meta("typed"), extract("retagged"), meta("retagged"));
+    let run = s.run_job("meta.json", &job(&[raw, schema, typed, retag, &et, &mt, &er, &mr, values]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("typed")["schemaView"], "schema");
+    // TypingTransform typed with the view's schema: Arc's metadata (user keys, description,
+    // nullable, internal: false) on each column.
+    let typed_meta = logged(&run, "log-typed");
+    let expected = serde_json::json!([
+        {"n": "extra", "t": "string", "m": {"internal": false, "nullable": true, "private": false, "rank": 3}},
+        {"n": "id", "t": "integer", "m": {"description": "the key", "internal": false, "nullable": false, "private": false, "rank": 1}},
+        {"n": "name", "t": "string", "m": {"internal": false, "nullable": true, "private": true, "rank": 2}}
+    ]);
+    assert_eq!(without_nulls(&typed_meta), expected, "{typed_meta}");
+    // MetadataTransform replaced id's metadata (rank, private and description gone), left the
+    // other columns as they were, and ignored the schema's field with no column (permissive).
+    let retagged = without_nulls(&logged(&run, "log-retagged"));
+    assert_eq!(
+        retagged[1],
+        serde_json::json!({"n": "id", "t": "integer", "m": {"internal": false, "nullable": true, "owner": "hr"}})
+    );
+    assert_eq!(retagged[0], expected[0]);
+    assert_eq!(retagged[2], expected[2]);
+    assert_eq!(logged(&run, "values"), serde_json::json!({"id": 7, "name": "Ann", "n": 1}), "values unchanged");
+
+    // failfast: the schema's names must be the view's, in Arc's words.
+    let failfast = r#"{"type": "MetadataTransform", "name": "strict", "inputView": "raw", "outputView": "x", "schemaView": "schema", "failMode": "failfast"}"#;
+    let run = s.run_job("ok.json", &job(&[raw, schema, failfast]));
+    assert_eq!(run.code, 0, "same names pass: {}", run.all());
+    let fewer =
+        r#"{"type": "SQLTransform", "name": "fewer", "sql": "SELECT id, name FROM raw", "outputView": "fewer"}"#;
+    let failfast = failfast.replace(r#""inputView": "raw""#, r#""inputView": "fewer""#);
+    let run = s.run_job("strict.json", &job(&[raw, schema, fewer, &failfast]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("MetadataTransform with failMode = 'failfast' ensures that the schemaView 'schema' has the same columns as inputView 'fewer' but schemaView 'schema' has columns: ['extra', 'id', 'name'] and 'fewer' contains columns: ['id', 'name']."),
+        "{}",
+        run.stderr
+    );
+
+    // A schema view that is not a valid Arc schema fails the stage when it runs.
+    let bad_schema = r#"{"type": "SQLTransform", "name": "schema", "outputView": "schema", "sql": "SELECT 'id' AS name, 'integr' AS type, true AS nullable"}"#;
+    let run = s.run_job("bad-view.json", &job(&[raw, bad_schema, typed]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Schema view 'schema' to cannot be parsed as it has errors:"), "{}", run.stderr);
+
+    for (stage, message) in [
+        (
+            r#"{"type": "MetadataTransform", "name": "m", "inputView": "raw", "outputView": "x"}"#,
+            "One of ['schema', 'schemaURI', 'schemaView'] must be set.",
+        ),
+        (
+            r#"{"type": "MetadataTransform", "name": "m", "inputView": "raw", "outputView": "x", "schemaView": "s", "schemaURI": "s.json"}"#,
+            "Only one of ['schema', 'schemaURI', 'schemaView'] may be set.",
+        ),
+        (
+            r#"{"type": "MetadataTransform", "name": "m", "inputView": "raw", "outputView": "x", "schemaView": "s", "failMode": "strict"}"#,
+            "Invalid value 'strict'. Expected one of: ['permissive', 'failfast'].",
+        ),
+        (
+            r#"{"type": "MetadataTransform", "name": "m", "outputView": "x", "schemaView": "s"}"#,
+            "Missing required attribute 'inputView'.",
+        ),
+    ] {
+        let run = s.run_job("config.json", &job(&[raw, stage]));
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(run.stderr.contains(message), "{message}\n{}", run.stderr);
+    }
+}
+
+/// `v` with every NULL object member left out (the metadata struct has every key of the view)
+/// and a list of columns sorted by name (`n`).
+fn without_nulls(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect()
+        }
+        serde_json::Value::Array(a) => {
+            let mut items: Vec<serde_json::Value> = a.iter().map(without_nulls).collect();
+            items.sort_by_key(|item| item["n"].as_str().unwrap_or_default().to_string());
+            serde_json::Value::Array(items)
+        }
+        other => other.clone(),
+    }
+}

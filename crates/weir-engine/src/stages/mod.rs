@@ -12,7 +12,9 @@ use crate::storage::StorageError;
 pub mod execute;
 pub mod extract;
 pub mod load;
+pub mod mapped;
 pub mod metadata_table;
+pub mod schema_source;
 pub mod sql_source;
 pub mod transform;
 pub mod validate;
@@ -88,6 +90,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "JSONTransform", build: transform::json::build },
     StageType { name: "DiffTransform", build: transform::diff::build },
     StageType { name: "MetadataFilterTransform", build: transform::metadata_filter::build },
+    StageType { name: "MetadataTransform", build: transform::metadata::build },
     StageType { name: "SQLValidate", build: validate::sql::build },
     StageType { name: "EqualityValidate", build: validate::equality::build },
     StageType { name: "MetadataValidate", build: validate::metadata::build },
@@ -114,7 +117,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "RateExtract",
     "StatisticsExtract",
     "HTTPTransform",
-    "MetadataTransform",
     "MLTransform",
     "SimilarityJoinTransform",
     "TensorFlowServingTransform",

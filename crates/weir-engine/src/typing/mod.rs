@@ -47,6 +47,25 @@ pub enum FailMode {
     FailFast,
 }
 
+impl FailMode {
+    /// Arc's name of the mode, as `failMode` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailMode::Permissive => "permissive",
+            FailMode::FailFast => "failfast",
+        }
+    }
+
+    /// Reads `failMode` (`permissive`, the default, or `failfast`).
+    pub fn read(c: &mut crate::config::StageConfig) -> Option<Self> {
+        c.choice(
+            "failMode",
+            &[("permissive", FailMode::Permissive), ("failfast", FailMode::FailFast)],
+            FailMode::Permissive,
+        )
+    }
+}
+
 /// Why typing cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TypingError {
@@ -99,14 +118,10 @@ pub fn arrow_type(field: &FieldSpec) -> Result<DataType, TypingError> {
     })
 }
 
-fn field_metadata(field: &FieldSpec) -> HashMap<String, String> {
+/// A typed column's metadata as Arc sets it: the field's `metadata` object (non-string values
+/// as JSON text), then `id` and `description` when given, `nullable` and `internal: false`.
+pub fn field_metadata(field: &FieldSpec) -> HashMap<String, String> {
     let mut m = HashMap::new();
-    if let Some(d) = &field.description {
-        m.insert("description".to_string(), d.clone());
-    }
-    if let Some(id) = &field.id {
-        m.insert("id".to_string(), id.clone());
-    }
     if let Some(meta) = &field.metadata {
         for (k, v) in meta {
             let text = match v {
@@ -116,6 +131,14 @@ fn field_metadata(field: &FieldSpec) -> HashMap<String, String> {
             m.insert(k.clone(), text);
         }
     }
+    if let Some(id) = &field.id {
+        m.insert("id".to_string(), id.clone());
+    }
+    if let Some(d) = &field.description {
+        m.insert("description".to_string(), d.clone());
+    }
+    m.insert("nullable".to_string(), field.nullable.to_string());
+    m.insert("internal".to_string(), "false".to_string());
     m
 }
 

@@ -35,22 +35,23 @@ impl Stage for JsonTransform {
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let input = session.view(&self.input_view).await?;
-        let fields: Vec<String> = input
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| format!("{}, {}", quote_literal(f.name()), quote_ident(f.name())))
-            .collect();
-        if fields.is_empty() {
-            return Err(StageError::msg(format!("inputView '{}' has no columns to write as JSON.", self.input_view)));
-        }
-        let sql = format!(
-            "SELECT TO_JSON(NAMED_STRUCT({})) AS value FROM {}",
-            fields.join(", "),
-            quote_ident(&self.input_view)
-        );
-        let df = session.sql(&sql).await?;
+        let df = to_json_rows(session, &self.input_view).await?;
         self.common.register(session, &self.output_view, df).await
     }
+}
+
+/// `view`'s rows as one JSON object string each, in a column `value` (Spark's `toJSON`).
+pub async fn to_json_rows(session: &Session, view: &str) -> Result<datafusion::dataframe::DataFrame, StageError> {
+    let input = session.view(view).await?;
+    let fields: Vec<String> = input
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| format!("{}, {}", quote_literal(f.name()), quote_ident(f.name())))
+        .collect();
+    if fields.is_empty() {
+        return Err(StageError::msg(format!("inputView '{view}' has no columns to write as JSON.")));
+    }
+    let sql = format!("SELECT TO_JSON(NAMED_STRUCT({})) AS value FROM {}", fields.join(", "), quote_ident(view));
+    Ok(session.sql(&sql).await?)
 }

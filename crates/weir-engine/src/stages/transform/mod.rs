@@ -1,6 +1,7 @@
 //! Transform stages: views to views.
 pub mod diff;
 pub mod json;
+pub mod metadata;
 pub mod metadata_filter;
 pub mod sql;
 pub mod typing;
