@@ -146,7 +146,7 @@ impl Db<'_> {
         assert_eq!(run.code, 0, "{}: {}", self.name, run.all());
         let clash = sql(
             "clash",
-            "SELECT * FROM (SELECT CAST(id AS INT) AS id, 'new' AS name FROM range(10, 2509) UNION ALL SELECT 2508, 'again') ORDER BY id, name DESC",
+            "SELECT * FROM (SELECT CAST(id AS INT) AS id, 'new' AS name FROM range(10, 2509) UNION ALL SELECT 2508, 'again') AS u ORDER BY id, name DESC",
         );
         let run =
             self.run(&s, &[clash, self.load("clash", "keyed", r#", "batchsize": 1000, "saveMode": "Overwrite""#)]);
