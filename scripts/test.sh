@@ -8,13 +8,15 @@
 #   s3s-fs       S3-compatible server for the S3 tests: cargo install into ~/.cargo/bin
 #                (about 3.5 min once per machine; outlives fresh clones, so CI reuses it)
 #   chromium     Debian's package, for the web UI test (apt-get, when root)
-#   postgresql   Debian's package, for the two-instance service test (apt-get, when root; the
-#                test starts its own throwaway server from these binaries)
+#   postgresql   Debian's package, for the two-instance service test and the JDBC tests
+#                (apt-get, when root; the tests start their own throwaway servers from these binaries)
+#   mariadb-server  Debian's package, for the MySQL/MariaDB JDBC tests (apt-get, when root; the
+#                tests start their own throwaway servers from these binaries)
 #   .venv/       Python deltalake + pyarrow (the independent Delta reader), the Jupyter clients
 #                the kernel tests drive (jupyter_client, nbclient), moto + boto3 (the SQS
 #                event source) (pins: tests/python/requirements.txt; about 40 s once per
 #                clone; git-ignored)
-# WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN, when set, are used instead
+# WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN / WEIR_MARIADB_BIN, when set, are used instead
 # (nothing installed for that tool);
 # PYTHON picks the interpreter the venv is made from (default python3).
 # The first run builds DataFusion and delta-rs: about 9 minutes on 2 cores (debug profile).
@@ -111,6 +113,21 @@ else
   exit 1
 fi
 export WEIR_PG_BIN=$(pg_bin)
+
+section "MariaDB: the MySQL/MariaDB server of the JDBC tests"
+if [ -n "${WEIR_MARIADB_BIN:-}" ]; then
+  echo "using WEIR_MARIADB_BIN=$WEIR_MARIADB_BIN"
+elif [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null 2>&1; then
+  echo "installed: /usr/sbin/mariadbd ($(/usr/sbin/mariadbd --version))"
+elif can_apt; then
+  start=$SECONDS
+  apt_install mariadb-server "the JDBC tests start their own throwaway servers"
+  echo "installed /usr/sbin/mariadbd $(elapsed "$start")"
+else
+  echo "MariaDB server binaries are missing and cannot be installed here (needs root and apt-get):" >&2
+  echo "install Debian's mariadb-server package, or set WEIR_MARIADB_BIN to the directory holding mariadbd, mariadb-install-db and mariadb" >&2
+  exit 1
+fi
 
 section "cargo test --workspace (debug profile)"
 start=$SECONDS

@@ -146,6 +146,29 @@ const STAGES: &[(&str, &str, &str)] = &[
   "sqlParams": {}"#,
     ),
     (
+        "JDBCExtract",
+        "extract",
+        r#""jdbcURL": "jdbc:postgresql://host:5432/database",
+  "tableName": "(SELECT * FROM public.customer) customer",
+  "outputView": "customer",
+  "fetchsize": 10000,
+  "params": {
+    "user": "etl",
+    "password": "${ETL_CONF_DB_PASSWORD}"
+  }"#,
+    ),
+    (
+        "JDBCExecute",
+        "execute",
+        r#""inputURI": "s3a://bucket/sql/update.sql",
+  "jdbcURL": "jdbc:postgresql://host:5432/database",
+  "sqlParams": {},
+  "params": {
+    "user": "etl",
+    "password": "${ETL_CONF_DB_PASSWORD}"
+  }"#,
+    ),
+    (
         "ConfigExecute",
         "execute",
         r#""sql": "SELECT TO_JSON(NAMED_STRUCT('ETL_CONF_RUN_DATE', CAST(CURRENT_DATE() AS STRING)))",
@@ -189,6 +212,19 @@ const STAGES: &[(&str, &str, &str)] = &[
         r#""inputView": "typed",
   "outputURI": "s3a://bucket/out/data.parquet",
   "saveMode": "Overwrite""#,
+    ),
+    (
+        "JDBCLoad",
+        "load",
+        r#""inputView": "typed",
+  "jdbcURL": "jdbc:postgresql://host:5432/database",
+  "tableName": "public.customer",
+  "saveMode": "Overwrite",
+  "batchsize": 1000,
+  "params": {
+    "user": "etl",
+    "password": "${ETL_CONF_DB_PASSWORD}"
+  }"#,
     ),
     (
         "ConsoleLoad",
@@ -340,5 +376,16 @@ mod tests {
         assert!(matches.is_empty(), "only the first word completes");
         let (matches, _, _, _) = complete("%printsch", 9, &all);
         assert_eq!(matches, ["%printschema\nview", "%printschema\ncontacts"]);
+    }
+
+    #[test]
+    fn jdbc_skeletons() {
+        let all = items(&["test".to_string()], &[]);
+        let (matches, _, _, _) = complete("JDBC", 4, &all);
+        for name in ["JDBCExtract", "JDBCExecute", "JDBCLoad"] {
+            let m = matches.iter().find(|m| m.contains(&format!("\"type\": \"{name}\""))).expect(name);
+            assert!(m.contains("\"jdbcURL\": \"jdbc:postgresql://"), "{m}");
+            assert!(m.contains("${ETL_CONF_DB_PASSWORD}"), "no literal password in a skeleton: {m}");
+        }
     }
 }

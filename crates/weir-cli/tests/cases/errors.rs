@@ -29,10 +29,10 @@ fn unsupported_stage_type_says_so() {
     let s = Scratch::new();
     let run = s.run_job(
         "job.json",
-        r#"{"stages": [{"type": "JDBCLoad", "name": "db", "environments": ["test"], "inputView": "x", "jdbcURL": "jdbc:x", "tableName": "t"}]}"#,
+        r#"{"stages": [{"type": "MLTransform", "name": "db", "environments": ["test"], "inputView": "x", "inputURI": "m", "outputView": "y"}]}"#,
     );
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("'JDBCLoad' is not supported yet"), "{}", run.stderr);
+    assert!(run.stderr.contains("'MLTransform' is not supported yet"), "{}", run.stderr);
 }
 
 #[test]

@@ -16,7 +16,7 @@ fn job_output(s: &Scratch, url: &str, password: &str) -> String {
     assert!(lint.stdout.contains("\"event\":\"lint\""), "{}", lint.all());
     let ran = s.run_job("sql.json", &sql);
     assert_eq!(ran.code, 0, "{}", ran.all());
-    // A JDBCExecute is refused (no drivers): its error names the URL.
+    // A JDBCExecute is refused (no such driver, or no SQL file): its error names the URL.
     let jdbc = format!(
         r#"{{"stages": [{{"type": "JDBCExecute", "name": "call the database", "environments": ["test"],
     "inputURI": "/nowhere.sql", "jdbcURL": "{url}", "password": "{password}"}}]}}"#
@@ -38,6 +38,8 @@ fn jdbc_passwords_are_masked_in_events_errors_and_summary() {
         let all = job_output(&s, url, password);
         assert!(all.contains("*****"), "{url}: nothing masked\n{all}");
         assert!(!all.contains(password), "{url}: the password is in the output\n{all}");
-        assert!(all.contains("Invalid driver"), "{url}: {all}");
+        if url.contains("oracle") || url.contains("sqlserver") {
+            assert!(all.contains("Invalid driver"), "{url}: {all}");
+        }
     }
 }

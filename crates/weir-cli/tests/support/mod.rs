@@ -497,6 +497,17 @@ pub struct PgServer {
 impl PgServer {
     #[track_caller]
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A server whose superuser `postgres` needs `password` (scram-sha-256 over TCP).
+    #[track_caller]
+    pub fn start_with_password(password: &str) -> Self {
+        Self::start_with(Some(password))
+    }
+
+    #[track_caller]
+    fn start_with(password: Option<&str>) -> Self {
         let bin = std::env::var_os("WEIR_PG_BIN")
             .map(PathBuf::from)
             .or_else(|| {
@@ -516,6 +527,10 @@ impl PgServer {
         let base = tempfile::Builder::new().prefix("weir-pg-").tempdir().expect("pg temp dir");
         let data = base.path().join("data");
         std::fs::create_dir(&data).expect("pg data dir");
+        let pwfile = base.path().join("pwfile");
+        if let Some(password) = password {
+            std::fs::write(&pwfile, password).expect("pg password file");
+        }
         let as_postgres = running_as_root();
         if as_postgres {
             use std::os::unix::fs::PermissionsExt;
@@ -525,12 +540,14 @@ impl PgServer {
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let server = PgServer { bin, data, port, as_postgres, _base: base };
-        let out = server
-            .command("initdb")
-            .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "-D"])
-            .arg(&server.data)
-            .output()
-            .expect("initdb");
+        let mut initdb = server.command("initdb");
+        match password {
+            Some(_) => {
+                initdb.args(["-U", "postgres", "--auth=scram-sha-256"]).arg(format!("--pwfile={}", pwfile.display()))
+            }
+            None => initdb.args(["-U", "postgres", "--auth=trust"]),
+        };
+        let out = initdb.args(["--no-sync", "-E", "UTF8", "-D"]).arg(&server.data).output().expect("initdb");
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off");
         let out = server
@@ -568,11 +585,165 @@ impl PgServer {
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs `sql` with `psql` as `postgres` (password `password` when the server needs one),
+    /// returning its unaligned, tuples-only output (`|`-separated); panics on failure.
+    #[track_caller]
+    pub fn psql(&self, password: Option<&str>, sql: &str) -> String {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .arg("-p")
+        .arg(self.port.to_string())
+        .arg("-c")
+        .arg(sql)
+        .stdin(Stdio::null());
+        if let Some(password) = password {
+            cmd.env("PGPASSWORD", password);
+        }
+        let out = cmd.output().expect("psql runs");
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
 }
 
 impl Drop for PgServer {
     fn drop(&mut self) {
         let _ = self.command("pg_ctl").args(["-m", "immediate", "-D"]).arg(&self.data).arg("stop").output();
+    }
+}
+
+/// A throwaway MariaDB server on 127.0.0.1 with a free port, from Debian's `mariadb-server`
+/// (installed by `./scripts/test.sh`; `$WEIR_MARIADB_BIN` names a directory holding `mariadbd`,
+/// `mariadb-install-db` and `mariadb` instead). The data directory is made by
+/// `mariadb-install-db` in a temp dir; the server has a user `weir` with a password and a
+/// database `weir`. Stopped and deleted on drop.
+pub struct MariaDbServer {
+    child: std::process::Child,
+    client: PathBuf,
+    socket: PathBuf,
+    port: u16,
+    _base: tempfile::TempDir,
+}
+
+impl MariaDbServer {
+    pub const USER: &'static str = "weir";
+    pub const DATABASE: &'static str = "weir";
+
+    fn program(name: &str) -> PathBuf {
+        if let Some(dir) = std::env::var_os("WEIR_MARIADB_BIN") {
+            return PathBuf::from(dir).join(name);
+        }
+        ["/usr/sbin", "/usr/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file())
+            .or_else(|| which(name))
+            .unwrap_or_else(|| panic!("{name} not found: run ./scripts/test.sh (it installs mariadb-server)"))
+    }
+
+    /// Starts a server whose user `weir` has `password`.
+    #[track_caller]
+    pub fn start(password: &str) -> Self {
+        let base = tempfile::Builder::new().prefix("weir-mariadb-").tempdir().expect("mariadb temp dir");
+        let data = base.path().join("data");
+        let socket = base.path().join("mysqld.sock");
+        let mut user = Vec::new();
+        if running_as_root() {
+            user.push("--user=root".to_string());
+        }
+        let out = Command::new(Self::program("mariadb-install-db"))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .args(&user)
+            .stdin(Stdio::null())
+            .output()
+            .expect("mariadb-install-db runs");
+        assert!(out.status.success(), "mariadb-install-db failed: {}", String::from_utf8_lossy(&out.stderr));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let log = std::fs::File::create(base.path().join("server.log")).expect("log");
+        let child = Command::new(Self::program("mariadbd"))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", socket.display()))
+            .arg(format!("--pid-file={}", base.path().join("mysqld.pid").display()))
+            .arg(format!("--port={port}"))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M",
+                "--innodb-log-file-size=4M",
+            ])
+            .args(&user)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("mariadbd starts");
+        let mut server = MariaDbServer { child, client: Self::program("mariadb"), socket, port, _base: base };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !server.socket.exists() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("mariadbd exited ({status}): {}", server.log());
+            }
+            assert!(std::time::Instant::now() < deadline, "mariadbd did not start: {}", server.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.root_sql(&format!(
+            "CREATE DATABASE {db}; CREATE USER '{u}'@'%' IDENTIFIED BY '{password}'; \
+             CREATE USER '{u}'@'localhost' IDENTIFIED BY '{password}'; \
+             GRANT ALL ON {db}.* TO '{u}'@'%'; GRANT ALL ON {db}.* TO '{u}'@'localhost';",
+            db = Self::DATABASE,
+            u = Self::USER
+        ));
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._base.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs `sql` as root over the socket, in database `weir` once it exists; returns the
+    /// tab-separated rows without column names. Panics on failure.
+    #[track_caller]
+    pub fn root_sql(&self, sql: &str) -> String {
+        let out = Command::new(&self.client)
+            .arg("--no-defaults")
+            .arg(format!("--socket={}", self.socket.display()))
+            .args(["-u", "root", "-N", "-B", "-e", sql])
+            .stdin(Stdio::null())
+            .output()
+            .expect("mariadb client runs");
+        assert!(out.status.success(), "mariadb {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for MariaDbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -85,6 +85,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "BytesExtract", build: extract::bytes::build },
     StageType { name: "MetadataExtract", build: extract::metadata::build },
     StageType { name: "DeltaLakeExtract", build: extract::delta::build },
+    StageType { name: "JDBCExtract", build: extract::jdbc::build },
     StageType { name: "SQLTransform", build: transform::sql::build },
     StageType { name: "TypingTransform", build: transform::typing::build },
     StageType { name: "JSONTransform", build: transform::json::build },
@@ -101,6 +102,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "ConsoleLoad", build: load::console::build },
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
     StageType { name: "DeltaLakeMergeLoad", build: load::delta_merge::build },
+    StageType { name: "JDBCLoad", build: load::jdbc::build },
     StageType { name: "JDBCExecute", build: execute::jdbc::build },
     StageType { name: "LogExecute", build: execute::log::build },
     StageType { name: "ControlFlowExecute", build: execute::control_flow::build },
@@ -112,7 +114,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "AvroExtract",
     "HTTPExtract",
     "ImageExtract",
-    "JDBCExtract",
     "ORCExtract",
     "RateExtract",
     "StatisticsExtract",
@@ -122,7 +123,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "TensorFlowServingTransform",
     "AvroLoad",
     "HTTPLoad",
-    "JDBCLoad",
     "ORCLoad",
     "HTTPExecute",
 ];
@@ -330,7 +330,7 @@ mod tests {
         let err = lookup("SQLTransfrom").err().unwrap();
         assert!(err.contains("Perhaps you meant 'SQLTransform'"), "{err}");
         assert!(err.contains("Available plugins: ["), "{err}");
-        let err = lookup("JDBCLoad").err().unwrap();
+        let err = lookup("MLTransform").err().unwrap();
         assert!(err.contains("not supported yet"), "{err}");
     }
 }
