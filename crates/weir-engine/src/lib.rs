@@ -10,6 +10,7 @@ pub mod config;
 pub mod delta;
 pub mod events;
 pub mod failpoint;
+pub mod http;
 pub mod job;
 pub mod mask;
 pub mod runner;

@@ -2,6 +2,7 @@
 pub mod bytes;
 pub mod delimited;
 pub mod delta;
+pub mod http;
 pub mod json;
 pub mod metadata;
 pub mod parquet;

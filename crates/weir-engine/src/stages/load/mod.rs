@@ -4,6 +4,7 @@ pub mod delimited;
 pub mod delta;
 pub mod delta_merge;
 pub mod files;
+pub mod http;
 pub mod json;
 pub mod parquet;
 pub mod swap;
