@@ -6,6 +6,7 @@ pub mod delta;
 pub mod errors;
 pub mod failures;
 pub mod fuzz;
+pub mod http;
 pub mod kernel;
 pub mod masking;
 pub mod service;
