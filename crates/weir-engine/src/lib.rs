@@ -11,6 +11,7 @@ pub mod delta;
 pub mod events;
 pub mod failpoint;
 pub mod jdbc;
+pub mod http;
 pub mod job;
 pub mod mask;
 pub mod runner;

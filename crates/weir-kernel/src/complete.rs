@@ -59,6 +59,15 @@ const STAGES: &[(&str, &str, &str)] = &[
   "multiLine": false"#,
     ),
     (
+        "HTTPExtract",
+        "extract",
+        r#""inputURI": "https://api.example.com/v1/items",
+  "outputView": "response",
+  "method": "GET",
+  "headers": {},
+  "validStatusCodes": [200, 201, 202]"#,
+    ),
+    (
         "MetadataExtract",
         "extract",
         r#""inputView": "typed",
@@ -96,6 +105,17 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputIntersectionView": "unchanged",
   "outputLeftView": "removed",
   "outputRightView": "added""#,
+    ),
+    (
+        "HTTPTransform",
+        "transform",
+        r#""inputView": "requests",
+  "outputView": "responses",
+  "uri": "https://service.example.com/score",
+  "inputField": "value",
+  "batchSize": 1,
+  "headers": {},
+  "failMode": "failfast""#,
     ),
     (
         "TypingTransform",
@@ -176,6 +196,14 @@ const STAGES: &[(&str, &str, &str)] = &[
     ),
     ("PipelineExecute", "execute", r#""uri": "s3a://bucket/jobs/common.json""#),
     (
+        "HTTPExecute",
+        "execute",
+        r#""uri": "https://hooks.example.com/job-finished",
+  "headers": {},
+  "payloads": {},
+  "validStatusCodes": [200, 201, 202]"#,
+    ),
+    (
         "LogExecute",
         "execute",
         r#""inputURI": "s3a://bucket/sql/log.sql",
@@ -231,6 +259,14 @@ const STAGES: &[(&str, &str, &str)] = &[
         "load",
         r#""inputView": "typed",
   "outputMode": "Append""#,
+    ),
+    (
+        "HTTPLoad",
+        "load",
+        r#""inputView": "json",
+  "outputURI": "https://api.example.com/v1/items",
+  "headers": {},
+  "validStatusCodes": [200, 201, 202]"#,
     ),
     (
         "DeltaLakeLoad",

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod failures;
 pub mod fuzz;
 pub mod jdbc;
+pub mod http;
 pub mod kernel;
 pub mod masking;
 pub mod service;

@@ -86,12 +86,14 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "MetadataExtract", build: extract::metadata::build },
     StageType { name: "DeltaLakeExtract", build: extract::delta::build },
     StageType { name: "JDBCExtract", build: extract::jdbc::build },
+    StageType { name: "HTTPExtract", build: extract::http::build },
     StageType { name: "SQLTransform", build: transform::sql::build },
     StageType { name: "TypingTransform", build: transform::typing::build },
     StageType { name: "JSONTransform", build: transform::json::build },
     StageType { name: "DiffTransform", build: transform::diff::build },
     StageType { name: "MetadataFilterTransform", build: transform::metadata_filter::build },
     StageType { name: "MetadataTransform", build: transform::metadata::build },
+    StageType { name: "HTTPTransform", build: transform::http::build },
     StageType { name: "SQLValidate", build: validate::sql::build },
     StageType { name: "EqualityValidate", build: validate::equality::build },
     StageType { name: "MetadataValidate", build: validate::metadata::build },
@@ -103,28 +105,26 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
     StageType { name: "DeltaLakeMergeLoad", build: load::delta_merge::build },
     StageType { name: "JDBCLoad", build: load::jdbc::build },
+    StageType { name: "HTTPLoad", build: load::http::build },
     StageType { name: "JDBCExecute", build: execute::jdbc::build },
     StageType { name: "LogExecute", build: execute::log::build },
     StageType { name: "ControlFlowExecute", build: execute::control_flow::build },
     StageType { name: "ConfigExecute", build: execute::config::build },
+    StageType { name: "HTTPExecute", build: execute::http::build },
 ];
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &[
     "AvroExtract",
-    "HTTPExtract",
     "ImageExtract",
     "ORCExtract",
     "RateExtract",
     "StatisticsExtract",
-    "HTTPTransform",
     "MLTransform",
     "SimilarityJoinTransform",
     "TensorFlowServingTransform",
     "AvroLoad",
-    "HTTPLoad",
     "ORCLoad",
-    "HTTPExecute",
 ];
 
 /// The simple name of a stage type: `ai.tripl.arc.transform.SQLTransform:4.2.0` → `SQLTransform`.

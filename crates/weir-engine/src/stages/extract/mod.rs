@@ -3,6 +3,7 @@ pub mod bytes;
 pub mod delimited;
 pub mod delta;
 pub mod jdbc;
+pub mod http;
 pub mod json;
 pub mod metadata;
 pub mod parquet;

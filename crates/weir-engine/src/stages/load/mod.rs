@@ -5,6 +5,7 @@ pub mod delta;
 pub mod delta_merge;
 pub mod files;
 pub mod jdbc;
+pub mod http;
 pub mod json;
 pub mod parquet;
 pub mod swap;

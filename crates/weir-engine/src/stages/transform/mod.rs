@@ -1,5 +1,6 @@
 //! Transform stages: views to views.
 pub mod diff;
+pub mod http;
 pub mod json;
 pub mod metadata;
 pub mod metadata_filter;
