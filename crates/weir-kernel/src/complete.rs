@@ -45,6 +45,12 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputView": "raw""#,
     ),
     (
+        "AvroExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.avro",
+  "outputView": "raw""#,
+    ),
+    (
         "BytesExtract",
         "extract",
         r#""inputURI": "s3a://bucket/path/*.pdf",
@@ -180,6 +186,13 @@ const STAGES: &[(&str, &str, &str)] = &[
         "load",
         r#""inputView": "typed",
   "outputURI": "s3a://bucket/out/data.parquet",
+  "saveMode": "Overwrite""#,
+    ),
+    (
+        "AvroLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/data.avro",
   "saveMode": "Overwrite""#,
     ),
     (

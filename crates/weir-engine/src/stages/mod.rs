@@ -79,6 +79,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "DelimitedExtract", build: extract::delimited::build },
     StageType { name: "JSONExtract", build: extract::json::build },
     StageType { name: "ParquetExtract", build: extract::parquet::build },
+    StageType { name: "AvroExtract", build: extract::avro::build },
     StageType { name: "TextExtract", build: extract::text::build },
     StageType { name: "BytesExtract", build: extract::bytes::build },
     StageType { name: "MetadataExtract", build: extract::metadata::build },
@@ -94,6 +95,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "DelimitedLoad", build: load::delimited::build },
     StageType { name: "JSONLoad", build: load::json::build },
     StageType { name: "ParquetLoad", build: load::parquet::build },
+    StageType { name: "AvroLoad", build: load::avro::build },
     StageType { name: "TextLoad", build: load::text::build },
     StageType { name: "ConsoleLoad", build: load::console::build },
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
@@ -106,7 +108,6 @@ pub const REGISTRY: &[StageType] = &[
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "AvroExtract",
     "HTTPExtract",
     "ImageExtract",
     "JDBCExtract",
@@ -118,7 +119,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "MLTransform",
     "SimilarityJoinTransform",
     "TensorFlowServingTransform",
-    "AvroLoad",
     "HTTPLoad",
     "JDBCLoad",
     "ORCLoad",
