@@ -189,13 +189,6 @@ const STAGES: &[(&str, &str, &str)] = &[
   "saveMode": "Overwrite""#,
     ),
     (
-        "AvroLoad",
-        "load",
-        r#""inputView": "typed",
-  "outputURI": "s3a://bucket/out/data.avro",
-  "saveMode": "Overwrite""#,
-    ),
-    (
         "ConsoleLoad",
         "load",
         r#""inputView": "typed",
