@@ -132,48 +132,6 @@ impl Stage for AvroExtract {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int32Array, StringArray};
-
-    /// A file written by arrow-avro with an explicit (Spark-shaped) schema reads back with
-    /// Spark's types: the enum as a string, the nullable union as a nullable column.
-    #[test]
-    fn decodes_enums_as_strings_and_null_unions_as_nullable_columns() {
-        let avro = r#"{"type":"record","name":"topLevelRecord","fields":[
-            {"name":"id","type":["int","null"]},
-            {"name":"day","type":{"type":"int","logicalType":"date"}},
-            {"name":"colour","type":{"type":"enum","name":"colour","symbols":["RED","GREEN"]}}]}"#;
-        let mut metadata = std::collections::HashMap::new();
-        metadata.insert("avro.schema".to_string(), avro.to_string());
-        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-        let schema = Arc::new(Schema::new_with_metadata(
-            vec![
-                Field::new("id", DataType::Int32, true),
-                Field::new("day", DataType::Date32, false),
-                Field::new("colour", dict.clone(), false),
-            ],
-            metadata,
-        ));
-        let colours: ArrayRef = Arc::new(datafusion::arrow::array::DictionaryArray::<
-            datafusion::arrow::datatypes::Int32Type,
-        >::from_iter(["GREEN", "RED"]));
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            vec![Arc::new(Int32Array::from(vec![Some(1), None])), Arc::new(Date32Array::from(vec![0, 19000])), colours],
-        )
-        .unwrap();
-        let mut writer = arrow_avro::writer::AvroWriter::new(Vec::new(), schema.as_ref().clone()).unwrap();
-        writer.write(&batch).unwrap();
-        writer.finish().unwrap();
-        let (schema, batches) = decode(writer.into_inner().into()).unwrap();
-        assert_eq!(schema.field(0).data_type(), &DataType::Int32);
-        assert!(schema.field(0).is_nullable());
-        assert_eq!(schema.field(1).data_type(), &DataType::Date32);
-        assert_eq!(schema.field(2).data_type(), &DataType::Utf8);
-        let colours = batches[0].column(2).as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!(colours.value(0), "GREEN");
-        assert!(batches[0].column(0).is_null(1));
-    }
-
     #[test]
     fn garbage_is_not_a_readable_avro_file() {
         let err = decode(bytes::Bytes::from_static(b"not avro")).unwrap_err().to_string();
