@@ -12,7 +12,8 @@
 #                (apt-get, when root; the tests start their own throwaway servers from these binaries)
 #   mariadb-server  Debian's package, for the MySQL/MariaDB JDBC tests (apt-get, when root; the
 #                tests start their own throwaway servers from these binaries)
-#   .venv/       Python deltalake + pyarrow (the independent Delta reader), the Jupyter clients
+#   .venv/       Python deltalake + pyarrow (the independent Delta reader), fastavro (the
+#                independent Avro reader/writer), the Jupyter clients
 #                the kernel tests drive (jupyter_client, nbclient), moto + boto3 (the SQS
 #                event source) (pins: tests/python/requirements.txt; about 40 s once per
 #                clone; git-ignored)
@@ -47,14 +48,14 @@ else
   export WEIR_S3S_FS_BIN=$s3s
 fi
 
-section "Python: deltalake + pyarrow (independent Delta reader), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events)"
+section "Python: deltalake + pyarrow (independent Delta reader), fastavro (independent Avro reader/writer), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events)"
 requirements=tests/python/requirements.txt
 if [ -n "${WEIR_PYTHON:-}" ]; then
   echo "using WEIR_PYTHON=$WEIR_PYTHON"
 else
   start=$SECONDS
   stamp=.venv/.weir-requirements
-  versions='import deltalake, pyarrow; print("deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__)'
+  versions='import deltalake, pyarrow, fastavro; print("deltalake", deltalake.__version__, "pyarrow", pyarrow.__version__, "fastavro", fastavro.__version__)'
   if [ -x .venv/bin/python ] && cmp -s "$requirements" "$stamp" && .venv/bin/python -c "$versions" >/dev/null 2>&1; then
     echo "installed: .venv ($(.venv/bin/python -c "$versions"))"
   else

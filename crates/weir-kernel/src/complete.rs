@@ -45,6 +45,12 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputView": "raw""#,
     ),
     (
+        "AvroExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.avro",
+  "outputView": "raw""#,
+    ),
+    (
         "BytesExtract",
         "extract",
         r#""inputURI": "s3a://bucket/path/*.pdf",

@@ -81,6 +81,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "DelimitedExtract", build: extract::delimited::build },
     StageType { name: "JSONExtract", build: extract::json::build },
     StageType { name: "ParquetExtract", build: extract::parquet::build },
+    StageType { name: "AvroExtract", build: extract::avro::build },
     StageType { name: "TextExtract", build: extract::text::build },
     StageType { name: "BytesExtract", build: extract::bytes::build },
     StageType { name: "MetadataExtract", build: extract::metadata::build },
@@ -115,7 +116,6 @@ pub const REGISTRY: &[StageType] = &[
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "AvroExtract",
     "ImageExtract",
     "ORCExtract",
     "RateExtract",

@@ -1,4 +1,5 @@
 //! Extract stages: read data into a view.
+pub mod avro;
 pub mod bytes;
 pub mod delimited;
 pub mod delta;

@@ -129,7 +129,7 @@ impl std::fmt::Debug for FilePartition {
 }
 
 /// Appends the internal columns to a decoded batch.
-fn decorate(
+pub fn decorate(
     batch: RecordBatch,
     schema: &SchemaRef,
     file: &str,
@@ -246,4 +246,72 @@ pub async fn require_files(storage: &Storage, location: &str) -> Result<Vec<File
             "Path '{location}' does not exist and no schema has been provided to create an empty dataframe."
         ))),
     }
+}
+
+/// Decodes one whole file into its schema and batches (formats that need the whole file, as
+/// Avro's and ORC's readers do).
+pub type WholeFileDecoder = fn(bytes::Bytes) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError>;
+
+/// A table of files decoded whole, each file's batches with the internal columns (unless the
+/// data has one of them already, as Arc does). Every file must have the first file's columns
+/// and types; a column is nullable when it is in any file.
+pub async fn whole_file_table(
+    storage: &Storage,
+    files: &[FileEntry],
+    decode: WholeFileDecoder,
+    index: IndexColumn,
+) -> Result<datafusion::datasource::MemTable, crate::stages::StageError> {
+    use crate::stages::StageError;
+    let mut decoded: Vec<(String, Vec<RecordBatch>)> = Vec::with_capacity(files.len());
+    let mut data_schema: Option<Schema> = None;
+    for file in files {
+        let name = file.url.to_string();
+        let bytes = crate::compression::read_all(storage, &file.url).await?;
+        let (schema, batches) = tokio::task::spawn_blocking(move || decode(bytes::Bytes::from(bytes)))
+            .await
+            .map_err(|e| StageError::msg(format!("{name}: {e}")))?
+            .map_err(|e| StageError::msg(format!("{name}: {e}")))?;
+        match &mut data_schema {
+            None => data_schema = Some(schema.as_ref().clone()),
+            Some(first) => {
+                let types = |s: &Schema| -> Vec<(String, DataType)> {
+                    s.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect()
+                };
+                if types(first) != types(&schema) {
+                    return Err(StageError::msg(format!(
+                        "{name}: its columns {:?} differ from those of '{}': {:?}.",
+                        types(&schema),
+                        decoded[0].0,
+                        types(first)
+                    )));
+                }
+                let fields: Vec<Field> = first
+                    .fields()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(a, b)| a.as_ref().clone().with_nullable(a.is_nullable() || b.is_nullable()))
+                    .collect();
+                *first = Schema::new(fields);
+            }
+        }
+        decoded.push((name, batches));
+    }
+    let data_schema = Arc::new(data_schema.unwrap_or_else(Schema::empty));
+    let internal = ["_filename", "_index", "_monotonically_increasing_id"];
+    let add_internal = !data_schema.fields().iter().any(|f| internal.contains(&f.name().as_str()));
+    let schema = if add_internal { with_internal_columns(&data_schema, index) } else { data_schema.clone() };
+    let mut out = Vec::new();
+    for (file_index, (name, batches)) in decoded.into_iter().enumerate() {
+        let mut first_row = 0i64;
+        for batch in batches {
+            let batch = RecordBatch::try_new(data_schema.clone(), batch.columns().to_vec())?;
+            let n = batch.num_rows() as i64;
+            out.push(match add_internal {
+                true => decorate(batch, &schema, &name, first_row, file_index, index)?,
+                false => batch,
+            });
+            first_row += n;
+        }
+    }
+    Ok(datafusion::datasource::MemTable::try_new(schema, vec![out])?)
 }
