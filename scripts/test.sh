@@ -12,7 +12,7 @@
 #                test starts its own throwaway server from these binaries)
 #   .venv/       Python deltalake + pyarrow (the independent Delta reader), the Jupyter clients
 #                the kernel tests drive (jupyter_client, nbclient), moto + boto3 (the SQS
-#                event source) (pins: tests/python/requirements.txt; about 40 s once per
+#                event source, the Athena API of the JDBCExecute tests) (pins: tests/python/requirements.txt; about 40 s once per
 #                clone; git-ignored)
 # WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN, when set, are used instead
 # (nothing installed for that tool);
@@ -45,7 +45,7 @@ else
   export WEIR_S3S_FS_BIN=$s3s
 fi
 
-section "Python: deltalake + pyarrow (independent Delta reader), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events)"
+section "Python: deltalake + pyarrow (independent Delta reader), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events, Athena API)"
 requirements=tests/python/requirements.txt
 if [ -n "${WEIR_PYTHON:-}" ]; then
   echo "using WEIR_PYTHON=$WEIR_PYTHON"

@@ -1,6 +1,7 @@
 //! Integration cases: each runs the real `weir` binary on real files.
 pub mod arc_files;
 pub mod arc_stages;
+pub mod athena;
 pub mod crash_safety;
 pub mod delta;
 pub mod errors;
