@@ -135,9 +135,8 @@ pub fn parse_url(jdbc_url: &str, params: &[(String, String)]) -> Result<AthenaTa
     };
     let value = |names: &[&str]| take(names).map(|(_, v)| v).filter(|v| !v.is_empty());
 
-    let endpoint = value(&["endpointoverride"]).or_else(|| {
-        endpoint_host.as_ref().map(|h| if h.contains("://") { h.clone() } else { format!("https://{h}") })
-    });
+    let endpoint = value(&["endpointoverride"])
+        .or_else(|| endpoint_host.as_ref().map(|h| if h.contains("://") { h.clone() } else { format!("https://{h}") }));
     let region = value(&["awsregion"]).or_else(|| endpoint_host.as_deref().and_then(region_of_host));
     if region.is_none() {
         problems.push("AwsRegion is required (the AWS region of Athena, e.g. AwsRegion=eu-west-1)".to_string());
@@ -203,7 +202,8 @@ pub fn parse_url(jdbc_url: &str, params: &[(String, String)]) -> Result<AthenaTa
         multiplier: number(&["queryexecutionpollingintervalmultiplier"], "a factor").unwrap_or(defaults.multiplier),
     };
     if polling.multiplier < 1.0 {
-        problems.push(format!("QueryExecutionPollingIntervalMultiplier must be at least 1 but is {}", polling.multiplier));
+        problems
+            .push(format!("QueryExecutionPollingIntervalMultiplier must be at least 1 but is {}", polling.multiplier));
     }
     if !problems.is_empty() {
         return Err(format!("Invalid Athena JDBC URL '{masked_url}': {}.", problems.join("; ")));
@@ -225,7 +225,8 @@ pub fn parse_url(jdbc_url: &str, params: &[(String, String)]) -> Result<AthenaTa
         "maxqueryexecutionpollinginterval",
         "queryexecutionpollingintervalmultiplier",
     ];
-    let unknown = props.iter().filter(|(k, _, _)| !KNOWN.contains(&k.as_str())).map(|(_, key, _)| key.clone()).collect();
+    let unknown =
+        props.iter().filter(|(k, _, _)| !KNOWN.contains(&k.as_str())).map(|(_, key, _)| key.clone()).collect();
     Ok(AthenaTarget {
         masked_url,
         region: region.unwrap_or_default(),
@@ -349,10 +350,7 @@ fn finished(id: &str, execution: &QueryExecution) -> Result<AthenaOutcome, Athen
 }
 
 fn is_terminal(state: Option<&QueryExecutionState>) -> bool {
-    matches!(
-        state,
-        Some(QueryExecutionState::Succeeded | QueryExecutionState::Failed | QueryExecutionState::Cancelled)
-    )
+    matches!(state, Some(QueryExecutionState::Succeeded | QueryExecutionState::Failed | QueryExecutionState::Cancelled))
 }
 
 /// The endpoint requests go to: `EndpointOverride` (or the URL's host), else
@@ -454,8 +452,7 @@ pub async fn execute(target: &AthenaTarget, sql: &str) -> Result<AthenaOutcome, 
                 .build(),
         );
     }
-    let started =
-        request.send().await.map_err(|e| api("StartQueryExecution", api_message(&e), String::new()))?;
+    let started = request.send().await.map_err(|e| api("StartQueryExecution", api_message(&e), String::new()))?;
     let Some(id) = started.query_execution_id().map(str::to_string) else {
         return Err(api("StartQueryExecution", "no QueryExecutionId in the answer".into(), String::new()));
     };
@@ -511,7 +508,10 @@ mod tests {
         assert_eq!(keys.access_key_id, "AKIAWORKSHOP");
         assert_eq!(keys.secret_access_key, "athena-secret-value");
         assert_eq!(keys.session_token, None);
-        assert_eq!((t.workgroup.clone(), t.catalog.clone(), t.schema.clone(), t.endpoint.clone()), (None, None, None, None));
+        assert_eq!(
+            (t.workgroup.clone(), t.catalog.clone(), t.schema.clone(), t.endpoint.clone()),
+            (None, None, None, None)
+        );
         assert_eq!(t.timeout, DEFAULT_TIMEOUT);
         assert!(t.unknown.is_empty(), "{:?}", t.unknown);
         assert!(t.masked_url.ends_with("User=AKIAWORKSHOP;Password=*****"), "{}", t.masked_url);

@@ -168,11 +168,16 @@ fn athena_errors_fail_the_stage_with_athenas_message_and_never_show_the_password
     );
     let run = run_ddl(&s, &url, &[]);
     run.assert_code(1);
-    assert!(run.stderr.contains(&format!("Athena StartQueryExecution at http://127.0.0.1:{closed} failed")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("Athena StartQueryExecution at http://127.0.0.1:{closed} failed")),
+        "{}",
+        run.stderr
+    );
     assert!(!run.all().contains(SECRET), "{}", run.all());
 
     // Config errors: no region, no output location; reported before anything runs.
-    let run = run_ddl(&s, &format!("jdbc:awsathena://User=AK;Password={SECRET};EndpointOverride={}", moto.endpoint()), &[]);
+    let run =
+        run_ddl(&s, &format!("jdbc:awsathena://User=AK;Password={SECRET};EndpointOverride={}", moto.endpoint()), &[]);
     run.assert_code(1);
     assert!(run.stderr.contains("AwsRegion is required"), "{}", run.stderr);
     assert!(run.stderr.contains("S3OutputLocation is required when no Workgroup is given"), "{}", run.stderr);

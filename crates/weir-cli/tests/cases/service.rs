@@ -504,7 +504,10 @@ fn queue_depth(moto: &MotoServer, queue_url: &str) -> u64 {
         moto.endpoint()
     );
     let out = Command::new(support::python()).args(["-c", &script]).output().expect("python");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 #[test]

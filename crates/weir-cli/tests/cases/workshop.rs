@@ -115,7 +115,10 @@ fn workshop_notebook_runs_unchanged_against_s3() {
     assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS default.delta_contact("), "{ddl}");
     assert!(ddl.contains(&format!("LOCATION 's3://{BUCKET}/output/delta_contact/_symlink_format_manifest/'")), "{ddl}");
     assert!(
-        received[0]["outputLocation"].as_str().unwrap_or_default().starts_with("s3://aws-athena-query-results-deltalake/"),
+        received[0]["outputLocation"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("s3://aws-athena-query-results-deltalake/"),
         "{received:?}"
     );
     assert_eq!(athena_run["athena"]["queryExecutionId"], received[0]["id"]);

@@ -28,9 +28,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let jdbc_url = jdbc_url?;
     if crate::athena::is_athena_url(&jdbc_url) {
         let params = c.string_map("params").unwrap_or_default();
-        let target = crate::athena::parse_url(&jdbc_url, &params)
-            .map_err(|message| c.error("jdbcURL", message))
-            .ok();
+        let target = crate::athena::parse_url(&jdbc_url, &params).map_err(|message| c.error("jdbcURL", message)).ok();
         let sql = SqlSource::foreign(input_uri?, sql_params.unwrap_or_default());
         return Some(Box::new(AthenaExecute { sql, target: target? }));
     }
