@@ -15,7 +15,7 @@
 #   .venv/       Python deltalake + pyarrow (the independent Delta reader), fastavro (the
 #                independent Avro reader/writer), the Jupyter clients
 #                the kernel tests drive (jupyter_client, nbclient), moto + boto3 (the SQS
-#                event source) (pins: tests/python/requirements.txt; about 40 s once per
+#                event source, the Athena API of the JDBCExecute tests) (pins: tests/python/requirements.txt; about 40 s once per
 #                clone; git-ignored)
 # WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN / WEIR_MARIADB_BIN, when set, are used instead
 # (nothing installed for that tool);
@@ -48,7 +48,7 @@ else
   export WEIR_S3S_FS_BIN=$s3s
 fi
 
-section "Python: deltalake + pyarrow (independent Delta reader), fastavro (independent Avro reader/writer), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events)"
+section "Python: deltalake + pyarrow (independent Delta reader), fastavro (independent Avro reader/writer), jupyter_client + nbclient (kernel tests), moto + boto3 (SQS events, Athena API)"
 requirements=tests/python/requirements.txt
 if [ -n "${WEIR_PYTHON:-}" ]; then
   echo "using WEIR_PYTHON=$WEIR_PYTHON"

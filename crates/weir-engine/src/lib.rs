@@ -5,6 +5,7 @@
 //! them in order against a [`session::Session`] (DataFusion with Spark SQL compatibility from
 //! [`sql`], Delta Lake via delta-rs), reading and writing through [`storage`], and reporting
 //! Arc-style JSON [`events`].
+pub mod athena;
 pub mod compression;
 pub mod config;
 pub mod delta;

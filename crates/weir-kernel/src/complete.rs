@@ -216,6 +216,13 @@ const STAGES: &[(&str, &str, &str)] = &[
   "sqlParams": {}"#,
     ),
     (
+        "JDBCExecute",
+        "execute",
+        r#""inputURI": "s3a://bucket/sql/create_table.sql",
+  "jdbcURL": "jdbc:awsathena://AwsRegion=us-east-1;S3OutputLocation=s3://bucket/athena-results/",
+  "sqlParams": {}"#,
+    ),
+    (
         "DelimitedLoad",
         "load",
         r#""inputView": "typed",
@@ -416,6 +423,8 @@ mod tests {
         assert!(matches.iter().any(|m| m.contains("SELECT\n  id\n  ,`first name`\nFROM contacts")), "{matches:?}");
         let (matches, _, _, _) = complete("%sql x\nSELECT", 12, &all);
         assert!(matches.is_empty(), "only the first word completes");
+        let (matches, _, _, _) = complete("JDBC", 4, &all);
+        assert!(matches.iter().any(|m| m.contains("\"type\": \"JDBCExecute\"") && m.contains("jdbc:awsathena://")));
         let (matches, _, _, _) = complete("%printsch", 9, &all);
         assert_eq!(matches, ["%printschema\nview", "%printschema\ncontacts"]);
     }

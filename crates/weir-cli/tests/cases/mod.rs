@@ -2,6 +2,7 @@
 pub mod arc_files;
 pub mod arc_stages;
 pub mod avro_orc;
+pub mod athena;
 pub mod crash_safety;
 pub mod delta;
 pub mod errors;

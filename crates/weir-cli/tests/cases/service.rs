@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::Scratch;
 use super::workshop::{BUCKET, upload_app_code, without_athena_cell};
-use crate::support::{self, S3Server};
+use crate::support::{self, MotoServer, S3Server};
 
 pub(crate) const TOKEN: &str = "test-token-123";
 
@@ -497,60 +497,17 @@ env = {{ PARAM = "x" }}
     assert_eq!(super::weir(&["schedule", "next", "61 * * * *"], &[], s.path()).code, 1);
 }
 
-/// A moto server (from the test venv) on 127.0.0.1; killed on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Self {
-        let python = support::python();
-        let bin = python.parent().map(|d| d.join("moto_server")).filter(|p| p.is_file()).unwrap_or_else(|| {
-            panic!("moto_server not found next to {}: run ./scripts/test.sh (it installs moto)", python.display())
-        });
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let mut child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("moto_server exited ({status}) before listening");
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "moto_server did not listen within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto { child, port }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Messages left on the queue (visible + in flight).
-    fn queue_depth(&self, queue_url: &str) -> u64 {
-        let script = format!(
-            "import boto3; q = boto3.client('sqs', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='moto', aws_secret_access_key='moto'); a = q.get_queue_attributes(QueueUrl='{queue_url}', AttributeNames=['All'])['Attributes']; print(int(a['ApproximateNumberOfMessages']) + int(a['ApproximateNumberOfMessagesNotVisible']))",
-            self.endpoint()
-        );
-        let out = Command::new(support::python()).args(["-c", &script]).output().expect("python");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Messages left on a moto SQS queue (visible + in flight).
+fn queue_depth(moto: &MotoServer, queue_url: &str) -> u64 {
+    let script = format!(
+        "import boto3; q = boto3.client('sqs', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='moto', aws_secret_access_key='moto'); a = q.get_queue_attributes(QueueUrl='{queue_url}', AttributeNames=['All'])['Attributes']; print(int(a['ApproximateNumberOfMessages']) + int(a['ApproximateNumberOfMessagesNotVisible']))",
+        moto.endpoint()
+    );
+    let out = Command::new(support::python()).args(["-c", &script]).output().expect("python");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 #[test]
@@ -563,7 +520,7 @@ fn s3_events_from_sqs_start_one_run_per_object_version() {
     s3.put("jobs", "incoming/sqs job.json", job.as_bytes());
     let s = Scratch::new();
     let local_job = s.file("job.json", job);
-    let moto = Moto::start();
+    let moto = MotoServer::start();
     let script = support::repo_root().join("tests/python/moto_s3_events.py");
     let out = Command::new(support::python())
         .arg(&script)
@@ -575,7 +532,7 @@ fn s3_events_from_sqs_start_one_run_per_object_version() {
     });
     let queue_url = events["queue_url"].as_str().expect("queue url").to_string();
     assert!(events["event"].as_str().unwrap_or("").contains("sqs+job.json"), "keys are URL-encoded: {events}");
-    assert_eq!(moto.queue_depth(&queue_url), 3 + events["test_events"].as_u64().unwrap_or(0));
+    assert_eq!(queue_depth(&moto, &queue_url), 3 + events["test_events"].as_u64().unwrap_or(0));
 
     let config = s.file(
         "weir.toml",
@@ -590,7 +547,7 @@ fn s3_events_from_sqs_start_one_run_per_object_version() {
     // Every message handled and deleted: the test event skipped, the redelivery a duplicate,
     // the non-event dropped (and logged).
     let started = Instant::now();
-    while moto.queue_depth(&queue_url) > 0 {
+    while queue_depth(&moto, &queue_url) > 0 {
         assert!(started.elapsed() < Duration::from_secs(30), "messages left on the queue");
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -1,11 +1,11 @@
 //! The yardsticks: the bundled SCD2 example on local disk, and the unchanged workshop
-//! notebook against a real S3-compatible server, both read back by the Python `deltalake`
-//! package (an independent reader).
+//! notebook against a real S3-compatible server (its last cell against moto's Athena API),
+//! both read back by the Python `deltalake` package (an independent reader).
 
 use std::path::Path;
 
 use super::{Scratch, repo_root, weir};
-use crate::support::{self, S3Server};
+use crate::support::{self, MotoServer, S3Server};
 
 /// Total and expired (iscurrent = false with a valid_to) rows, read by Python deltalake.
 fn scd2_counts(table_uri: &str, env: &[(String, String)]) -> (u64, u64) {
@@ -63,10 +63,10 @@ pub fn upload_app_code(s3: &S3Server, shared: &Path) {
     }
 }
 
-/// Runs a notebook the way the seed's job service does.
-fn run_like_the_job_service(s3: &S3Server, key: &str) -> super::Run {
+/// Runs a notebook the way the seed's job service does, with `extra` environment.
+fn run_like_the_job_service(s3: &S3Server, key: &str, extra: &[(&str, &str)]) -> super::Run {
     let uri = format!("s3a://{BUCKET}/{key}");
-    let mut env: Vec<(String, String)> = s3.env();
+    let mut env: Vec<(String, String)> = s3.env_with(extra);
     env.extend([
         ("ETL_CONF_ENV".to_string(), "dev".to_string()),
         ("ETL_CONF_URI".to_string(), uri),
@@ -90,23 +90,38 @@ fn workshop_notebook_runs_unchanged_against_s3() {
     let s3 = S3Server::start();
     upload_app_code(&s3, &shared);
 
-    // Unchanged: the Athena JDBCExecute stage fails validation before anything runs.
+    // Unchanged, with Athena's API served by moto: every stage runs, the last one creating the
+    // Glue table over the Delta table's symlink manifest through Athena.
+    let moto = MotoServer::start();
+    moto.script("moto_athena.py", &["ap-southeast-2", "setup"]);
     s3.put(BUCKET, "app-code/job/SCD_Type2_workshop.ipynb", notebook.as_bytes());
-    let run = run_like_the_job_service(&s3, "app-code/job/SCD_Type2_workshop.ipynb");
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("'Create glue data catalog'"), "{}", run.stderr);
-    assert!(run.stderr.contains("jdbc:awsathena://AwsRegion=ap-southeast-2"), "{}", run.stderr);
-    assert!(run.stderr.contains("User=AKIAWORKSHOP;Password=*****"), "{}", run.stderr);
+    let athena = moto.endpoint();
+    let run = run_like_the_job_service(
+        &s3,
+        "app-code/job/SCD_Type2_workshop.ipynb",
+        &[("AWS_ENDPOINT_URL_ATHENA", athena.as_str())],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("User=AKIAWORKSHOP;Password=*****"), "masked URL logged: {}", run.stdout);
     assert!(!run.all().contains("athena-secret-value"), "password masked everywhere");
-    assert!(!run.events().iter().any(|e| e["event"] == "enter" && e.get("stage").is_some()), "no stage ran");
-    assert!(s3.list(BUCKET, "output/").is_empty(), "nothing written");
     // The notebook's quirks are reproduced and warned about.
     assert!(run.stdout.contains("%sqlvaildate"), "typo warning logged");
-
-    // Productionized (Athena cell removed): the job succeeds.
-    s3.put(BUCKET, "app-code/job/scd2_prod.ipynb", without_athena_cell(&notebook).as_bytes());
-    let run = run_like_the_job_service(&s3, "app-code/job/scd2_prod.ipynb");
-    assert_eq!(run.code, 0, "{}", run.all());
+    let athena_run = run.exit_stage("Create glue data catalog");
+    assert_eq!(athena_run["athena"]["state"], "SUCCEEDED", "{athena_run}");
+    let received = moto.script("moto_athena.py", &["ap-southeast-2", "executions"]);
+    let received = received["executions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let ddl = received[0]["query"].as_str().unwrap_or_default();
+    assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS default.delta_contact("), "{ddl}");
+    assert!(ddl.contains(&format!("LOCATION 's3://{BUCKET}/output/delta_contact/_symlink_format_manifest/'")), "{ddl}");
+    assert!(
+        received[0]["outputLocation"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("s3://aws-athena-query-results-deltalake/"),
+        "{received:?}"
+    );
+    assert_eq!(athena_run["athena"]["queryExecutionId"], received[0]["id"]);
     let skipped: Vec<String> = run
         .events()
         .iter()

@@ -1,6 +1,6 @@
 //! Test support for the integration tests: the `weir` binary with a kill timeout, a real
-//! S3-compatible server (s3s-fs), the Python `deltalake` reader, `../shared`, and scratch
-//! workspaces.
+//! S3-compatible server (s3s-fs), moto (AWS APIs: SQS, Athena), the Python `deltalake` reader,
+//! `../shared`, and scratch workspaces.
 //!
 //! The servers and the Python packages are installed by `./scripts/test.sh`; a helper whose
 //! tool is missing panics with a message that says so.
@@ -480,6 +480,75 @@ pub fn python() -> PathBuf {
         return venv;
     }
     PathBuf::from("python3")
+}
+
+/// A moto server (`moto_server` of the test venv, installed by `./scripts/test.sh`) on
+/// 127.0.0.1, a port the OS chose; killed on drop. Each server has its own state.
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+impl MotoServer {
+    /// Starts a server and waits until it accepts connections (panics after 60 s).
+    #[track_caller]
+    pub fn start() -> Self {
+        let python = python();
+        let bin = python.parent().map(|d| d.join("moto_server")).filter(|p| p.is_file()).unwrap_or_else(|| {
+            panic!("moto_server not found next to {}: run ./scripts/test.sh (it installs moto)", python.display())
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let mut child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("moto_server exited ({status}) before listening");
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "moto_server did not listen within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        MotoServer { child, port }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `tests/python/<script>` with this server's endpoint as first argument, then
+    /// `args`; returns the last JSON line it printed (panics, showing its stderr, on failure).
+    #[track_caller]
+    pub fn script(&self, script: &str, args: &[&str]) -> serde_json::Value {
+        let path = repo_root().join("tests/python").join(script);
+        let out = Command::new(python())
+            .arg(&path)
+            .arg(self.endpoint())
+            .args(args)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{script} {args:?} failed ({}):\n{stdout}\n{stderr}", out.status);
+        stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("{script} {args:?} printed no JSON:\n{stdout}\n{stderr}"))
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A throwaway PostgreSQL server on 127.0.0.1 (trust auth, database `postgres`), from the

@@ -43,14 +43,14 @@ pub const DRIVERS: &[(&str, Driver)] = &[
 
 /// The driver of a URL, or Arc's config error naming the URL (password masked).
 pub fn driver_of(url: &str) -> Result<Driver, String> {
-    DRIVERS.iter().find(|(prefix, _)| url.starts_with(prefix)).map(|(_, d)| *d).ok_or_else(|| {
-        let names: Vec<&str> = DRIVERS.iter().map(|(p, _)| p.trim_end_matches(':')).collect();
-        format!(
-            "Invalid driver for ('{}'). Available JDBC drivers: [{}].",
-            crate::mask::mask_credentials(url),
-            names.join(", ")
-        )
-    })
+    DRIVERS.iter().find(|(prefix, _)| url.starts_with(prefix)).map(|(_, d)| *d).ok_or_else(|| invalid_driver(url, &[]))
+}
+
+/// Arc's "Invalid driver" message for `url` (password masked), listing Weir's JDBC drivers
+/// and `more` (drivers a stage has beyond them, e.g. JDBCExecute's Athena).
+pub fn invalid_driver(url: &str, more: &[&str]) -> String {
+    let names: Vec<&str> = DRIVERS.iter().map(|(p, _)| p.trim_end_matches(':')).chain(more.iter().copied()).collect();
+    format!("Invalid driver for ('{}'). Available JDBC drivers: [{}].", crate::mask::mask_credentials(url), names.join(", "))
 }
 
 /// A failure talking to a database. Messages never hold the password.

@@ -17,6 +17,8 @@ enum Source {
 pub struct SqlSource {
     source: Source,
     params: Vec<(String, String)>,
+    /// Spark SQL, syntax-checked by `prepare`; false for another system's SQL (JDBCExecute).
+    spark: bool,
     /// The statement after parameter injection (set by `prepare`).
     pub sql: String,
 }
@@ -36,7 +38,13 @@ impl SqlSource {
                 return None;
             }
         };
-        Some(Self { source, params, sql: String::new() })
+        Some(Self { source, params, spark: true, sql: String::new() })
+    }
+
+    /// The file at `inputURI` with `sqlParams` injected, in another system's SQL dialect (a
+    /// JDBCExecute statement): not checked as Spark SQL.
+    pub fn foreign(uri: String, params: Vec<(String, String)>) -> Self {
+        Self { source: Source::Uri(uri), params, spark: false, sql: String::new() }
     }
 
     /// Loads the file (if any), injects parameters and checks the syntax.
@@ -65,7 +73,7 @@ impl SqlSource {
         };
         let injected = crate::sql::inject_sql_params(&text, &self.params)
             .map_err(|e| vec![ConfigError::new("sqlParams", None, e.to_string())])?;
-        if !injected.contains("${hiveconf:") && !injected.contains("${hivevar:") {
+        if self.spark && !injected.contains("${hiveconf:") && !injected.contains("${hivevar:") {
             crate::sql::check_syntax(&injected).map_err(|e| vec![ConfigError::new(attribute, None, e)])?;
         }
         self.sql = injected;
