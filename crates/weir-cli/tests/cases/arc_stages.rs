@@ -658,3 +658,22 @@ fn without_nulls(v: &serde_json::Value) -> serde_json::Value {
         other => other.clone(),
     }
 }
+
+#[test]
+fn equality_validate_compares_spark_types_not_arrow_zone_names() {
+    let s = Scratch::new();
+    // A typed UTC timestamp and a TIMESTAMP literal are both Spark `timestamp` columns.
+    let raw = r#"{"type": "SQLTransform", "name": "raw", "sql": "SELECT '2024-01-02 03:04:05' AS ts, 'a' AS s", "outputView": "raw"}"#;
+    let typed = r#"{"type": "TypingTransform", "name": "typed", "inputView": "raw", "outputView": "typed", "schema": [
+      {"name": "ts", "type": "timestamp", "nullable": true, "formatters": ["uuuu-MM-dd HH:mm:ss"], "timezoneId": "UTC"},
+      {"name": "s", "type": "string", "nullable": true}
+    ]}"#;
+    let literal = r#"{"type": "SQLTransform", "name": "literal", "sql": "SELECT TIMESTAMP '2024-01-02 03:04:05' AS ts, 'a' AS s", "outputView": "literal"}"#;
+    let equal = r#"{"type": "EqualityValidate", "name": "same", "leftView": "typed", "rightView": "literal"}"#;
+    let run = s.run_job("ts.json", &job(&[raw, typed, literal, equal]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let later = literal.replace("03:04:05", "03:04:06");
+    let run = s.run_job("later.json", &job(&[raw, typed, &later, equal]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("'typed' (1 rows) contains 1 rows that are not in 'literal'"), "{}", run.stderr);
+}

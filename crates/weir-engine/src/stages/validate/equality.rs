@@ -102,7 +102,10 @@ impl Stage for EqualityValidate {
                 quoted(right_names)
             )));
         }
-        if left.iter().zip(&right).any(|((_, a), (_, b))| !a.equals_datatype(b)) {
+        // Compared as Spark types, as Arc does: Arrow types that are one Spark type (a UTC
+        // timestamp under another zone name, string views) are the same column type.
+        let spark = |t: &DataType| crate::sql::types::spark_type_name(t).unwrap_or_else(|| t.to_string());
+        if left.iter().zip(&right).any(|((_, a), (_, b))| !a.equals_datatype(b) && spark(a) != spark(b)) {
             let types =
                 |cols: &[(String, DataType)]| quoted(cols.iter().map(|(_, t)| crate::sql::types::spark_type_word(t)));
             return Err(StageError::msg(format!(
