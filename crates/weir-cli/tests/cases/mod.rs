@@ -1,15 +1,15 @@
 //! Integration cases: each runs the real `weir` binary on real files.
 pub mod arc_files;
 pub mod arc_stages;
-pub mod avro_orc;
 pub mod athena;
+pub mod avro_orc;
 pub mod crash_safety;
 pub mod delta;
 pub mod errors;
 pub mod failures;
 pub mod fuzz;
-pub mod jdbc;
 pub mod http;
+pub mod jdbc;
 pub mod kernel;
 pub mod masking;
 pub mod service;

@@ -50,7 +50,11 @@ pub fn driver_of(url: &str) -> Result<Driver, String> {
 /// and `more` (drivers a stage has beyond them, e.g. JDBCExecute's Athena).
 pub fn invalid_driver(url: &str, more: &[&str]) -> String {
     let names: Vec<&str> = DRIVERS.iter().map(|(p, _)| p.trim_end_matches(':')).chain(more.iter().copied()).collect();
-    format!("Invalid driver for ('{}'). Available JDBC drivers: [{}].", crate::mask::mask_credentials(url), names.join(", "))
+    format!(
+        "Invalid driver for ('{}'). Available JDBC drivers: [{}].",
+        crate::mask::mask_credentials(url),
+        names.join(", ")
+    )
 }
 
 /// A failure talking to a database. Messages never hold the password.

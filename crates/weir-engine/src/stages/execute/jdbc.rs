@@ -42,7 +42,10 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let target = match url {
         Some(url) if crate::athena::is_athena_url(&url) => {
             let params = c.string_map("params").unwrap_or_default();
-            crate::athena::parse_url(&url, &params).map_err(|message| c.error("jdbcURL", message)).ok().map(Target::Athena)
+            crate::athena::parse_url(&url, &params)
+                .map_err(|message| c.error("jdbcURL", message))
+                .ok()
+                .map(Target::Athena)
         }
         Some(url) if crate::jdbc::driver_of(&url).is_err() => {
             let _ = c.node("params");
