@@ -294,14 +294,7 @@ fn column_cells(name: &str, array: &ArrayRef) -> Result<Vec<Cell>, JdbcError> {
             let a = array.as_boolean();
             (0..n).map(|i| nullable(i, Cell::Bool(a.value(i)))).collect()
         }
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => {
+        t if crate::sql::functions::simple::is_integer(t) => {
             let ints = cast(array, &DataType::Int64).map_err(|e| JdbcError::Other(format!("column '{name}': {e}")))?;
             let a = ints.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
             (0..n).map(|i| nullable(i, Cell::Int(a.value(i)))).collect()

@@ -23,7 +23,8 @@ pub struct TypingTransform {
     source: SchemaSource,
     fail_mode: FailMode,
     common: ViewCommon,
-    fields: Arc<Vec<FieldSpec>>,
+    /// The schema's fields when read before the job runs (inline or URI schemas).
+    fields: Vec<FieldSpec>,
 }
 
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
@@ -38,7 +39,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         source: source?,
         fail_mode: fail_mode?,
         common,
-        fields: Arc::new(Vec::new()),
+        fields: Vec::new(),
     }))
 }
 
@@ -76,7 +77,7 @@ impl Stage for TypingTransform {
 
     async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
         if let Some(fields) = self.source.prepare(session).await? {
-            self.fields = Arc::new(fields);
+            self.fields = fields;
         }
         Ok(())
     }
