@@ -149,6 +149,20 @@ impl<'a> StageConfig<'a> {
     }
 
     /// An optional positive integer that fits in `usize`.
+    /// An optional number (a string holding one is accepted, as Typesafe coerces).
+    pub fn double(&mut self, key: &str) -> Option<f64> {
+        let node = self.node(key)?;
+        let parsed = match &node.value {
+            NodeValue::Number(n) => n.as_f64(),
+            NodeValue::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.wrong_type(key, node, "double");
+        }
+        parsed
+    }
+
     pub fn positive(&mut self, key: &str) -> Option<usize> {
         let value = self.int(key)?;
         if value < 1 {

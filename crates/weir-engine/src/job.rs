@@ -491,6 +491,18 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
             origin: None,
         });
     }
+    // Stage ids are unique among the stages the environment selects, as in Arc.
+    let mut seen = std::collections::HashSet::new();
+    for entry in entries.iter_mut().filter(|e| e.selected) {
+        let Some(id) = entry.id.clone() else { continue };
+        if !seen.insert(id.clone()) {
+            let error = ConfigError::new("id", Some(entry.line), format!("duplicate stage id '{id}' found within job"));
+            match &mut entry.node {
+                Ok(_) => entry.node = Err(vec![error]),
+                Err(errors) => errors.push(error),
+            }
+        }
+    }
     let control_flow_keys = control_flow_keys(&doc, &vars, options, uri)?;
     Ok(LoadedJob { uri: uri.to_string(), content_md5, entries, warnings, dropped_cells, control_flow_keys })
 }

@@ -80,6 +80,14 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputView": "metadata_of_typed""#,
     ),
     (
+        "StatisticsExtract",
+        "extract",
+        r#""inputView": "typed",
+  "outputView": "statistics_of_typed",
+  "approximate": true,
+  "persist": true"#,
+    ),
+    (
         "DeltaLakeExtract",
         "extract",
         r#""inputURI": "s3a://bucket/path/table/",
@@ -122,6 +130,18 @@ const STAGES: &[(&str, &str, &str)] = &[
   "batchSize": 1,
   "headers": {},
   "failMode": "failfast""#,
+    ),
+    (
+        "SimilarityJoinTransform",
+        "transform",
+        r#""leftView": "customers",
+  "leftFields": ["name", "address"],
+  "rightView": "orders",
+  "rightFields": ["customer_name", "delivery_address"],
+  "outputView": "matched",
+  "shingleLength": 3,
+  "threshold": 0.8,
+  "caseSensitive": false"#,
     ),
     (
         "TypingTransform",
@@ -266,6 +286,13 @@ const STAGES: &[(&str, &str, &str)] = &[
     "user": "etl",
     "password": "${ETL_CONF_DB_PASSWORD}"
   }"#,
+    ),
+    (
+        "AvroLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/data.avro",
+  "saveMode": "Overwrite""#,
     ),
     (
         "ConsoleLoad",

@@ -677,3 +677,71 @@ fn equality_validate_compares_spark_types_not_arrow_zone_names() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("'typed' (1 rows) contains 1 rows that are not in 'literal'"), "{}", run.stderr);
 }
+
+/// People on both sides of a SimilarityJoinTransform.
+const PEOPLE: [&str; 2] = [
+    r#"{"type": "SQLTransform", "name": "left", "outputView": "customers", "sql": "SELECT * FROM VALUES (1, 'Jonathan Smith', 'Sydney'), (2, 'Mary Jones', NULL), (3, 'Peter Parker', 'New York') AS t(id, name, city)"}"#,
+    r#"{"type": "SQLTransform", "name": "right", "outputView": "orders", "sql": "SELECT * FROM VALUES (10, 'jonathan smith', 'sydney'), (11, 'Jonathon Smith', 'Sydney'), (12, 'Bruce Wayne', 'Gotham'), (13, 'Mary Jane', NULL), (14, NULL, NULL) AS t(rid, person, town)"}"#,
+];
+
+fn similarity_job(options: &str) -> String {
+    let join = format!(
+        r#"{{"type": "SimilarityJoinTransform", "name": "fuzzy", "leftView": "customers", "leftFields": ["name", "city"], "rightView": "orders", "rightFields": ["person", "town"], "outputView": "matched"{options}}}"#
+    );
+    let log = r#"{"type": "LogExecute", "name": "pairs", "sql": "SELECT TO_JSON(COLLECT_LIST(NAMED_STRUCT('id', id, 'name', name, 'rid', rid, 'town', town, 'similarity', ROUND(similarity, 6)))) FROM (SELECT * FROM matched ORDER BY id, rid)"}"#;
+    job(&[PEOPLE[0], PEOPLE[1], &join, log])
+}
+
+#[test]
+fn similarity_join_finds_pairs_above_the_threshold_on_character_shingles() {
+    let s = Scratch::new();
+    let run = s.run_job("default.json", &similarity_job(""));
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Jaccard similarity of the 3-character shingles of "name city", lower-cased.
+    assert_eq!(
+        run.exit_stage("pairs")["message"],
+        serde_json::json!([
+            {"id": 1, "name": "Jonathan Smith", "rid": 10, "town": "sydney", "similarity": 1.0},
+            {"id": 1, "name": "Jonathan Smith", "rid": 11, "town": "Sydney", "similarity": 0.842105}
+        ])
+    );
+    let exit = run.exit_stage("fuzzy");
+    assert_eq!((exit["shingleLength"].clone(), exit["numHashTables"].clone()), (3.into(), 5.into()));
+    assert_eq!(exit["threshold"], 0.8);
+
+    let run = s.run_job("lower.json", &similarity_job(r#", "threshold": 0.3"#));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let pairs: Vec<(i64, i64)> = run.exit_stage("pairs")["message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_i64().unwrap(), p["rid"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(pairs, [(1, 10), (1, 11), (2, 13)], "a NULL-only row has no shingles and never matches");
+
+    let run = s.run_job("case.json", &similarity_job(r#", "caseSensitive": true, "threshold": 0.7"#));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let message = run.exit_stage("pairs")["message"].clone();
+    assert_eq!(message.as_array().unwrap().len(), 1, "{message}");
+    assert_eq!(message[0]["rid"], 11, "'jonathan smith sydney' differs in case (0.63): {message}");
+}
+
+#[test]
+fn similarity_join_errors() {
+    let s = Scratch::new();
+    let missing = r#"{"type": "SimilarityJoinTransform", "name": "fuzzy", "leftView": "customers", "rightView": "orders", "rightFields": [], "outputView": "m", "threshold": 2}"#;
+    let run = s.run_job("missing.json", &job(&[PEOPLE[0], PEOPLE[1], missing]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Missing required attribute 'leftFields'."), "{}", run.stderr);
+    assert!(run.stderr.contains("'rightFields' must name at least one column."), "{}", run.stderr);
+    assert!(run.stderr.contains("'threshold' must be between 0.0 and 1.0 but is 2"), "{}", run.stderr);
+
+    let same = r#"{"type": "SimilarityJoinTransform", "name": "fuzzy", "leftView": "customers", "leftFields": ["name"], "rightView": "customers", "rightFields": ["nme"], "outputView": "m"}"#;
+    let run = s.run_job("same.json", &job(&[PEOPLE[0], same]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("view 'customers' has no column 'nme'"), "{}", run.stderr);
+    let same = same.replace("nme", "name");
+    let run = s.run_job("same.json", &job(&[PEOPLE[0], &same]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("column 'id' is in both 'customers' and 'customers'"), "{}", run.stderr);
+}

@@ -1,6 +1,6 @@
-//! AvroExtract on the real binary: files written by an independent writer (Python's
-//! `fastavro`, from the test venv) read through a glob with Spark's types, and the errors.
-//! (AvroLoad is not supported yet.)
+//! AvroExtract / AvroLoad on the real binary: round trips (types, NULLs, nested values),
+//! save modes, partitionBy, globs, a missing path, and an independent reader and writer
+//! (Python's `fastavro`, from the test venv).
 
 use std::path::Path;
 use std::process::Command;
@@ -11,6 +11,16 @@ use super::Scratch;
 fn job(stages: &[&str]) -> String {
     let all: Vec<String> = stages.iter().map(|s| s.replacen('{', r#"{"environments": ["test"], "#, 1)).collect();
     format!(r#"{{"stages": [{}]}}"#, all.join(",\n"))
+}
+
+/// Three rows of every type the round trip covers; row 2 is NULL in every nullable column.
+const SOURCE: &str = r#"{"type": "SQLTransform", "name": "src", "outputView": "src", "sql": "SELECT COALESCE(CAST(id AS INT), 0) AS id, name, CAST(d AS DATE) AS day, CAST(t AS TIMESTAMP) AS at, CAST(a AS DECIMAL(10,2)) AS amount, CASE WHEN id = 2 THEN NULL ELSE NAMED_STRUCT('x', id, 'y', name) END AS s, CASE WHEN id = 2 THEN NULL ELSE ARRAY(id, id * 10) END AS tags, id % 2 AS half FROM VALUES (1, 'a', '2024-01-31', '2024-01-31 12:34:56.789012', '12345.67'), (2, NULL, NULL, NULL, NULL), (3, 'c', '1969-12-31', '1970-01-01 00:00:00', '-0.05') AS v(id, name, d, t, a)"}"#;
+
+/// Logs the view's rows (ordered by id) with every value as a string.
+fn log_rows(name: &str, view: &str) -> String {
+    format!(
+        r#"{{"type": "LogExecute", "name": "{name}", "sql": "SELECT TO_JSON(COLLECT_LIST(r)) FROM (SELECT NAMED_STRUCT('id', id, 'name', name, 'day', CAST(day AS STRING), 'at', CAST(at AS STRING), 'amount', CAST(amount AS STRING), 'x', s.x, 'y', s.y, 'tags', tags) AS r FROM {view} ORDER BY id)"}}"#
+    )
 }
 
 fn logged(run: &super::Run, name: &str) -> serde_json::Value {
@@ -26,6 +36,92 @@ fn python(script: &str, args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("python prints JSON")
+}
+
+/// Reads every `.avro` file under a directory with fastavro: per file (relative path) its
+/// codec, writer schema and records (dates and timestamps as ISO strings, decimals as strings).
+const FASTAVRO_READ: &str = r#"
+import datetime, decimal, json, os, sys
+import fastavro
+root = sys.argv[1]
+out = {}
+for d, _, names in os.walk(root):
+    for n in sorted(names):
+        if not n.endswith('.avro'):
+            continue
+        p = os.path.join(d, n)
+        with open(p, 'rb') as f:
+            r = fastavro.reader(f)
+            def conv(v):
+                if isinstance(v, (datetime.datetime, datetime.date)):
+                    return v.isoformat()
+                if isinstance(v, decimal.Decimal):
+                    return str(v)
+                if isinstance(v, dict):
+                    return {k: conv(x) for k, x in v.items()}
+                if isinstance(v, list):
+                    return [conv(x) for x in v]
+                return v
+            out[os.path.relpath(p, root)] = {
+                'codec': r.metadata.get('avro.codec'),
+                'schema': r.writer_schema,
+                'records': [conv(x) for x in r],
+            }
+print(json.dumps(out))
+"#;
+
+fn expected_rows() -> serde_json::Value {
+    serde_json::json!([
+        {"id": 1, "name": "a", "day": "2024-01-31", "at": "2024-01-31 12:34:56.789012", "amount": "12345.67", "x": 1, "y": "a", "tags": [1, 10]},
+        {"id": 2},
+        {"id": 3, "name": "c", "day": "1969-12-31", "at": "1970-01-01 00:00:00", "amount": "-0.05", "x": 3, "y": "c", "tags": [3, 30]}
+    ])
+}
+
+#[test]
+fn avro_round_trip_keeps_rows_and_types_and_fastavro_reads_sparks_schema() {
+    let s = Scratch::new();
+    let out = s.path().join("out");
+    let load =
+        format!(r#"{{"type": "AvroLoad", "name": "load", "inputView": "src", "outputURI": "{}"}}"#, out.display());
+    let back =
+        format!(r#"{{"type": "AvroExtract", "name": "back", "inputURI": "{}", "outputView": "back"}}"#, out.display());
+    let same = r#"{"type": "EqualityValidate", "name": "same", "leftView": "src", "rightView": "back"}"#;
+    let internal = r#"{"type": "LogExecute", "name": "internal", "sql": "SELECT TO_JSON(NAMED_STRUCT('rows', COUNT(*), 'files', COUNT(DISTINCT _filename), 'indexes', SUM(_index)))  FROM back"}"#;
+    let run = s.run_job("job.json", &job(&[SOURCE, &load, &back, same, &log_rows("rows", "back"), internal]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("load")["count"], 3);
+    assert_eq!(logged(&run, "rows"), expected_rows());
+    assert_eq!(logged(&run, "internal"), serde_json::json!({"rows": 3, "files": 1, "indexes": 6}));
+
+    let files = python(FASTAVRO_READ, &[out.to_str().unwrap()]);
+    let files = files.as_object().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = files.values().next().unwrap();
+    assert_eq!(file["codec"], "snappy", "Spark's default Avro codec");
+    let fields: Vec<serde_json::Value> =
+        file["schema"]["fields"].as_array().unwrap().iter().map(|f| f["type"].clone()).collect();
+    assert_eq!(file["schema"]["name"], "topLevelRecord");
+    assert_eq!(fields[0], "int", "a non-nullable int is a plain int");
+    assert_eq!(fields[2], serde_json::json!([{"type": "int", "logicalType": "date"}, "null"]));
+    assert_eq!(fields[3], serde_json::json!([{"type": "long", "logicalType": "timestamp-micros"}, "null"]));
+    assert_eq!(fields[4][0]["type"], "fixed");
+    assert_eq!(fields[4][0]["logicalType"], "decimal");
+    assert_eq!(fields[4][0]["size"], 5);
+    assert_eq!(fields[5][0]["type"], "record");
+    let records = file["records"].as_array().unwrap();
+    let mut records = records.clone();
+    records.sort_by_key(|r| r["id"].as_i64());
+    assert_eq!(records[0]["day"], "2024-01-31");
+    assert_eq!(records[0]["at"], "2024-01-31T12:34:56.789012+00:00");
+    assert_eq!(records[0]["amount"], "12345.67");
+    assert_eq!(records[0]["s"], serde_json::json!({"x": 1, "y": "a"}));
+    assert_eq!(records[0]["tags"], serde_json::json!([1, 10]));
+    assert_eq!(records[1]["name"], serde_json::Value::Null);
+    assert_eq!(records[1]["amount"], serde_json::Value::Null);
+    assert_eq!(records[1]["s"], serde_json::Value::Null);
+    assert_eq!(records[2]["amount"], "-0.05");
+    assert_eq!(records[2]["at"], "1970-01-01T00:00:00+00:00");
 }
 
 /// Writes two Avro files with fastavro (deflate; long, nullable string, date,
@@ -101,6 +197,74 @@ fn avro_extract_reads_fastavro_files_through_a_glob() {
     );
 }
 
+/// The `.avro` files under `dir`, relative, sorted.
+fn avro_files(dir: &Path) -> Vec<String> {
+    crate::support::files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "avro"))
+        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn avro_load_save_modes_partitions_and_numpartitions() {
+    let s = Scratch::new();
+    let out = s.path().join("modes");
+    let load = |mode: &str| {
+        format!(
+            r#"{{"type": "AvroLoad", "name": "load", "inputView": "src", "outputURI": "{}", "saveMode": "{mode}"}}"#,
+            out.display()
+        )
+    };
+    let count =
+        format!(r#"{{"type": "AvroExtract", "name": "back", "inputURI": "{}", "outputView": "back"}}"#, out.display());
+    let log = r#"{"type": "LogExecute", "name": "count", "sql": "SELECT CAST(COUNT(*) AS STRING) FROM back"}"#;
+    let run = s.run_job("first.json", &job(&[SOURCE, &load("Overwrite"), &count, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "count"), "3");
+    let run = s.run_job("append.json", &job(&[SOURCE, &load("Append"), &count, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "count"), "6", "Append adds files");
+    assert_eq!(avro_files(&out).len(), 2);
+    let run = s.run_job("ignore.json", &job(&[SOURCE, &load("Ignore"), &count, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "count"), "6", "Ignore leaves the output");
+    let run = s.run_job("error.json", &job(&[SOURCE, &load("ErrorIfExists")]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("already exists and 'saveMode' equals 'ErrorIfExists'"), "{}", run.stderr);
+    let run = s.run_job("overwrite.json", &job(&[SOURCE, &load("Overwrite"), &count, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "count"), "3", "Overwrite replaces the files");
+    assert_eq!(avro_files(&out).len(), 1);
+
+    // partitionBy: one directory per value, the column left out of the files (as Spark).
+    let parts = s.path().join("parts");
+    let load = format!(
+        r#"{{"type": "AvroLoad", "name": "parts", "inputView": "src", "outputURI": "{}", "partitionBy": ["half"], "numPartitions": 2}}"#,
+        parts.display()
+    );
+    let run = s.run_job("parts.json", &job(&[SOURCE, &load]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let files = avro_files(&parts);
+    assert!(files.iter().all(|f| f.starts_with("half=0/part-") || f.starts_with("half=1/part-")), "{files:?}");
+    // Rows are dealt over 2 files before they are split by `half`: each directory gets at most 2.
+    let in_half_1 = files.iter().filter(|f| f.starts_with("half=1/")).count();
+    assert!((1..=2).contains(&in_half_1), "ids 1 and 3 in at most 2 files: {files:?}");
+    assert_eq!(files.iter().filter(|f| f.starts_with("half=0/")).count(), 1, "{files:?}");
+    let read = python(FASTAVRO_READ, &[parts.to_str().unwrap()]);
+    let mut ids: Vec<(String, i64)> = Vec::new();
+    for (file, content) in read.as_object().unwrap() {
+        let names: Vec<&str> =
+            content["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert!(!names.contains(&"half"), "partition column not in the files: {names:?}");
+        for r in content["records"].as_array().unwrap() {
+            ids.push((file.split('/').next().unwrap().to_string(), r["id"].as_i64().unwrap()));
+        }
+    }
+    ids.sort();
+    assert_eq!(ids, [("half=0".into(), 2), ("half=1".into(), 1), ("half=1".into(), 3)]);
+}
+
 #[test]
 fn avro_errors_name_the_path_and_the_unsupported_options() {
     let s = Scratch::new();
@@ -127,4 +291,14 @@ fn avro_errors_name_the_path_and_the_unsupported_options() {
     let run = s.run_job("binary.json", &job(&[binary]));
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("'inputView') is not supported yet by Weir's AvroExtract"), "{}", run.stderr);
+
+    let time = r#"{"type": "SQLTransform", "name": "t", "outputView": "t", "sql": "SELECT INTERVAL '1' DAY AS gap"}"#;
+    let load = format!(
+        r#"{{"type": "AvroLoad", "name": "load", "inputView": "t", "outputURI": "{}"}}"#,
+        s.path().join("never").display()
+    );
+    let run = s.run_job("interval.json", &job(&[time, &load]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("AvroLoad cannot write column 'gap'"), "{}", run.stderr);
+    assert!(!s.path().join("never").exists() || avro_files(&s.path().join("never")).is_empty(), "nothing written");
 }

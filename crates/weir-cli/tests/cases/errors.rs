@@ -110,6 +110,30 @@ fn sql_that_does_not_parse_fails_validation_with_the_stage() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("Stage: 0 'broken sql'"), "{}", run.stderr);
     assert!(run.stderr.contains("sql:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'."),
+        "Spark's words: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn duplicate_stage_ids_and_a_custom_delimiter_without_its_character_are_config_errors() {
+    let s = Scratch::new();
+    let run = s.run_job(
+        "job.json",
+        r#"{"stages": [
+          {"type": "SQLTransform", "id": "same", "name": "one", "environments": ["test"], "sql": "SELECT 1", "outputView": "a"},
+          {"type": "SQLTransform", "id": "same", "name": "two", "environments": ["test"], "sql": "SELECT 2", "outputView": "b"},
+          {"type": "SQLTransform", "id": "same", "name": "elsewhere", "environments": ["production"], "sql": "SELECT 3", "outputView": "c"},
+          {"type": "DelimitedExtract", "name": "csv", "environments": ["test"], "inputURI": "x.csv", "outputView": "d", "delimiter": "Custom"}
+        ]}"#,
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Stage: 1 'two'"), "{}", run.stderr);
+    assert!(run.stderr.contains("duplicate stage id 'same' found within job"), "{}", run.stderr);
+    assert!(!run.stderr.contains("'elsewhere'"), "stages of other environments do not count: {}", run.stderr);
+    assert!(run.stderr.contains("Missing required attribute 'customDelimiter'."), "{}", run.stderr);
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod masking;
 pub mod service;
 pub mod service_crash;
 pub mod service_security;
+pub mod statistics;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};

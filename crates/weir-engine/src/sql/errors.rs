@@ -39,15 +39,39 @@ fn did_you_mean(found: Vec<String>) -> String {
 
 /// A parse error: Spark's error class, the position, and a hint that valid Spark syntax Weir
 /// cannot parse yet is a gap of Weir's.
-pub fn syntax(_sql: &str, message: String) -> DataFusionError {
+pub fn syntax(sql: &str, message: String) -> DataFusionError {
     let text = message
         .trim_start_matches("SQL error: ")
         .trim_start_matches("ParserError(\"")
         .trim_start_matches("TokenizerError(\"")
         .trim_end_matches("\")")
         .replace("\\\"", "\"");
+    const HINT: &str = "(if Spark accepts this statement, this syntax is not supported yet)";
+    // sqlparser: "Expected: ..., found: TOKEN at Line: L, Column: C" (column 1-based); the end
+    // of input comes without a location, so it is the end of the statement.
+    static FOUND: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"^(.*), found: (.*?)(?: at Line: (\d+), Column: (\d+))?$").expect("static regex")
+    });
+    let Some(found) = FOUND.captures(&text) else {
+        return DataFusionError::Plan(format!("[PARSE_SYNTAX_ERROR] Syntax error: {text} {HINT}"));
+    };
+    let near = match &found[2] {
+        "EOF" => "end of input".to_string(),
+        token => format!("'{token}'"),
+    };
+    let (line, pos) = match (found.get(3), found.get(4)) {
+        (Some(line), Some(column)) => {
+            (line.as_str().to_string(), column.as_str().parse::<usize>().unwrap_or(1).saturating_sub(1))
+        }
+        _ => {
+            let trimmed = sql.trim_end();
+            let last = trimmed.rsplit('\n').next().unwrap_or("");
+            ((trimmed.matches('\n').count() + 1).to_string(), last.chars().count())
+        }
+    };
     DataFusionError::Plan(format!(
-        "[PARSE_SYNTAX_ERROR] Syntax error: {text} (if Spark accepts this statement, this syntax is not supported yet)"
+        "[PARSE_SYNTAX_ERROR] Syntax error at or near {near}. (line {line}, pos {pos}) Weir's parser: {}. {HINT}",
+        &found[1]
     ))
 }
 

@@ -198,3 +198,11 @@ async fn seeded_random_is_sparks_and_repeatable() {
     let column_seed = ctx.sql("SELECT rand(x) FROM (VALUES (1)) AS t(x)").await.unwrap().collect().await;
     assert!(column_seed.unwrap_err().to_string().contains("must be constants"));
 }
+
+#[test]
+fn syntax_errors_are_worded_as_sparks() {
+    let err = super::check_syntax("SELEC 1").unwrap_err();
+    assert!(err.starts_with("[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. (line 1, pos 0)"), "{err}");
+    let err = super::check_syntax("SELECT a,\n  b FROM t WHERE (a = 1").unwrap_err();
+    assert!(err.contains("Syntax error at or near end of input."), "{err}");
+}

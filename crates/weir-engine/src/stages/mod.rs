@@ -85,6 +85,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "TextExtract", build: extract::text::build },
     StageType { name: "BytesExtract", build: extract::bytes::build },
     StageType { name: "MetadataExtract", build: extract::metadata::build },
+    StageType { name: "StatisticsExtract", build: extract::statistics::build },
     StageType { name: "DeltaLakeExtract", build: extract::delta::build },
     StageType { name: "JDBCExtract", build: extract::jdbc::build },
     StageType { name: "HTTPExtract", build: extract::http::build },
@@ -95,12 +96,14 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "MetadataFilterTransform", build: transform::metadata_filter::build },
     StageType { name: "MetadataTransform", build: transform::metadata::build },
     StageType { name: "HTTPTransform", build: transform::http::build },
+    StageType { name: "SimilarityJoinTransform", build: transform::similarity_join::build },
     StageType { name: "SQLValidate", build: validate::sql::build },
     StageType { name: "EqualityValidate", build: validate::equality::build },
     StageType { name: "MetadataValidate", build: validate::metadata::build },
     StageType { name: "DelimitedLoad", build: load::delimited::build },
     StageType { name: "JSONLoad", build: load::json::build },
     StageType { name: "ParquetLoad", build: load::parquet::build },
+    StageType { name: "AvroLoad", build: load::avro::build },
     StageType { name: "TextLoad", build: load::text::build },
     StageType { name: "ConsoleLoad", build: load::console::build },
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
@@ -115,17 +118,8 @@ pub const REGISTRY: &[StageType] = &[
 ];
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
-pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "ImageExtract",
-    "ORCExtract",
-    "RateExtract",
-    "StatisticsExtract",
-    "MLTransform",
-    "SimilarityJoinTransform",
-    "TensorFlowServingTransform",
-    "AvroLoad",
-    "ORCLoad",
-];
+pub const NOT_YET_SUPPORTED: &[&str] =
+    &["ImageExtract", "ORCExtract", "RateExtract", "MLTransform", "TensorFlowServingTransform", "ORCLoad"];
 
 /// The simple name of a stage type: `ai.tripl.arc.transform.SQLTransform:4.2.0` → `SQLTransform`.
 pub fn simple_type_name(type_name: &str) -> &str {
@@ -190,6 +184,10 @@ pub(crate) fn read_delimiter(c: &mut StageConfig) -> Option<u8> {
         Delim::Hive => Some(0x01),
         Delim::Custom => match custom.as_deref().map(str::as_bytes) {
             Some([b]) if b.is_ascii() => Some(*b),
+            None => {
+                c.error("customDelimiter", "Missing required attribute 'customDelimiter'.");
+                None
+            }
             _ => {
                 c.error("customDelimiter", "'customDelimiter' must be one ASCII character when delimiter is 'Custom'.");
                 None

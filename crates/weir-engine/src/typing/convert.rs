@@ -2,8 +2,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::format::{Parsed, StrftimeItems, parse as chrono_parse};
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::NaiveTime;
 use regex::Regex;
 
 use super::schema::FieldKind;
@@ -107,8 +106,12 @@ fn parse_decimal_format(text: &str, pattern: &str) -> Option<BigDec> {
         Some(n) => affixes(n),
         None => (format!("-{pos_prefix}"), pos_suffix.clone()),
     };
-    let (is_negative, body) = if !neg_prefix.is_empty() && text.starts_with(&neg_prefix) && text.ends_with(&neg_suffix)
-    {
+    // A negative subpattern is told apart by its prefix or suffix (`-#,##0`, `(#,##0)`, `#,##0-`).
+    let is_negative_text = (!neg_prefix.is_empty() || !neg_suffix.is_empty())
+        && text.len() >= neg_prefix.len() + neg_suffix.len()
+        && text.starts_with(&neg_prefix)
+        && text.ends_with(&neg_suffix);
+    let (is_negative, body) = if is_negative_text {
         (true, &text[neg_prefix.len()..text.len() - neg_suffix.len()])
     } else if text.starts_with(&pos_prefix)
         && text.ends_with(&pos_suffix)
@@ -192,110 +195,8 @@ pub fn to_decimal(text: &str, precision: u8, scale: i8, formatters: &Option<Vec<
     (value.unsigned_abs() < 10u128.pow(u32::from(precision))).then_some(value)
 }
 
-/// `ssssssssss` (epoch seconds) and `sssssssssssss` (epoch millis): Arc's documented formatters.
-pub fn is_epoch_pattern(pattern: &str) -> Option<u32> {
-    if pattern.chars().all(|c| c == 's') {
-        match pattern.len() {
-            10 => Some(1),
-            13 => Some(1000),
-            _ => None,
-        }
-    } else {
-        None
-    }
-}
-
-fn uses_yyyy(pattern: &str) -> bool {
-    pattern.contains('y') && !pattern.contains('G')
-}
-
-/// Parses text into chrono's intermediate fields with a Java pattern.
-fn parse_fields(text: &str, pattern: &str) -> Option<Parsed> {
-    let format = crate::sql::functions::pattern::to_chrono(pattern, true).ok()?;
-    let mut parsed = Parsed::new();
-    chrono_parse(&mut parsed, text, StrftimeItems::new(&format)).ok()?;
-    Some(parsed)
-}
-
-/// A date from parsed fields; SMART resolution (`yyyy` patterns) clamps an impossible day
-/// of month to the month's last day, as Java does.
-fn date_of(parsed: &Parsed, smart: bool) -> Option<NaiveDate> {
-    match parsed.to_naive_date() {
-        Ok(d) => Some(d),
-        Err(_) if smart => {
-            let year = parsed.year()?;
-            let month = parsed.month()?;
-            let day = parsed.day()?;
-            if day > 31 {
-                return None;
-            }
-            let first_next = if month == 12 {
-                NaiveDate::from_ymd_opt(year + 1, 1, 1)
-            } else {
-                NaiveDate::from_ymd_opt(year, month + 1, 1)
-            }?;
-            let last = first_next.pred_opt()?;
-            NaiveDate::from_ymd_opt(year, month, day.min(last.day()))
-        }
-        Err(_) => None,
-    }
-}
-
-/// A date with any of the patterns.
-pub fn to_date(text: &str, formatters: &[String]) -> Option<NaiveDate> {
-    formatters.iter().find_map(|p| parse_fields(text, p).and_then(|parsed| date_of(&parsed, uses_yyyy(p))))
-}
-
-fn has_zone(pattern: &str) -> bool {
-    let mut quoted = false;
-    pattern.chars().any(|c| {
-        if c == '\'' {
-            quoted = !quoted;
-        }
-        !quoted && "XxZOVz".contains(c)
-    })
-}
-
-/// A timestamp in microseconds since the epoch (UTC).
-pub fn to_timestamp(text: &str, kind: &FieldKind) -> Option<i64> {
-    let FieldKind::Timestamp { formatters, timezone, time, .. } = kind else { return None };
-    for pattern in formatters {
-        if let Some(factor) = is_epoch_pattern(pattern) {
-            if let Ok(v) = text.parse::<i64>() {
-                return Some(v * 1_000_000 / i64::from(factor));
-            }
-            continue;
-        }
-        let Some(parsed) = parse_fields(text, pattern) else { continue };
-        let Some(date) = date_of(&parsed, uses_yyyy(pattern)) else { continue };
-        let local_time = match time {
-            Some(t) => *t,
-            None => match parsed.to_naive_time() {
-                Ok(t) => t,
-                Err(_) => continue,
-            },
-        };
-        let local = NaiveDateTime::new(date, local_time);
-        if has_zone(pattern)
-            && let Some(offset) = parsed.offset
-        {
-            let utc = local - chrono::Duration::seconds(i64::from(offset));
-            return Some(utc.and_utc().timestamp_micros());
-        }
-        if let Some(zoned) = timezone.from_local_datetime(&local).earliest() {
-            return Some(zoned.timestamp_micros());
-        }
-    }
-    None
-}
-
 /// A time of day rendered as ISO_LOCAL_TIME (`12:34:00`, `12:34:56.5`).
-pub fn to_time(text: &str, formatters: &[String]) -> Option<String> {
-    let time = formatters.iter().find_map(|p| parse_fields(text, p).and_then(|parsed| parsed.to_naive_time().ok()))?;
-    Some(iso_local_time(time))
-}
-
-fn iso_local_time(time: NaiveTime) -> String {
+pub fn iso_local_time(time: NaiveTime) -> String {
     let base = time.format("%H:%M:%S").to_string();
     let nanos = time.nanosecond() % 1_000_000_000;
     if nanos == 0 {
@@ -365,7 +266,7 @@ pub fn conversion_error(value: &str, kind: &FieldKind) -> String {
             "Unable to convert '{value}' to timestamp using formatters {} and timezone '{timezone_id}'",
             list(formatters)
         ),
-        FieldKind::Time { formatters } => {
+        FieldKind::Time { formatters, .. } => {
             format!("Unable to convert '{value}' to time using formatters {}", list(formatters))
         }
         FieldKind::Binary { base64: true } => format!("Unable to convert '{value}' to binary using 'base64' decoding."),

@@ -21,6 +21,7 @@
 //! | struct, array | — | schema-only: rejected by TypingTransform |
 
 pub mod convert;
+pub mod javatime;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -292,17 +293,20 @@ fn type_column(
                 None
             }
         }),
-        FieldKind::Date { formatters, .. } => {
-            build!(Date32Builder::with_capacity(rows), |t: &str| convert::to_date(t, formatters)
+        FieldKind::Date { formats, .. } => {
+            build!(Date32Builder::with_capacity(rows), |t: &str| formats
+                .date(t)
                 .map(|d| (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32))
         }
-        FieldKind::Timestamp { .. } => {
+        FieldKind::Timestamp { formats, timezone, time, .. } => {
             build!(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"), |t: &str| {
-                convert::to_timestamp(t, &spec.kind)
+                formats.instant(t, timezone, *time)
             })
         }
-        FieldKind::Time { formatters } => {
-            build!(StringBuilder::with_capacity(rows, rows * 8), |t: &str| convert::to_time(t, formatters))
+        FieldKind::Time { formats, .. } => {
+            build!(StringBuilder::with_capacity(rows, rows * 8), |t: &str| formats
+                .time_of_day(t)
+                .map(convert::iso_local_time))
         }
         FieldKind::Binary { base64 } => {
             build!(BinaryBuilder::with_capacity(rows, rows * 8), |t: &str| convert::to_binary(t, *base64))

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::javatime::{Formats, Zone};
+
 /// A problem in a schema document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -40,17 +42,18 @@ pub enum FieldKind {
     },
     Date {
         formatters: Vec<String>,
-        case_sensitive: bool,
+        formats: Formats,
     },
     Timestamp {
         formatters: Vec<String>,
-        timezone: chrono_tz::Tz,
+        formats: Formats,
+        timezone: Zone,
         timezone_id: String,
         time: Option<chrono::NaiveTime>,
-        case_sensitive: bool,
     },
     Time {
         formatters: Vec<String>,
+        formats: Formats,
     },
     Binary {
         base64: bool,
@@ -277,6 +280,11 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
             None
         }
     };
+    if let Some(m) = &metadata {
+        for message in metadata_errors(m) {
+            r.error("metadata", message);
+        }
+    }
     let type_name = type_name?;
     if !TYPES.contains(&type_name.as_str()) {
         r.error("type", format!("Invalid type '{type_name}'. Expected one of: [{}].", TYPES.join(", ")));
@@ -344,12 +352,12 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
         }
         "date" => {
             let formatters = r.required_strings("formatters");
-            check_patterns(r, &formatters);
-            FieldKind::Date { formatters, case_sensitive: r.bool("caseSensitive").unwrap_or(false) }
+            let formats = compile_formats(r, &formatters, false)?;
+            FieldKind::Date { formatters, formats }
         }
         "timestamp" => {
             let formatters = r.required_strings("formatters");
-            check_patterns(r, &formatters);
+            let formats = compile_formats(r, &formatters, true);
             let timezone_id = r.string("timezoneId");
             if timezone_id.is_none() {
                 r.missing("timezoneId");
@@ -359,7 +367,7 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
                 Some(tz) => tz,
                 None => {
                     r.error("timezoneId", format!("Invalid timezoneId '{timezone_id}'."));
-                    chrono_tz::UTC
+                    Zone::Region(chrono_tz::UTC)
                 }
             };
             let time = match r.object.get("time") {
@@ -379,18 +387,12 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
                 }
                 None => None,
             };
-            FieldKind::Timestamp {
-                formatters,
-                timezone,
-                timezone_id,
-                time,
-                case_sensitive: r.bool("caseSensitive").unwrap_or(false),
-            }
+            FieldKind::Timestamp { formatters, formats: formats?, timezone, timezone_id, time }
         }
         "time" => {
             let formatters = r.required_strings("formatters");
-            check_patterns(r, &formatters);
-            FieldKind::Time { formatters }
+            let formats = compile_formats(r, &formatters, false)?;
+            FieldKind::Time { formatters, formats }
         }
         "binary" => match r.string("encoding").as_deref() {
             Some("base64") => FieldKind::Binary { base64: true },
@@ -421,21 +423,61 @@ fn parse_field(r: &mut Reader<'_>) -> Option<FieldSpec> {
     })
 }
 
-fn check_patterns(r: &mut Reader<'_>, formatters: &[String]) {
-    for f in formatters {
-        if super::convert::is_epoch_pattern(f).is_some() {
-            continue;
+/// Arc's rules for user metadata: nested objects are allowed; arrays must be non-empty, of
+/// one JSON type, without nulls or nested arrays, and numbers all integers or all doubles.
+fn metadata_errors(metadata: &Map<String, Value>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (key, value) in metadata {
+        match value {
+            Value::Object(nested) => errors.extend(metadata_errors(nested)),
+            Value::Array(items) => {
+                let kind = |v: &Value| match v {
+                    Value::Null => "null",
+                    Value::Bool(_) => "boolean",
+                    Value::Number(_) => "number",
+                    Value::String(_) => "string",
+                    Value::Array(_) => "array",
+                    Value::Object(_) => "object",
+                };
+                let kinds: std::collections::BTreeSet<&str> = items.iter().map(kind).collect();
+                if items.is_empty() {
+                    errors.push(format!("Metadata attribute '{key}' cannot contain empty `arrays`."));
+                } else if kinds.contains("null") {
+                    errors.push(format!("Metadata attribute '{key}' cannot contain `null` values inside `array`."));
+                } else if kinds.contains("array") {
+                    errors.push(format!("Metadata attribute '{key}' cannot contain nested `arrays`."));
+                } else if kinds.len() > 1 {
+                    errors.push(format!("Metadata attribute '{key}' cannot contain arrays of different types."));
+                } else if kinds.contains("number") {
+                    let integers = items.iter().filter(|v| v.is_i64() || v.is_u64()).count();
+                    if integers != 0 && integers != items.len() {
+                        errors.push(format!(
+                            "Metadata attribute '{key}' cannot contain `number` arrays of different types (all values must be `integers` or all values must be `doubles`)."
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
-        if let Err(e) = crate::sql::functions::pattern::to_chrono(f, true) {
-            r.error("formatters", e);
+    }
+    errors
+}
+
+/// Compiles a column's date/time formatters (`epoch`: Arc's epoch formatters allowed), with
+/// `caseSensitive`; a bad pattern is a config error with Java's message.
+fn compile_formats(r: &mut Reader<'_>, formatters: &[String], epoch: bool) -> Option<Formats> {
+    let case_sensitive = r.bool("caseSensitive").unwrap_or(false);
+    match Formats::compile(formatters, case_sensitive, epoch) {
+        Ok(formats) => Some(formats),
+        Err(e) => {
+            r.error("formatters", format!("Invalid formatter {e}."));
+            None
         }
     }
 }
 
-/// `UTC`, `GMT`, region ids (`Australia/Sydney`) and offsets (`+10:00`).
-pub fn parse_timezone(id: &str) -> Option<chrono_tz::Tz> {
-    match id {
-        "UTC" | "GMT" | "Z" | "UT" => Some(chrono_tz::UTC),
-        other => other.parse::<chrono_tz::Tz>().ok(),
-    }
+/// A `timezoneId` as Java's `ZoneId.of` reads it: `UTC`, `GMT`, region ids
+/// (`Australia/Sydney`) and offsets (`+10:00`, `+1000`, `UTC+10`).
+pub fn parse_timezone(id: &str) -> Option<Zone> {
+    Zone::parse(id)
 }

@@ -179,3 +179,82 @@ fn batch_by_position_with_internal_columns_and_failfast() {
         "TypingTransform can only be performed on tables with the same number of columns, but the schema has 1 columns and the data table has 2 columns."
     );
 }
+
+#[test]
+fn trailing_minus_formatters() {
+    for (kind, expected) in [("integer", "-1234"), ("long", "-1234"), ("double", "-1234.0")] {
+        let f = field(json!({"name": "c", "type": kind, "nullable": true, "formatters": ["#,##0;#,##0-"]}));
+        assert_eq!(one(&f, "1,234-").unwrap(), expected, "{kind}");
+        assert_eq!(one(&f, "1,234").unwrap().trim_start_matches('-'), expected.trim_start_matches('-'), "{kind}");
+        assert!(one(&f, "-1,234").is_err(), "{kind}: the negative form is the suffix one");
+    }
+    let f = field(
+        json!({"name": "c", "type": "decimal", "nullable": true, "precision": 10, "scale": 2, "formatters": ["#,##0.00;#,##0.00-"]}),
+    );
+    assert_eq!(one(&f, "1,234.50-").unwrap(), "-1234.50");
+}
+
+#[test]
+fn dates_are_not_trimmed_and_follow_case_sensitivity() {
+    let f = field(json!({"name": "c", "type": "date", "nullable": true, "formatters": ["dd-MMM-yyyy"]}));
+    assert_eq!(
+        one(&f, " 05-Jan-2024").unwrap_err(),
+        "Unable to convert ' 05-Jan-2024' to date using formatters ['dd-MMM-yyyy']"
+    );
+    assert_eq!(one(&f, "05-JAN-2024").unwrap(), "2024-01-05", "case-insensitive by default");
+    let f = field(json!({"name": "c", "type": "date", "nullable": true, "trim": true, "formatters": ["dd-MMM-yyyy"]}));
+    assert_eq!(one(&f, " 05-Jan-2024 ").unwrap(), "2024-01-05", "trim: true trims");
+    let f = field(
+        json!({"name": "c", "type": "date", "nullable": true, "caseSensitive": true, "formatters": ["dd-MMM-yyyy"]}),
+    );
+    assert!(one(&f, "05-JAN-2024").is_err());
+    assert_eq!(one(&f, "05-Jan-2024").unwrap(), "2024-01-05");
+}
+
+#[test]
+fn timestamps_with_offset_zones_and_java_pattern_letters() {
+    let f = field(
+        json!({"name": "c", "type": "timestamp", "nullable": true, "formatters": ["uuuu-MM-dd HH:mm:ss"], "timezoneId": "+1000"}),
+    );
+    assert_eq!(one(&f, "2024-01-05 10:00:00").unwrap(), "2024-01-05T00:00:00Z");
+    let f = field(json!({"name": "c", "type": "timestamp", "nullable": true, "timezoneId": "UTC",
+        "formatters": ["uuuu-MM-dd'T'HH:mm:ss.nnnnnnnnn VV", "uuuu-MM-dd HH:mm:ss O", "uuuu-MM-dd[ HH:mm]"]}));
+    assert_eq!(one(&f, "2024-07-05T10:00:00.123456789 Europe/London").unwrap(), "2024-07-05T09:00:00.123456Z");
+    assert_eq!(one(&f, "2024-01-05 10:00:00 GMT+8").unwrap(), "2024-01-05T02:00:00Z");
+    assert!(one(&f, "2024-01-05").is_err(), "no time: a ZonedDateTime needs one");
+    let errors = parse_schema(&json!([{"name": "c", "type": "date", "nullable": true, "formatters": ["yyyy-MM-ddd"]}]))
+        .unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "[0] 'c'.formatters: Invalid formatter 'yyyy-MM-ddd': Too many pattern letters: d."
+    );
+}
+
+#[test]
+fn metadata_arrays_are_validated_as_arc_does() {
+    let errors = |metadata: serde_json::Value| -> Vec<String> {
+        match parse_schema(&json!([{"name": "c", "type": "string", "nullable": true, "metadata": metadata}])) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.iter().map(|e| e.to_string()).collect(),
+        }
+    };
+    assert!(errors(json!({"tags": ["a", "b"], "nested": {"n": [1, 2]}, "none": null})).is_empty());
+    assert_eq!(
+        errors(json!({"mixed": ["a", 1]})),
+        ["[0] 'c'.metadata: Metadata attribute 'mixed' cannot contain arrays of different types."]
+    );
+    assert_eq!(
+        errors(json!({"numbers": [1, 1.5]})),
+        [
+            "[0] 'c'.metadata: Metadata attribute 'numbers' cannot contain `number` arrays of different types (all values must be `integers` or all values must be `doubles`)."
+        ]
+    );
+    assert_eq!(
+        errors(json!({"empty": []})),
+        ["[0] 'c'.metadata: Metadata attribute 'empty' cannot contain empty `arrays`."]
+    );
+    assert_eq!(
+        errors(json!({"n": {"holes": ["a", null]}})),
+        ["[0] 'c'.metadata: Metadata attribute 'holes' cannot contain `null` values inside `array`."]
+    );
+}

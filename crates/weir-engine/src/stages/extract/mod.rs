@@ -9,4 +9,5 @@ pub mod json;
 pub mod metadata;
 pub mod parquet;
 pub mod source;
+pub mod statistics;
 pub mod text;

@@ -1,4 +1,4 @@
-//! Writing a view as files (Parquet, CSV, JSON lines) with Spark's save modes.
+//! Writing a view as files (Parquet, CSV, JSON lines, Avro) with Spark's save modes.
 //!
 //! New files are first written under a hidden staging directory next to the target; only
 //! when every file is written does [`swap::commit`] make them the output (atomically on local
@@ -13,7 +13,7 @@ use object_store::{ObjectMeta, ObjectStoreExt};
 use serde_json::{Map, Value};
 
 use crate::session::Session;
-use crate::stages::load::swap;
+use crate::stages::load::{encoded, swap};
 use crate::stages::{LoadCommon, Outcome, SaveMode, Stage, StageError};
 use crate::storage::{object_path, parse_uri};
 
@@ -37,6 +37,14 @@ pub enum FileFormat {
     },
     /// One string column, one line per row (Spark's text source: NULL as an empty line).
     Text,
+    /// Avro object container files (see `load::avro`).
+    Avro,
+}
+
+/// The one-row `count` batch DataFusion's writers return, for a writer of ours.
+fn count_batch(rows: u64) -> Result<datafusion::arrow::array::RecordBatch, StageError> {
+    let array = datafusion::arrow::array::UInt64Array::from(vec![rows]);
+    Ok(datafusion::arrow::array::RecordBatch::try_from_iter([("count", std::sync::Arc::new(array) as _)])?)
 }
 
 /// The synthetic partition column that spreads rows over `numPartitions` files; it names a
@@ -84,7 +92,7 @@ impl FileLoad {
             }
             None => df,
         };
-        let options = DataFrameWriteOptions::new().with_partition_by(partition_by);
+        let options = DataFrameWriteOptions::new().with_partition_by(partition_by.clone());
         let staging_str = staging.as_str();
         let counts = match &self.format {
             FileFormat::Parquet => df.write_parquet(staging_str, options, None).await?,
@@ -97,6 +105,11 @@ impl FileLoad {
                     ..Default::default()
                 };
                 df.write_csv(staging_str, options, Some(csv)).await?
+            }
+            FileFormat::Avro => {
+                let encoder = crate::stages::load::avro::encoder();
+                let rows = encoded::write(df, staging, &partition_by, "Avro", "avro", encoder).await?;
+                vec![count_batch(rows)?]
             }
             FileFormat::Text => unreachable!("text is written above"),
         };
