@@ -6,6 +6,7 @@ pub mod avro_orc;
 pub mod crash_safety;
 pub mod delta;
 pub mod errors;
+pub mod extract_inputs;
 pub mod failures;
 pub mod fuzz;
 pub mod http;

@@ -1,5 +1,11 @@
 //! DelimitedExtract: CSV-like text files to a view of string columns (`_c0`, `_c1`… or the
 //! header's names), plus `_filename` and `_index`. Files are streamed, never loaded whole.
+//!
+//! With `inputView` the text is a string column of that view (`inputField`, else its only
+//! column, else `value`), each row's text one or more lines of CSV, read as Spark's
+//! `csv(Dataset[String])` reads it: blank rows are skipped and, with `header`, the first row
+//! names the columns and every row equal to it is dropped. `_filename` is then empty (Spark's
+//! `input_file_name()` without a file) and `_index` numbers the rows from 1.
 
 use std::sync::Arc;
 
@@ -10,13 +16,13 @@ use serde_json::{Map, Value};
 
 use crate::config::StageConfig;
 use crate::session::Session;
-use crate::stages::extract::source::{self, DecoderFactory, IndexColumn};
+use crate::stages::extract::source::{self, DecoderFactory, IndexColumn, TextInput};
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 
 /// `DelimitedExtract` configuration.
 #[derive(Debug, Clone)]
 pub struct DelimitedExtract {
-    input_uri: String,
+    input: TextInput,
     output_view: String,
     delimiter: u8,
     quote: Option<u8>,
@@ -36,17 +42,7 @@ fn single_byte(text: &str) -> Option<u8> {
 }
 
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
-    let input_uri = c.string("inputURI");
-    if c.has("inputView") {
-        c.error(
-            "inputView",
-            "Parsing text from a view ('inputView') is not supported yet by Weir's DelimitedExtract; use 'inputURI'.",
-        );
-    }
-    let _ = c.string("inputField");
-    if input_uri.is_none() && !c.has("inputView") {
-        c.error("inputURI", "Missing required attribute 'inputURI'.");
-    }
+    let input = TextInput::read(c);
     let output_view = c.required_string("outputView");
     let delimiter = crate::stages::read_delimiter(c);
     let quote =
@@ -78,7 +74,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     }
     let common = ViewCommon::read(c);
     Some(Box::new(DelimitedExtract {
-        input_uri: input_uri?,
+        input: input?,
         output_view: output_view?,
         delimiter: delimiter?,
         quote: quote?,
@@ -105,11 +101,16 @@ impl DelimitedExtract {
     /// the file only as far as the end of its first record (however long it is).
     async fn data_schema(&self, session: &Session, first: &crate::storage::FileEntry) -> Result<SchemaRef, StageError> {
         let head = self.first_record(session, first).await?;
+        self.schema_of_first_record(&head, &first.url.to_string())
+    }
+
+    /// The columns named by (or as many as in) a first record.
+    fn schema_of_first_record(&self, head: &[u8], label: &str) -> Result<SchemaRef, StageError> {
         let (inferred, _) = self
             .format()
             .with_header(self.header)
-            .infer_schema(std::io::Cursor::new(head.as_slice()), Some(1))
-            .map_err(|e| StageError::msg(format!("{}: {e}", first.url)))?;
+            .infer_schema(std::io::Cursor::new(head), Some(1))
+            .map_err(|e| StageError::msg(format!("{label}: {e}")))?;
         let fields: Vec<Field> = inferred
             .fields()
             .iter()
@@ -166,64 +167,16 @@ impl DelimitedExtract {
     }
 }
 
-#[async_trait]
-impl Stage for DelimitedExtract {
-    fn detail(&self) -> Map<String, Value> {
-        let mut m = crate::obj! {
-            "inputURI" => self.input_uri,
-            "outputView" => self.output_view,
-            "delimiter" => (self.delimiter as char).to_string(),
-            "header" => self.header,
-            "contiguousIndex" => (self.index == IndexColumn::Contiguous),
-        };
-        self.common.detail(&mut m);
-        m
-    }
-
-    async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let listed = session.storage.list_files(&self.input_uri).await?;
-        let files = match listed {
-            Some(files) if !files.is_empty() => files,
-            other => {
-                let Some(schema) = self.fallback_schema(session).await? else {
-                    return Err(StageError::msg(match other {
-                        None => format!(
-                            "Path '{}' does not exist and no schema has been provided to create an empty dataframe.",
-                            self.input_uri
-                        ),
-                        Some(_) => format!(
-                            "No files matched '{}' and no schema has been provided to create an empty dataframe.",
-                            self.input_uri
-                        ),
-                    }));
-                };
-                let table = source::file_table(
-                    &session.storage,
-                    Vec::new(),
-                    schema,
-                    Arc::new(unreachable_decoder),
-                    self.index,
-                )?;
-                let df = session.ctx.read_table(Arc::new(table))?;
-                return self.common.register(session, &self.output_view, df).await;
-            }
-        };
-        let data_schema = self.data_schema(session, &files[0]).await?;
-        if data_schema.fields().is_empty() {
-            return Err(StageError::msg(format!(
-                "Input '{}' does not contain any fields and no schema has been provided to create an empty dataframe.",
-                self.input_uri
-            )));
-        }
+impl DelimitedExtract {
+    /// A decoder per scan: the record width trimmed to the columns' (counting records wider or
+    /// narrower), the header line skipped when `skip_header`.
+    fn decoder_factory(&self, data_schema: SchemaRef, widths: Arc<RecordWidths>, skip_header: bool) -> DecoderFactory {
         let config = self.clone();
-        let decoder_schema = data_schema.clone();
-        let widths = Arc::new(RecordWidths::default());
-        let counts = widths.clone();
-        let factory: DecoderFactory = Arc::new(move || {
+        Arc::new(move || {
             let scanner = config.scanner();
-            let trimmer = FieldTrimmer::new(decoder_schema.fields().len(), &config, counts.clone());
-            let mut builder = ReaderBuilder::new(decoder_schema.clone())
-                .with_header(config.header)
+            let trimmer = FieldTrimmer::new(data_schema.fields().len(), &config, widths.clone());
+            let mut builder = ReaderBuilder::new(data_schema.clone())
+                .with_header(skip_header)
                 .with_delimiter(config.delimiter)
                 .with_quote(config.quote.unwrap_or(0))
                 .with_truncated_rows(true)
@@ -232,17 +185,108 @@ impl Stage for DelimitedExtract {
                 builder = builder.with_escape(e);
             }
             Ok(Box::new(CheckedDecoder { inner: builder.build_decoder(), scanner, trimmer, pending: Vec::new() }))
-        });
-        let table = source::file_table(&session.storage, files, data_schema, factory, self.index)?;
+        })
+    }
+
+    /// No data: an empty view of the `schemaURI` columns, or Arc's error.
+    async fn empty(&self, session: &Session, error: String) -> Result<Outcome, StageError> {
+        let Some(schema) = self.fallback_schema(session).await? else {
+            return Err(StageError::msg(error));
+        };
+        let table =
+            source::file_table(&session.storage, Vec::new(), schema, Arc::new(unreachable_decoder), self.index)?;
         let df = session.ctx.read_table(Arc::new(table))?;
+        self.common.register(session, &self.output_view, df).await
+    }
+
+    /// Registers the view, with the record width counts when the stage read the data itself
+    /// (`persist`, or counting every view).
+    async fn register(
+        &self,
+        session: &Session,
+        table: Arc<dyn datafusion::catalog::TableProvider>,
+        widths: &RecordWidths,
+    ) -> Result<Outcome, StageError> {
+        let df = session.ctx.read_table(table)?;
         let mut outcome = self.common.register(session, &self.output_view, df).await?;
-        // Counted when the stage itself read the files (`persist`, or counting every view).
         if outcome.rows.is_some() {
             let (extra, missing) = widths.get();
             outcome.detail.insert("recordsWithExtraFields".into(), extra.into());
             outcome.detail.insert("recordsWithMissingFields".into(), missing.into());
         }
         Ok(outcome)
+    }
+
+    async fn execute_files(&self, session: &Session, input_uri: &str) -> Result<Outcome, StageError> {
+        let files = match session.storage.list_files(input_uri).await? {
+            Some(files) if !files.is_empty() => files,
+            None => {
+                let error = format!(
+                    "Path '{input_uri}' does not exist and no schema has been provided to create an empty dataframe."
+                );
+                return self.empty(session, error).await;
+            }
+            Some(_) => {
+                let error = format!(
+                    "No files matched '{input_uri}' and no schema has been provided to create an empty dataframe."
+                );
+                return self.empty(session, error).await;
+            }
+        };
+        let data_schema = self.data_schema(session, &files[0]).await?;
+        if data_schema.fields().is_empty() {
+            return Err(StageError::msg(format!(
+                "Input '{input_uri}' does not contain any fields and no schema has been provided to create an empty dataframe."
+            )));
+        }
+        let widths = Arc::new(RecordWidths::default());
+        let factory = self.decoder_factory(data_schema.clone(), widths.clone(), self.header);
+        let table = source::file_table(&session.storage, files, data_schema, factory, self.index)?;
+        self.register(session, Arc::new(table), &widths).await
+    }
+
+    /// The text of a view's column, read as Spark's `csv(Dataset[String])` reads it.
+    async fn execute_view(&self, session: &Session, view: &str, field: Option<&str>) -> Result<Outcome, StageError> {
+        let text = source::view_text(session, "DelimitedExtract", view, field).await?;
+        // Spark skips blank lines (Java's `trim`: every character up to the space).
+        let not_blank = |s: &str| !s.trim_matches(|c: char| c <= ' ').is_empty();
+        let Some(first) = source::first_text(&text, &not_blank).await? else {
+            let error =
+                "DelimitedExtract has produced 0 columns and no schema has been provided to create an empty dataframe.";
+            return self.empty(session, error.to_string()).await;
+        };
+        let data_schema = self.schema_of_first_record(first.as_bytes(), &format!("inputView '{view}'"))?;
+        // With a header, every line equal to the first is a header line and is dropped.
+        let keep: source::KeepText = match self.header {
+            true => Arc::new(move |s: &str| not_blank(s) && s != first),
+            false => Arc::new(not_blank),
+        };
+        let widths = Arc::new(RecordWidths::default());
+        let factory = self.decoder_factory(data_schema.clone(), widths.clone(), false);
+        let table = source::view_table(text, view, data_schema, factory, keep, self.index)?;
+        self.register(session, Arc::new(table), &widths).await
+    }
+}
+
+#[async_trait]
+impl Stage for DelimitedExtract {
+    fn detail(&self) -> Map<String, Value> {
+        let mut m = crate::obj! {
+            "outputView" => self.output_view,
+            "delimiter" => (self.delimiter as char).to_string(),
+            "header" => self.header,
+            "contiguousIndex" => (self.index == IndexColumn::Contiguous),
+        };
+        self.input.detail(&mut m);
+        self.common.detail(&mut m);
+        m
+    }
+
+    async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
+        match &self.input {
+            TextInput::Uri(uri) => self.execute_files(session, uri).await,
+            TextInput::View { view, field } => self.execute_view(session, view, field.as_deref()).await,
+        }
     }
 }
 
@@ -640,7 +684,7 @@ mod tests {
         assert_eq!(rows.last().unwrap(), "|6|7|file:///w.csv|4|");
 
         let extract = DelimitedExtract {
-            input_uri: String::new(),
+            input: TextInput::Uri(String::new()),
             output_view: String::new(),
             delimiter: b',',
             quote: Some(b'"'),

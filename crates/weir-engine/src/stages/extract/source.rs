@@ -162,66 +162,275 @@ impl PartitionStream for FilePartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let storage = self.storage.clone();
         let url = self.file.url.clone();
-        let schema = self.schema.clone();
+        let label = url.to_string();
+        let feed = Feed::new(self.schema.clone(), label.clone(), label, self.file_index, self.index);
         let make_decoder = self.decoder.clone();
-        let (file_index, index) = (self.file_index, self.index);
-        let (tx, rx) = futures::channel::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
-        let stream_schema = schema.clone();
-        let task = async move {
-            let mut tx = tx;
-            let label = url.to_string();
-            let fail = |e: String| DataFusionError::Execution(format!("{label}: {e}"));
-            let result: Result<(), DataFusionError> = async {
-                let mut bytes = crate::compression::open(&storage, &url).await.map_err(|e| fail(e.to_string()))?;
-                let mut decoder = make_decoder().map_err(|e| fail(e.to_string()))?;
-                let mut rows: i64 = 0;
-                let emit = |batch: RecordBatch, rows: &mut i64| -> Result<RecordBatch, DataFusionError> {
-                    let out =
-                        decorate(batch, &schema, &label, *rows, file_index, index).map_err(|e| fail(e.to_string()))?;
-                    *rows += out.num_rows() as i64;
-                    Ok(out)
-                };
-                while let Some(chunk) = bytes.next().await {
-                    let chunk = chunk.map_err(|e| fail(e.to_string()))?;
-                    let mut buf: &[u8] = &chunk;
-                    while !buf.is_empty() {
-                        let used = decoder.decode(buf).map_err(|e| fail(e.to_string()))?;
-                        buf = &buf[used..];
-                        if !buf.is_empty() || used == 0 {
-                            if let Some(batch) = decoder.flush().map_err(|e| fail(e.to_string()))? {
-                                let out = emit(batch, &mut rows)?;
-                                if futures::SinkExt::send(&mut tx, Ok(out)).await.is_err() {
-                                    return Ok(());
-                                }
-                            } else if used == 0 {
-                                break;
-                            }
-                        }
-                    }
+        feed.spawn(move |mut feed| async move {
+            let mut bytes = crate::compression::open(&storage, &url).await.map_err(|e| feed.fail(e))?;
+            feed.start(&make_decoder)?;
+            while let Some(chunk) = bytes.next().await {
+                let chunk = chunk.map_err(|e| feed.fail(e))?;
+                if !feed.push(&chunk).await? {
+                    return Ok(());
                 }
-                // End of input: let the decoder finish a last line without a newline (and take
-                // whatever it still holds, a batch at a time).
-                loop {
-                    decoder.decode(&[]).map_err(|e| fail(e.to_string()))?;
-                    let Some(batch) = decoder.flush().map_err(|e| fail(e.to_string()))? else { break };
-                    if batch.num_rows() == 0 {
-                        break;
-                    }
-                    let out = emit(batch, &mut rows)?;
-                    if futures::SinkExt::send(&mut tx, Ok(out)).await.is_err() {
-                        return Ok(());
-                    }
-                }
-                Ok(())
             }
-            .await;
-            if let Err(e) = result {
+            feed.finish().await
+        })
+    }
+}
+
+/// Feeds one partition's bytes to a decoder and sends its batches, with the internal columns,
+/// down a channel (the partition's stream).
+struct Feed {
+    decoder: Option<Box<dyn ChunkDecoder>>,
+    tx: futures::channel::mpsc::Sender<Result<RecordBatch, DataFusionError>>,
+    rx: Option<futures::channel::mpsc::Receiver<Result<RecordBatch, DataFusionError>>>,
+    schema: SchemaRef,
+    /// The `_filename` value.
+    filename: String,
+    /// What errors name (the file, or the view).
+    label: String,
+    file_index: usize,
+    index: IndexColumn,
+    rows: i64,
+}
+
+impl Feed {
+    fn new(schema: SchemaRef, filename: String, label: String, file_index: usize, index: IndexColumn) -> Self {
+        let (tx, rx) = futures::channel::mpsc::channel(2);
+        Feed { decoder: None, tx, rx: Some(rx), schema, filename, label, file_index, index, rows: 0 }
+    }
+
+    fn fail(&self, e: impl std::fmt::Display) -> DataFusionError {
+        DataFusionError::Execution(format!("{}: {e}", self.label))
+    }
+
+    fn start(&mut self, make_decoder: &DecoderFactory) -> Result<(), DataFusionError> {
+        self.decoder = Some(make_decoder().map_err(|e| self.fail(e))?);
+        Ok(())
+    }
+
+    /// Runs `body` as a task feeding the returned stream; its error ends the stream.
+    fn spawn<F, Fut>(mut self, body: F) -> SendableRecordBatchStream
+    where
+        F: FnOnce(Feed) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), DataFusionError>> + Send + 'static,
+    {
+        let rx = self.rx.take().expect("a feed is spawned once");
+        let schema = self.schema.clone();
+        let mut tx = self.tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = body(self).await {
                 let _ = futures::SinkExt::send(&mut tx, Err(e)).await;
             }
-        };
-        tokio::spawn(task);
-        Box::pin(RecordBatchStreamAdapter::new(stream_schema, rx))
+        });
+        Box::pin(RecordBatchStreamAdapter::new(schema, rx))
     }
+
+    /// Sends a decoded batch with the internal columns; false when nobody reads any more.
+    async fn emit(&mut self, batch: RecordBatch) -> Result<bool, DataFusionError> {
+        let out = decorate(batch, &self.schema, &self.filename, self.rows, self.file_index, self.index)
+            .map_err(|e| self.fail(e))?;
+        self.rows += out.num_rows() as i64;
+        Ok(futures::SinkExt::send(&mut self.tx, Ok(out)).await.is_ok())
+    }
+
+    fn decoder(&mut self) -> Result<&mut Box<dyn ChunkDecoder>, DataFusionError> {
+        match self.decoder.as_mut() {
+            Some(d) => Ok(d),
+            None => Err(DataFusionError::Internal("feed without a decoder".into())),
+        }
+    }
+
+    /// Decodes a chunk of bytes; false when nobody reads any more.
+    async fn push(&mut self, chunk: &[u8]) -> Result<bool, DataFusionError> {
+        let mut buf: &[u8] = chunk;
+        while !buf.is_empty() {
+            let used = self.decoder()?.decode(buf);
+            let used = used.map_err(|e| self.fail(e))?;
+            buf = &buf[used..];
+            if !buf.is_empty() || used == 0 {
+                let flushed = self.decoder()?.flush();
+                if let Some(batch) = flushed.map_err(|e| self.fail(e))? {
+                    if !self.emit(batch).await? {
+                        return Ok(false);
+                    }
+                } else if used == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// End of input: lets the decoder finish a last line without a newline (and takes
+    /// whatever it still holds, a batch at a time).
+    async fn finish(&mut self) -> Result<(), DataFusionError> {
+        loop {
+            let decoded = self.decoder()?.decode(&[]);
+            decoded.map_err(|e| self.fail(e))?;
+            let flushed = self.decoder()?.flush();
+            let Some(batch) = flushed.map_err(|e| self.fail(e))? else { break };
+            if batch.num_rows() == 0 || !self.emit(batch).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a text extract's input comes from: files, or a string column of a view.
+#[derive(Debug, Clone)]
+pub enum TextInput {
+    Uri(String),
+    View { view: String, field: Option<String> },
+}
+
+impl TextInput {
+    /// As Arc: `inputView` when given (then `inputURI` is not read), else `inputURI`.
+    pub fn read(c: &mut crate::config::StageConfig) -> Option<Self> {
+        match c.string("inputView") {
+            Some(view) => Some(TextInput::View { view, field: c.string("inputField") }),
+            None => {
+                let _ = c.string("inputField");
+                c.required_string("inputURI").map(TextInput::Uri)
+            }
+        }
+    }
+
+    /// `inputURI`, or `inputView` and `inputField`, for the stage's events.
+    pub fn detail(&self, m: &mut serde_json::Map<String, serde_json::Value>) {
+        match self {
+            TextInput::Uri(uri) => {
+                m.insert("inputURI".into(), uri.clone().into());
+            }
+            TextInput::View { view, field } => {
+                m.insert("inputView".into(), view.clone().into());
+                if let Some(field) = field {
+                    m.insert("inputField".into(), field.clone().into());
+                }
+            }
+        }
+    }
+}
+
+/// Which strings of a view's text column a decoder sees (each followed by a line break).
+pub type KeepText = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A re-scannable table decoding the text held in a view (`inputView` + `inputField`): the
+/// strings of `text`'s only column, each followed by a line break, form one stream of bytes.
+/// The internal columns are added as Arc adds them to a dataset read from no file: `_filename`
+/// is empty and `_index` numbers the rows from 1.
+pub fn view_table(
+    text: datafusion::dataframe::DataFrame,
+    view: &str,
+    data_schema: SchemaRef,
+    decoder: DecoderFactory,
+    keep: KeepText,
+    index: IndexColumn,
+) -> Result<StreamingTable, DataFusionError> {
+    let schema = with_internal_columns(&data_schema, index);
+    let partition = ViewPartition { text, view: view.to_string(), schema: schema.clone(), decoder, keep, index };
+    StreamingTable::try_new(schema, vec![Arc::new(partition)])
+}
+
+struct ViewPartition {
+    text: datafusion::dataframe::DataFrame,
+    view: String,
+    schema: SchemaRef,
+    decoder: DecoderFactory,
+    keep: KeepText,
+    index: IndexColumn,
+}
+
+impl std::fmt::Debug for ViewPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewPartition").field("view", &self.view).finish()
+    }
+}
+
+impl PartitionStream for ViewPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let feed = Feed::new(self.schema.clone(), String::new(), format!("inputView '{}'", self.view), 0, self.index);
+        let (text, make_decoder, keep) = (self.text.clone(), self.decoder.clone(), self.keep.clone());
+        feed.spawn(move |mut feed| async move {
+            feed.start(&make_decoder)?;
+            let mut strings = text.execute_stream().await?;
+            let mut bytes = Vec::new();
+            while let Some(batch) = strings.next().await {
+                let column = datafusion::arrow::compute::cast(batch?.column(0), &DataType::Utf8)?;
+                bytes.clear();
+                for s in datafusion::arrow::array::AsArray::as_string::<i32>(&column).iter().flatten() {
+                    if keep(s) {
+                        bytes.extend_from_slice(s.as_bytes());
+                        bytes.push(b'\n');
+                    }
+                }
+                if !feed.push(&bytes).await? {
+                    return Ok(());
+                }
+            }
+            feed.finish().await
+        })
+    }
+}
+
+/// The text column of a view for `inputView` + `inputField`, as one string column: the named
+/// column, else the view's only column, else its `value` column.
+pub async fn view_text(
+    session: &crate::session::Session,
+    stage: &str,
+    view: &str,
+    field: Option<&str>,
+) -> Result<datafusion::dataframe::DataFrame, crate::stages::StageError> {
+    use crate::stages::StageError;
+    let df = session.view(view).await?;
+    let names: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let name = match field {
+        Some(name) if names.iter().any(|n| n == name) => name.to_string(),
+        Some(name) => {
+            return Err(StageError::msg(format!(
+                "{stage} 'inputField' names column '{name}' but inputView '{view}' has: [{}].",
+                names.join(", ")
+            )));
+        }
+        None if names.len() == 1 => names[0].clone(),
+        None if names.iter().any(|n| n == "value") => "value".to_string(),
+        None => {
+            return Err(StageError::msg(format!(
+                "{stage} needs 'inputField' to know which column of inputView '{view}' holds the text: it has [{}].",
+                names.join(", ")
+            )));
+        }
+    };
+    let (_, field) = df.schema().qualified_field_with_unqualified_name(&name)?;
+    if !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+        return Err(StageError::msg(format!(
+            "{stage} requires '{name}' of inputView '{view}' to be of type 'string' but it is '{}'.",
+            crate::sql::types::spark_field_type_name(field).unwrap_or_else(|| field.data_type().to_string())
+        )));
+    }
+    Ok(df.select(vec![datafusion::prelude::col(datafusion::common::Column::from_name(name))])?)
+}
+
+/// The first string of a view's text column that `keep` takes, if any (reads no further).
+pub async fn first_text(
+    text: &datafusion::dataframe::DataFrame,
+    keep: &(dyn Fn(&str) -> bool + Send + Sync),
+) -> Result<Option<String>, DataFusionError> {
+    let mut strings = text.clone().execute_stream().await?;
+    while let Some(batch) = strings.next().await {
+        let column = datafusion::arrow::compute::cast(batch?.column(0), &DataType::Utf8)?;
+        if let Some(s) = datafusion::arrow::array::AsArray::as_string::<i32>(&column).iter().flatten().find(|s| keep(s))
+        {
+            return Ok(Some(s.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads the first `limit` bytes of a file's (decompressed) content, to find its header or
