@@ -51,6 +51,12 @@ const STAGES: &[(&str, &str, &str)] = &[
   "outputView": "raw""#,
     ),
     (
+        "ORCExtract",
+        "extract",
+        r#""inputURI": "s3a://bucket/path/*.orc",
+  "outputView": "raw""#,
+    ),
+    (
         "BytesExtract",
         "extract",
         r#""inputURI": "s3a://bucket/path/*.pdf",
@@ -292,6 +298,13 @@ const STAGES: &[(&str, &str, &str)] = &[
         "load",
         r#""inputView": "typed",
   "outputURI": "s3a://bucket/out/data.avro",
+  "saveMode": "Overwrite""#,
+    ),
+    (
+        "ORCLoad",
+        "load",
+        r#""inputView": "typed",
+  "outputURI": "s3a://bucket/out/data.orc",
   "saveMode": "Overwrite""#,
     ),
     (

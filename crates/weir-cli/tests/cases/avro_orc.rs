@@ -302,3 +302,166 @@ fn avro_errors_name_the_path_and_the_unsupported_options() {
     assert!(run.stderr.contains("AvroLoad cannot write column 'gap'"), "{}", run.stderr);
     assert!(!s.path().join("never").exists() || avro_files(&s.path().join("never")).is_empty(), "nothing written");
 }
+
+/// Reads every `.orc` file under a directory with pyarrow (Apache ORC's C++ reader): per file
+/// (relative path) its compression, column types and rows (values as strings).
+const PYARROW_ORC_READ: &str = r#"
+import json, os, sys
+import pyarrow.orc as orc
+root = sys.argv[1]
+out = {}
+for d, _, names in os.walk(root):
+    for n in sorted(names):
+        if not n.endswith('.orc'):
+            continue
+        f = orc.ORCFile(os.path.join(d, n))
+        t = f.read()
+        rows = [{k: (None if v is None else str(v)) for k, v in r.items()} for r in t.to_pylist()]
+        out[os.path.relpath(os.path.join(d, n), root)] = {
+            'compression': f.compression,
+            'types': [str(x.type) for x in t.schema],
+            'rows': rows,
+        }
+print(json.dumps(out))
+"#;
+
+/// The ORC-writable columns of [`SOURCE`] (no decimal or nested columns).
+const ORC_SOURCE: &str = r#"{"type": "SQLTransform", "name": "flat", "outputView": "flat", "sql": "SELECT id, name, day, at, CAST(id AS BIGINT) * 10000000000 AS big, id / 4 AS ratio, id > 1 AS later, CAST(name AS BINARY) AS raw, half FROM src"}"#;
+
+#[test]
+fn orc_round_trip_keeps_rows_and_types_and_pyarrow_reads_the_files() {
+    let s = Scratch::new();
+    let out = s.path().join("out");
+    let load = format!(
+        r#"{{"type": "ORCLoad", "name": "load", "inputView": "flat", "outputURI": "{}", "partitionBy": ["half"]}}"#,
+        out.display()
+    );
+    let back = format!(
+        r#"{{"type": "ORCExtract", "name": "back", "inputURI": "{}", "outputView": "back"}}"#,
+        out.join("half=1").display()
+    );
+    let odd = r#"{"type": "SQLTransform", "name": "odd", "outputView": "odd", "sql": "SELECT id, name, day, at, big, ratio, later, raw FROM flat WHERE half = 1"}"#;
+    let same = r#"{"type": "EqualityValidate", "name": "same", "leftView": "odd", "rightView": "back_data"}"#;
+    let data = r#"{"type": "SQLTransform", "name": "data", "outputView": "back_data", "sql": "SELECT id, name, day, at, big, ratio, later, raw FROM back"}"#;
+    let internal = r#"{"type": "LogExecute", "name": "internal", "sql": "SELECT TO_JSON(NAMED_STRUCT('rows', COUNT(*), 'indexes', SUM(_index), 'at', MAX(CAST(at AS STRING)))) FROM back"}"#;
+    let run = s.run_job("job.json", &job(&[SOURCE, ORC_SOURCE, &load, &back, odd, data, same, internal]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("load")["count"], 3);
+    assert_eq!(
+        logged(&run, "internal"),
+        serde_json::json!({"rows": 2, "indexes": 3, "at": "2024-01-31 12:34:56.789012"})
+    );
+
+    let files = python(PYARROW_ORC_READ, &[out.to_str().unwrap()]);
+    let files = files.as_object().unwrap();
+    assert_eq!(files.len(), 2, "one file per partition directory: {files:?}");
+    let (odd_name, odd) = files.iter().find(|(k, _)| k.starts_with("half=1/")).unwrap();
+    assert!(odd_name.ends_with(".orc"), "{odd_name}");
+    assert_eq!(odd["compression"], "SNAPPY", "Spark's default ORC codec");
+    assert_eq!(
+        odd["types"],
+        serde_json::json!([
+            "int32",
+            "string",
+            "date32[day]",
+            "timestamp[ns, tz=UTC]",
+            "int64",
+            "double",
+            "bool",
+            "binary"
+        ])
+    );
+    let mut rows = odd["rows"].as_array().unwrap().clone();
+    rows.sort_by_key(|r| r["id"].as_str().map(String::from));
+    assert_eq!(rows[0]["name"], "a");
+    assert_eq!(rows[0]["day"], "2024-01-31");
+    assert_eq!(rows[0]["at"], "2024-01-31 12:34:56.789012+00:00");
+    assert_eq!(rows[0]["big"], "10000000000");
+    assert_eq!(rows[0]["ratio"], "0.25");
+    assert_eq!(rows[1]["day"], "1969-12-31");
+    let even = files.iter().find(|(k, _)| k.starts_with("half=0/")).unwrap().1;
+    assert_eq!(even["rows"][0]["name"], serde_json::Value::Null, "row 2's NULLs: {even}");
+    assert_eq!(even["rows"][0]["at"], serde_json::Value::Null);
+}
+
+#[test]
+fn orc_load_refuses_columns_it_cannot_write_and_writes_nothing() {
+    let s = Scratch::new();
+    let out = s.path().join("out");
+    let load =
+        format!(r#"{{"type": "ORCLoad", "name": "load", "inputView": "src", "outputURI": "{}"}}"#, out.display());
+    let run = s.run_job("job.json", &job(&[SOURCE, &load]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("ORCLoad cannot write column 'amount' of type decimal(10,2)"),
+        "the first column it cannot write is named: {}",
+        run.stderr
+    );
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "nothing written");
+}
+
+#[test]
+fn orc_extract_reads_pyarrow_files_through_a_glob() {
+    let s = Scratch::new();
+    let dir = s.path().join("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = r#"
+import datetime, decimal, json, os, sys
+import pyarrow as pa, pyarrow.orc as orc
+schema = pa.schema([
+    ('id', pa.int64()), ('name', pa.string()), ('day', pa.date32()),
+    ('at', pa.timestamp('us')), ('amount', pa.decimal128(9, 3)),
+    ('tags', pa.list_(pa.string())), ('s', pa.struct([('x', pa.int32()), ('y', pa.string())])),
+])
+parts = [
+    [dict(id=1, name='one', day=datetime.date(2020, 2, 29), at=datetime.datetime(2020, 2, 29, 23, 59, 59, 123456),
+          amount=decimal.Decimal('1.500'), tags=['a', 'b'], s=dict(x=1, y='p'))],
+    [dict(id=2, name=None, day=datetime.date(1999, 12, 31), at=datetime.datetime(1999, 12, 31),
+          amount=decimal.Decimal('-42.001'), tags=[], s=None),
+     dict(id=3, name='three', day=datetime.date(2000, 1, 1), at=None,
+          amount=None, tags=['c'], s=dict(x=3, y=None))],
+]
+for i, (rows, codec) in enumerate(zip(parts, ['zstd', 'zlib'])):
+    orc.write_table(pa.Table.from_pylist(rows, schema=schema), os.path.join(sys.argv[1], 'part-%d.orc' % i), compression=codec)
+print(json.dumps({'files': len(parts)}))
+"#;
+    assert_eq!(python(script, &[dir.to_str().unwrap()])["files"], 2);
+    std::fs::write(dir.join("notes.txt"), "not matched by the glob").unwrap();
+    let extract = format!(
+        r#"{{"type": "ORCExtract", "name": "read", "inputURI": "{}/*.orc", "outputView": "r", "contiguousIndex": false}}"#,
+        dir.display()
+    );
+    let log = r#"{"type": "LogExecute", "name": "rows", "sql": "SELECT TO_JSON(COLLECT_LIST(r)) FROM (SELECT NAMED_STRUCT('id', id, 'name', name, 'day', CAST(day AS STRING), 'at', CAST(at AS STRING), 'amount', CAST(amount AS STRING), 'tags', tags, 'x', s.x, 'y', s.y, 'file', SUBSTRING_INDEX(_filename, '/', -1)) AS r FROM r ORDER BY id)"}"#;
+    let types = r#"{"type": "MetadataExtract", "name": "meta", "inputView": "r", "outputView": "meta"}"#;
+    let log_types = r#"{"type": "LogExecute", "name": "types", "sql": "SELECT TO_JSON(COLLECT_LIST(CONCAT(name, ':', type))) FROM meta"}"#;
+    let run = s.run_job("job.json", &job(&[&extract, log, types, log_types]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        logged(&run, "rows"),
+        serde_json::json!([
+            {"id": 1, "name": "one", "day": "2020-02-29", "at": "2020-02-29 23:59:59.123456", "amount": "1.500", "tags": ["a", "b"], "x": 1, "y": "p", "file": "part-0.orc"},
+            {"id": 2, "day": "1999-12-31", "at": "1999-12-31 00:00:00", "amount": "-42.001", "tags": [], "file": "part-1.orc"},
+            {"id": 3, "name": "three", "day": "2000-01-01", "tags": ["c"], "x": 3, "file": "part-1.orc"}
+        ])
+    );
+    assert_eq!(
+        logged(&run, "types"),
+        serde_json::json!([
+            "id:long",
+            "name:string",
+            "day:date",
+            "at:timestamp",
+            "amount:decimal(9,3)",
+            "tags:array<string>",
+            "s:struct<x:int,y:string>",
+            "_monotonically_increasing_id:long",
+            "_filename:string"
+        ])
+    );
+
+    // Not ORC: the file is named.
+    std::fs::write(dir.join("part-9.orc"), "not orc").unwrap();
+    let run = s.run_job("job.json", &job(&[&extract]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("part-9.orc") && run.stderr.contains("not a readable ORC file"), "{}", run.stderr);
+}

@@ -82,6 +82,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "JSONExtract", build: extract::json::build },
     StageType { name: "ParquetExtract", build: extract::parquet::build },
     StageType { name: "AvroExtract", build: extract::avro::build },
+    StageType { name: "ORCExtract", build: extract::orc::build },
     StageType { name: "TextExtract", build: extract::text::build },
     StageType { name: "BytesExtract", build: extract::bytes::build },
     StageType { name: "MetadataExtract", build: extract::metadata::build },
@@ -104,6 +105,7 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "JSONLoad", build: load::json::build },
     StageType { name: "ParquetLoad", build: load::parquet::build },
     StageType { name: "AvroLoad", build: load::avro::build },
+    StageType { name: "ORCLoad", build: load::orc::build },
     StageType { name: "TextLoad", build: load::text::build },
     StageType { name: "ConsoleLoad", build: load::console::build },
     StageType { name: "DeltaLakeLoad", build: load::delta::build },
@@ -118,8 +120,7 @@ pub const REGISTRY: &[StageType] = &[
 ];
 
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
-pub const NOT_YET_SUPPORTED: &[&str] =
-    &["ImageExtract", "ORCExtract", "RateExtract", "MLTransform", "TensorFlowServingTransform", "ORCLoad"];
+pub const NOT_YET_SUPPORTED: &[&str] = &["ImageExtract", "RateExtract", "MLTransform", "TensorFlowServingTransform"];
 
 /// The simple name of a stage type: `ai.tripl.arc.transform.SQLTransform:4.2.0` → `SQLTransform`.
 pub fn simple_type_name(type_name: &str) -> &str {

@@ -7,6 +7,7 @@ pub mod http;
 pub mod jdbc;
 pub mod json;
 pub mod metadata;
+pub mod orc;
 pub mod parquet;
 pub mod source;
 pub mod statistics;

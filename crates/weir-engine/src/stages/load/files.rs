@@ -1,4 +1,4 @@
-//! Writing a view as files (Parquet, CSV, JSON lines, Avro) with Spark's save modes.
+//! Writing a view as files (Parquet, CSV, JSON lines, Avro, ORC) with Spark's save modes.
 //!
 //! New files are first written under a hidden staging directory next to the target; only
 //! when every file is written does [`swap::commit`] make them the output (atomically on local
@@ -39,6 +39,8 @@ pub enum FileFormat {
     Text,
     /// Avro object container files (see `load::avro`).
     Avro,
+    /// ORC files (see `load::orc`).
+    Orc,
 }
 
 /// The one-row `count` batch DataFusion's writers return, for a writer of ours.
@@ -109,6 +111,13 @@ impl FileLoad {
             FileFormat::Avro => {
                 let encoder = crate::stages::load::avro::encoder();
                 let rows = encoded::write(df, staging, &partition_by, "Avro", "avro", encoder).await?;
+                vec![count_batch(rows)?]
+            }
+            FileFormat::Orc => {
+                // Refused before anything is written when a column cannot be.
+                crate::stages::load::orc::written_schema(df.schema().as_arrow())?;
+                let encoder = crate::stages::load::orc::encoder();
+                let rows = encoded::write(df, staging, &partition_by, "ORC", "orc", encoder).await?;
                 vec![count_batch(rows)?]
             }
             FileFormat::Text => unreachable!("text is written above"),

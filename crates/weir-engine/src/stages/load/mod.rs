@@ -9,6 +9,7 @@ pub mod files;
 pub mod http;
 pub mod jdbc;
 pub mod json;
+pub mod orc;
 pub mod parquet;
 pub mod swap;
 pub mod text;
