@@ -122,6 +122,23 @@ pub const REGISTRY: &[StageType] = &[
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &["ImageExtract", "RateExtract", "MLTransform", "TensorFlowServingTransform"];
 
+/// `batch` with `schema`'s columns: each column cast to its type there where it differs.
+pub(crate) fn cast_batch(
+    batch: &datafusion::arrow::array::RecordBatch,
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+) -> Result<datafusion::arrow::array::RecordBatch, datafusion::arrow::error::ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| match c.data_type() == f.data_type() {
+            true => Ok(c.clone()),
+            false => datafusion::arrow::compute::cast(c, f.data_type()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    datafusion::arrow::array::RecordBatch::try_new(schema.clone(), columns)
+}
+
 /// The simple name of a stage type: `ai.tripl.arc.transform.SQLTransform:4.2.0` → `SQLTransform`.
 pub fn simple_type_name(type_name: &str) -> &str {
     let without_version = type_name.split(':').next().unwrap_or(type_name);

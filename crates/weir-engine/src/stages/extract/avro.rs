@@ -9,25 +9,13 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
-use serde_json::{Map, Value};
 
 use crate::config::StageConfig;
-use crate::session::Session;
-use crate::stages::extract::source::{self, IndexColumn};
-use crate::stages::{Outcome, Stage, StageError, ViewCommon};
-
-/// `AvroExtract` configuration.
-#[derive(Debug)]
-pub struct AvroExtract {
-    input_uri: String,
-    output_view: String,
-    index: IndexColumn,
-    common: ViewCommon,
-}
+use crate::stages::Stage;
+use crate::stages::extract::source::{IndexColumn, WholeFileExtract};
 
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     for key in ["inputView", "inputField", "avroSchemaURI"] {
@@ -38,16 +26,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
             );
         }
     }
-    let input_uri = c.required_string("inputURI");
-    let output_view = c.required_string("outputView");
-    let index = file_index(c);
-    let _ = c.string("basePath");
-    let _ = c.node("authentication");
-    if c.has("schemaURI") || c.has("schemaView") {
-        c.error("schemaURI", "A schema ('schemaURI'/'schemaView') is not supported yet by Weir's AvroExtract.");
-    }
-    let common = ViewCommon::read(c);
-    Some(Box::new(AvroExtract { input_uri: input_uri?, output_view: output_view?, index, common }))
+    WholeFileExtract::build(c, "AvroExtract", decode)
 }
 
 /// `contiguousIndex` (true): `_index`, else `_monotonically_increasing_id`.
@@ -85,19 +64,7 @@ pub(crate) fn to_spark_types(
     batches: Vec<RecordBatch>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
     let target: SchemaRef = Arc::new(Schema::new(schema.fields().iter().map(|f| read_field(f)).collect::<Fields>()));
-    let mut out = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(target.fields())
-            .map(|(c, f)| match c.data_type() == f.data_type() {
-                true => Ok(c.clone()),
-                false => datafusion::arrow::compute::cast(c, f.data_type()),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        out.push(RecordBatch::try_new(target.clone(), columns)?);
-    }
+    let out = batches.iter().map(|b| crate::stages::cast_batch(b, &target)).collect::<Result<Vec<_>, _>>()?;
     Ok((target, out))
 }
 
@@ -110,23 +77,6 @@ fn decode(bytes: bytes::Bytes) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowErr
     let schema = reader.schema();
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     to_spark_types(schema, batches)
-}
-
-#[async_trait]
-impl Stage for AvroExtract {
-    fn detail(&self) -> Map<String, Value> {
-        let mut m = crate::obj! { "inputURI" => self.input_uri, "outputView" => self.output_view };
-        m.insert("contiguousIndex".into(), (self.index == IndexColumn::Contiguous).into());
-        self.common.detail(&mut m);
-        m
-    }
-
-    async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let files = source::require_files(&session.storage, &self.input_uri).await?;
-        let table = source::whole_file_table(&session.storage, &files, decode, self.index).await?;
-        let df = session.ctx.read_table(Arc::new(table))?;
-        self.common.register(session, &self.output_view, df).await
-    }
 }
 
 #[cfg(test)]

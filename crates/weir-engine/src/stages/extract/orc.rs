@@ -7,38 +7,17 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
-use serde_json::{Map, Value};
 
 use crate::config::StageConfig;
-use crate::session::Session;
-use crate::stages::extract::avro::{file_index, to_spark_types};
-use crate::stages::extract::source::{self, IndexColumn};
-use crate::stages::{Outcome, Stage, StageError, ViewCommon};
-
-/// `ORCExtract` configuration.
-#[derive(Debug)]
-pub struct OrcExtract {
-    input_uri: String,
-    output_view: String,
-    index: IndexColumn,
-    common: ViewCommon,
-}
+use crate::stages::Stage;
+use crate::stages::extract::avro::to_spark_types;
+use crate::stages::extract::source::WholeFileExtract;
 
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
-    let input_uri = c.required_string("inputURI");
-    let output_view = c.required_string("outputView");
-    let index = file_index(c);
-    let _ = c.string("basePath");
-    let _ = c.node("authentication");
-    if c.has("schemaURI") || c.has("schemaView") {
-        c.error("schemaURI", "A schema ('schemaURI'/'schemaView') is not supported yet by Weir's ORCExtract.");
-    }
-    let common = ViewCommon::read(c);
-    Some(Box::new(OrcExtract { input_uri: input_uri?, output_view: output_view?, index, common }))
+    WholeFileExtract::build(c, "ORCExtract", decode)
 }
 
 /// ORC's timestamps (`timestamp`, which Spark writes in UTC, and `timestamp with local time
@@ -75,39 +54,8 @@ fn decode(bytes: bytes::Bytes) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowErr
     if target == schema {
         return Ok((schema, batches));
     }
-    let batches = batches
-        .into_iter()
-        .map(|batch| {
-            let columns = batch
-                .columns()
-                .iter()
-                .zip(target.fields())
-                .map(|(c, f)| match c.data_type() == f.data_type() {
-                    true => Ok(c.clone()),
-                    false => datafusion::arrow::compute::cast(c, f.data_type()),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            RecordBatch::try_new(target.clone(), columns)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let batches = batches.iter().map(|b| crate::stages::cast_batch(b, &target)).collect::<Result<Vec<_>, _>>()?;
     Ok((target, batches))
-}
-
-#[async_trait]
-impl Stage for OrcExtract {
-    fn detail(&self) -> Map<String, Value> {
-        let mut m = crate::obj! { "inputURI" => self.input_uri, "outputView" => self.output_view };
-        m.insert("contiguousIndex".into(), (self.index == IndexColumn::Contiguous).into());
-        self.common.detail(&mut m);
-        m
-    }
-
-    async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let files = source::require_files(&session.storage, &self.input_uri).await?;
-        let table = source::whole_file_table(&session.storage, &files, decode, self.index).await?;
-        let df = session.ctx.read_table(Arc::new(table))?;
-        self.common.register(session, &self.output_view, df).await
-    }
 }
 
 #[cfg(test)]

@@ -461,6 +461,60 @@ pub async fn require_files(storage: &Storage, location: &str) -> Result<Vec<File
 /// Avro's and ORC's readers do).
 pub type WholeFileDecoder = fn(bytes::Bytes) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError>;
 
+/// An extract of a whole-file format (AvroExtract, ORCExtract): files into a view with the
+/// internal columns, each file decoded by `decode`.
+#[derive(Debug)]
+pub struct WholeFileExtract {
+    input_uri: String,
+    output_view: String,
+    index: IndexColumn,
+    decode: WholeFileDecoder,
+    common: crate::stages::ViewCommon,
+}
+
+impl WholeFileExtract {
+    /// Reads the options the whole-file extracts share (`schemaURI`/`schemaView` refused).
+    pub fn build(
+        c: &mut crate::config::StageConfig,
+        stage: &'static str,
+        decode: WholeFileDecoder,
+    ) -> Option<Box<dyn crate::stages::Stage>> {
+        let input_uri = c.required_string("inputURI");
+        let output_view = c.required_string("outputView");
+        let index = crate::stages::extract::avro::file_index(c);
+        let _ = c.string("basePath");
+        let _ = c.node("authentication");
+        if c.has("schemaURI") || c.has("schemaView") {
+            c.error(
+                "schemaURI",
+                &format!("A schema ('schemaURI'/'schemaView') is not supported yet by Weir's {stage}."),
+            );
+        }
+        let common = crate::stages::ViewCommon::read(c);
+        Some(Box::new(WholeFileExtract { input_uri: input_uri?, output_view: output_view?, index, decode, common }))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::stages::Stage for WholeFileExtract {
+    fn detail(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = crate::obj! { "inputURI" => self.input_uri, "outputView" => self.output_view };
+        m.insert("contiguousIndex".into(), (self.index == IndexColumn::Contiguous).into());
+        self.common.detail(&mut m);
+        m
+    }
+
+    async fn execute(
+        &self,
+        session: &crate::session::Session,
+    ) -> Result<crate::stages::Outcome, crate::stages::StageError> {
+        let files = require_files(&session.storage, &self.input_uri).await?;
+        let table = whole_file_table(&session.storage, &files, self.decode, self.index).await?;
+        let df = session.ctx.read_table(Arc::new(table))?;
+        self.common.register(session, &self.output_view, df).await
+    }
+}
+
 /// A table of files decoded whole, each file's batches with the internal columns (unless the
 /// data has one of them already, as Arc does). Every file must have the first file's columns
 /// and types; a column is nullable when it is in any file.

@@ -198,13 +198,7 @@ struct AvroEncoder {
 impl BatchEncoder for AvroEncoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
         use std::io::Write;
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.encoder.encode(&RecordBatch::try_new(self.schema.clone(), columns)?)?;
+        self.encoder.encode(&crate::stages::cast_batch(batch, &self.schema)?)?;
         let rows = self.encoder.flush();
         if !rows.is_empty() {
             self.out.write_all(&block(rows.bytes(), rows.len(), &self.sync)?)?;

@@ -88,13 +88,7 @@ impl OrcEncoder {
 
 impl BatchEncoder for OrcEncoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        let batch = crate::stages::cast_batch(batch, &self.schema)?;
         let sent = self.batches.as_ref().map(|tx| tx.send(batch).is_ok());
         match sent {
             Some(true) => Ok(()),
