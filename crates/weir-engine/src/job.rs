@@ -416,7 +416,10 @@ pub fn parse_text(options: &JobOptions, uri: &str, text: &str, content_md5: Stri
     let Some(stages) = doc.root().get("stages") else {
         return Err(JobError::Structure {
             uri: uri.to_string(),
-            message: "Key 'stages' missing from job configuration.".into(),
+            message: format!(
+                "Key 'stages' missing from job configuration. Have keys: [{}].",
+                doc.root().leaf_paths().join(", ")
+            ),
         });
     };
     let Some(items) = stages.as_array() else {

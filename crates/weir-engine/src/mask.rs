@@ -8,7 +8,8 @@
 //!   `;`/`&`-separated as in JDBC and ODBC strings, `{...}` values as SQL Server writes them);
 //! - URL user info: `scheme://user:PASSWORD@host`;
 //! - Oracle's `jdbc:oracle:thin:user/PASSWORD@host` (and `oci`, `kprb` drivers);
-//! - JSON attributes named like a password: `"password": "..."`.
+//! - JSON attributes named like a credential: `"password": "..."`, `"token"`, `"secret"`,
+//!   API keys, and HTTP `"Authorization"` headers (as HTTP stages' `headers` carry them).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -37,7 +38,7 @@ static ORACLE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `"password": "value"` in JSON text.
 static JSON_ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)("(?:password|passwd|pwd|secret_access_key|secretaccesskey)"\s*:\s*")((?:[^"\\]|\\.)*)(")"#)
+    Regex::new(r#"(?i)("(?:password|passwd|pwd|secret|secret_access_key|secretaccesskey|session_token|sessiontoken|token|access_token|api_key|apikey|x-api-key|authorization|proxy-authorization)"\s*:\s*")((?:[^"\\]|\\.)*)(")"#)
         .expect("static regex")
 });
 
@@ -104,5 +105,14 @@ mod tests {
             assert!(matches!(mask_credentials(text), Cow::Borrowed(_)) || mask_credentials(text) == text, "{text}");
             assert_eq!(mask_credentials(text), text);
         }
+    }
+
+    #[test]
+    fn json_credentials_and_authorization_headers_are_masked() {
+        let text = r#"{"headers": {"Authorization": "Bearer abc.def", "X-API-Key": "k1", "Accept": "text/csv"}, "token": "t\"q", "name": "x"}"#;
+        assert_eq!(
+            mask_credentials(text),
+            r#"{"headers": {"Authorization": "*****", "X-API-Key": "*****", "Accept": "text/csv"}, "token": "*****", "name": "x"}"#
+        );
     }
 }

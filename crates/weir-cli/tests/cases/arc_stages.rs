@@ -433,6 +433,28 @@ fn bytes_extract_reads_whole_files_and_text_load_writes_them() {
     let count = r#"{"type": "SQLValidate", "name": "empty", "sql": "SELECT COUNT(*) = 0, 'empty' FROM none"}"#;
     let run = s.run_job("permissive.json", &job(&[&permissive, count]));
     assert_eq!(run.code, 0, "{}", run.all());
+
+    // inputView: the URIs and globs of the view's first column.
+    let paths = r#"{"type": "SQLTransform", "name": "paths", "sql": "SELECT * FROM VALUES ('in/one.txt', 1), (NULL, 2), ('in/*.gz', 3) AS t(path, n)", "outputView": "paths"}"#;
+    let from_view = r#"{"type": "BytesExtract", "name": "from view", "inputView": "paths", "outputView": "raw"}"#;
+    let run = s.run_job("view.json", &job(&[paths, from_view, lines, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(logged(&run, "log"), serde_json::json!(["hello\nworld", "zipped"]));
+    assert_eq!(run.exit_stage("from view")["inputView"], "paths");
+    let missing = paths.replace("in/*.gz", "in/absent.txt");
+    let run = s.run_job("view-missing.json", &job(&[&missing, from_view]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("Path 'in/absent.txt' does not exist"), "{}", run.stderr);
+    let numbers = r#"{"type": "SQLTransform", "name": "paths", "sql": "SELECT 1 AS n", "outputView": "paths"}"#;
+    let run = s.run_job("view-numbers.json", &job(&[numbers, from_view]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "requires the first column 'n' of inputView 'paths' (the paths) to be of type 'string' but it is 'int'."
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

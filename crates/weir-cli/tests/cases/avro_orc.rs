@@ -290,7 +290,7 @@ fn avro_errors_name_the_path_and_the_unsupported_options() {
         r#"{"type": "AvroExtract", "name": "read", "inputView": "raw", "inputField": "value", "outputView": "r"}"#;
     let run = s.run_job("binary.json", &job(&[binary]));
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("'inputView') is not supported yet by Weir's AvroExtract"), "{}", run.stderr);
+    assert!(run.stderr.contains("avroSchemaURI: Missing required attribute 'avroSchemaURI'."), "{}", run.stderr);
 
     let time = r#"{"type": "SQLTransform", "name": "t", "outputView": "t", "sql": "SELECT INTERVAL '1' DAY AS gap"}"#;
     let load = format!(
@@ -436,8 +436,10 @@ print(json.dumps({'files': len(parts)}))
     let log_types = r#"{"type": "LogExecute", "name": "types", "sql": "SELECT TO_JSON(COLLECT_LIST(CONCAT(name, ':', type))) FROM meta"}"#;
     let run = s.run_job("job.json", &job(&[&extract, log, types, log_types]));
     assert_eq!(run.code, 0, "{}", run.all());
+    let mut rows = logged(&run, "rows").as_array().cloned().unwrap_or_default();
+    rows.sort_by_key(|r| r["id"].as_i64());
     assert_eq!(
-        logged(&run, "rows"),
+        serde_json::Value::Array(rows),
         serde_json::json!([
             {"id": 1, "name": "one", "day": "2020-02-29", "at": "2020-02-29 23:59:59.123456", "amount": "1.500", "tags": ["a", "b"], "x": 1, "y": "p", "file": "part-0.orc"},
             {"id": 2, "day": "1999-12-31", "at": "1999-12-31 00:00:00", "amount": "-42.001", "tags": [], "file": "part-1.orc"},
@@ -464,4 +466,71 @@ print(json.dumps({'files': len(parts)}))
     let run = s.run_job("job.json", &job(&[&extract]));
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("part-9.orc") && run.stderr.contains("not a readable ORC file"), "{}", run.stderr);
+}
+
+#[test]
+fn avro_extract_decodes_records_held_in_a_binary_column() {
+    let s = Scratch::new();
+    let dir = s.path().join("msgs");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Kafka-style payloads: one schemaless Avro record per file (row 2 is written twice).
+    let schema = r#"{"type": "record", "name": "m", "fields": [{"name": "id", "type": "long"}, {"name": "who", "type": ["null", "string"]}, {"name": "day", "type": {"type": "int", "logicalType": "date"}}]}"#;
+    let avsc = s.file("m.avsc", schema);
+    let script = r#"
+import datetime, io, json, os, sys
+import fastavro
+schema = fastavro.parse_schema(json.loads(sys.argv[2]))
+rows = [dict(id=1, who='ann', day=datetime.date(2024, 2, 29)), dict(id=2, who=None, day=datetime.date(1970, 1, 1)), dict(id=3, who='cy', day=datetime.date(1999, 12, 31))]
+for i, row in enumerate(rows):
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, schema, row)
+    with open(os.path.join(sys.argv[1], 'm%d.bin' % i), 'wb') as f:
+        f.write(buf.getvalue())
+print(json.dumps({'files': len(rows)}))
+"#;
+    assert_eq!(python(script, &[dir.to_str().unwrap(), schema])["files"], 3);
+    let bytes = format!(
+        r#"{{"type": "BytesExtract", "name": "bytes", "inputURI": "{}/*.bin", "outputView": "raw"}}"#,
+        dir.display()
+    );
+    // A NULL payload gives a row of NULLs, as from_avro does.
+    let with_null = r#"{"type": "SQLTransform", "name": "with null", "outputView": "payloads", "sql": "SELECT value AS payload FROM raw UNION ALL SELECT CAST(NULL AS BINARY)"}"#;
+    let extract = format!(
+        r#"{{"type": "AvroExtract", "name": "decode", "inputView": "payloads", "inputField": "payload", "avroSchemaURI": "{}", "outputView": "m", "persist": true}}"#,
+        avsc.display()
+    );
+    let log = r#"{"type": "LogExecute", "name": "rows", "sql": "SELECT TO_JSON(COLLECT_LIST(r)) FROM (SELECT NAMED_STRUCT('id', id, 'who', who, 'day', CAST(day AS STRING), 'index', _index, 'file', _filename) AS r FROM m)"}"#;
+    let run = s.run_job("job.json", &job(&[&bytes, with_null, &extract, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("decode")["records"], 4);
+    let rows = logged(&run, "rows");
+    let mut rows = rows.as_array().unwrap().clone();
+    rows.sort_by_key(|r| r["id"].as_i64().unwrap_or(i64::MAX));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0]["who"], "ann");
+    assert_eq!(rows[0]["day"], "2024-02-29");
+    assert_eq!(rows[1]["who"], serde_json::Value::Null);
+    assert_eq!(rows[1]["day"], "1970-01-01");
+    assert_eq!(rows[2]["day"], "1999-12-31");
+    assert_eq!(rows[3].as_object().map(|r| r.len()), Some(2), "the NULL payload: only _index and _filename: {rows:?}");
+    assert_eq!(rows[3]["file"], "");
+    let mut indexes: Vec<i64> = rows.iter().filter_map(|r| r["index"].as_i64()).collect();
+    indexes.sort();
+    assert_eq!(indexes, [1, 2, 3, 4], "rows numbered from 1 in the view's order");
+
+    // The column must exist and be binary; a record that does not decode names the view.
+    let text = r#"{"type": "SQLTransform", "name": "text", "outputView": "payloads", "sql": "SELECT 'x' AS payload"}"#;
+    let run = s.run_job("text.json", &job(&[text, &extract]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "AvroExtract requires 'payload' of inputView 'payloads' to be of type 'binary' but it is 'string'."
+        ),
+        "{}",
+        run.stderr
+    );
+    let junk = r#"{"type": "SQLTransform", "name": "junk", "outputView": "payloads", "sql": "SELECT CAST('zzzzzzzzzzzz' AS BINARY) AS payload"}"#;
+    let run = s.run_job("junk.json", &job(&[junk, &extract]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("AvroExtract inputView 'payloads' with avroSchemaURI"), "{}", run.stderr);
 }

@@ -11,6 +11,18 @@ fn malformed_hocon_names_line_and_column() {
 }
 
 #[test]
+fn a_job_without_stages_names_the_keys_it_has() {
+    let s = Scratch::new();
+    let run = s.run_job("nostages.conf", "{\n  a { stage = [] }\n  name = \"x\"\n}\n");
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("Key 'stages' missing from job configuration. Have keys: [a.stage, name]."),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn unknown_stage_type_lists_the_available_ones() {
     let s = Scratch::new();
     let run = s.run_job(

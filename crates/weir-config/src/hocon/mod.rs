@@ -187,6 +187,27 @@ impl UNode {
             _ => Vec::new(),
         }
     }
+
+    /// The dotted paths of the values below an object that are not objects themselves
+    /// (Typesafe Config's `entrySet` keys), sorted, each once.
+    pub fn leaf_paths(&self) -> Vec<String> {
+        fn walk(node: &UNode, prefix: &str, out: &mut Vec<String>) {
+            if let UKind::Object(fields) = &node.kind {
+                for (key, value) in fields {
+                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    match &value.kind {
+                        UKind::Object(_) => walk(value, &path, out),
+                        _ => out.push(path),
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, "", &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// A parsed, unresolved document.

@@ -186,3 +186,9 @@ fn dynamic_values_come_first_and_keep_their_types() {
     let doc = parse("a = doc\nx = ${a}").unwrap();
     assert_eq!(doc.resolve_all(&v).unwrap().to_json()["x"], serde_json::json!("arg"));
 }
+
+#[test]
+fn leaf_paths_are_typesafes_entry_keys() {
+    let doc = parse("a { stages = [1], b { c = 1 } }\nz = x\nempty {}\na.d = 2").unwrap();
+    assert_eq!(doc.root().leaf_paths(), ["a.b.c", "a.d", "a.stages", "z"]);
+}

@@ -162,13 +162,13 @@ fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The object container file header: magic, the schema and codec, the sync marker.
-fn header(schema_json: &str, sync: &[u8; 16]) -> Vec<u8> {
+fn header(schema_json: &str, codec: &str, sync: &[u8; 16]) -> Vec<u8> {
     let mut out = b"Obj\x01".to_vec();
     write_long(&mut out, 2);
     write_bytes(&mut out, b"avro.schema");
     write_bytes(&mut out, schema_json.as_bytes());
     write_bytes(&mut out, b"avro.codec");
-    write_bytes(&mut out, b"snappy");
+    write_bytes(&mut out, codec.as_bytes());
     write_long(&mut out, 0);
     out.extend_from_slice(sync);
     out
@@ -183,6 +183,23 @@ fn block(rows: &[u8], count: usize, sync: &[u8; 16]) -> Result<Vec<u8>, ArrowErr
     write_bytes(&mut out, &data);
     out.extend_from_slice(sync);
     Ok(out)
+}
+
+/// An uncompressed object container file holding `datums` (each one Avro binary-encoded
+/// value of `schema_json`) as one block: how Avro records held in a binary column are
+/// decoded with the file reader.
+pub(crate) fn container(schema_json: &str, datums: &[&[u8]]) -> Vec<u8> {
+    let sync = [0x5a; 16];
+    let mut out = header(schema_json, "null", &sync);
+    if !datums.is_empty() {
+        write_long(&mut out, datums.len() as i64);
+        write_long(&mut out, datums.iter().map(|d| d.len() as i64).sum());
+        for datum in datums {
+            out.extend_from_slice(datum);
+        }
+        out.extend_from_slice(&sync);
+    }
+    out
 }
 
 /// Writes one object container file. arrow-avro encodes the rows with the given Avro schema;
@@ -220,7 +237,7 @@ pub(crate) fn encoder() -> EncoderFactory {
         let encoder = arrow_avro::writer::WriterBuilder::new(schema.as_ref().clone())
             .build_encoder::<arrow_avro::writer::format::AvroBinaryFormat>()?;
         let sync = *uuid::Uuid::new_v4().as_bytes();
-        out.write_all(&header(&json, &sync))?;
+        out.write_all(&header(&json, "snappy", &sync))?;
         Ok(Box::new(AvroEncoder { schema, encoder, out, sync }) as Box<dyn BatchEncoder>)
     })
 }
