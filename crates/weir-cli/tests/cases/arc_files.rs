@@ -181,4 +181,12 @@ fn delta_extract_of_a_missing_table_falls_back_to_the_schema() {
         "{}",
         run.stderr
     );
+
+    // schemaView: a view of field objects, read when the stage runs.
+    let fields = r#"{"type": "SQLTransform", "name": "fields", "environments": ["test"], "outputView": "fields", "sql": "SELECT * FROM VALUES ('id', 'long', false), ('ok', 'string', true) AS t(name, type, nullable)"}"#;
+    let typed = r#"{"type": "SQLValidate", "name": "types", "environments": ["test"], "sql": "SELECT TYPEOF(v.id) = 'bigint' AND TYPEOF(v.ok) = 'string', CONCAT(TYPEOF(v.id), ' ', TYPEOF(v.ok)) FROM (SELECT 1 AS one) d LEFT JOIN v ON TRUE"}"#;
+    let job = format!(r#"{{"stages": [{fields}, {}, {typed}]}}"#, extract(r#", "schemaView": "fields""#));
+    let run = s.run_job("view.json", &job);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("read")["schemaView"], "fields");
 }

@@ -278,6 +278,38 @@ fn jdbc_unreachable_server_names_the_host_and_never_the_password() {
 }
 
 #[test]
+fn jdbc_extract_attaches_the_schemas_metadata() {
+    let s = Scratch::new();
+    let file = s.path().join("meta.db");
+    let conn = rusqlite::Connection::open(&file).expect("open");
+    conn.execute_batch("CREATE TABLE t (id INTEGER NOT NULL, name TEXT); INSERT INTO t VALUES (1, 'a');")
+        .expect("create");
+    drop(conn);
+    s.file(
+        "schema.json",
+        r#"[{"name": "id", "type": "integer", "nullable": false, "description": "the key", "metadata": {"pii": false}},
+            {"name": "absent", "type": "string", "nullable": true}]"#,
+    );
+    let extract = stage(&format!(
+        r#"{{"type": "JDBCExtract", "name": "read", "jdbcURL": "jdbc:sqlite:{}", "tableName": "t", "outputView": "t", "schemaURI": "{}"}}"#,
+        file.display(),
+        s.path().join("schema.json").display()
+    ));
+    let meta = stage(r#"{"type": "MetadataExtract", "name": "meta", "inputView": "t", "outputView": "meta"}"#);
+    let log = stage(
+        r#"{"type": "LogExecute", "name": "log", "sql": "SELECT TO_JSON(COLLECT_LIST(CONCAT(name, ':', type, ':', COALESCE(metadata.description, ''), ':', COALESCE(CAST(metadata.pii AS STRING), '')))) FROM meta"}"#,
+    );
+    let run = s.run_job("job.json", &job(&[extract, meta, log]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("read")["schemaURI"], s.path().join("schema.json").display().to_string());
+    assert_eq!(
+        run.exit_stage("log")["message"],
+        serde_json::json!(["id:long:the key:false", "name:string::"]),
+        "types from the database, metadata from the schema"
+    );
+}
+
+#[test]
 fn jdbc_config_errors_use_arcs_messages() {
     let s = Scratch::new();
     let cases = [
@@ -310,8 +342,8 @@ fn jdbc_config_errors_use_arcs_messages() {
             "Invalid driver for ('jdbc:sqlserver://h:1433;user=sa;password=*****'). Available JDBC drivers: [jdbc:postgresql, jdbc:mysql, jdbc:mariadb, jdbc:sqlite].",
         ),
         (
-            r#"{"type": "JDBCExtract", "name": "x", "jdbcURL": "jdbc:sqlite::memory:", "tableName": "t", "outputView": "v", "schemaURI": "/s.json"}"#,
-            "JDBCExtract does not support 'schemaURI'",
+            r#"{"type": "JDBCExtract", "name": "x", "jdbcURL": "jdbc:sqlite::memory:", "tableName": "t", "outputView": "v", "schemaURI": "/weir-no-such-schema.json"}"#,
+            "/weir-no-such-schema.json",
         ),
     ];
     for (json, message) in cases {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{ConfigError, StageConfig, nested};
 use crate::session::Session;
+use crate::stages::schema_source::SchemaSource;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 
 /// Which version to read.
@@ -22,8 +23,8 @@ pub struct DeltaLakeExtract {
     input_uri: String,
     output_view: String,
     travel: TimeTravel,
-    /// Arc schema for an empty result when the table does not exist.
-    schema_uri: Option<String>,
+    /// Arc schema (`schemaURI` or `schemaView`) for an empty result when the table does not exist.
+    schema: Option<SchemaSource>,
     common: ViewCommon,
 }
 
@@ -64,16 +65,18 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let output_view = c.required_string("outputView");
     let travel = read_options(c);
     let _ = c.node("authentication");
-    let schema_uri = c.string("schemaURI");
-    if c.has("schemaView") {
-        c.error("schemaView", "'schemaView' is not supported yet by Weir's DeltaLakeExtract; use 'schemaURI'.");
-    }
+    // As Arc: `schemaView` wins over `schemaURI`.
+    let schema = match (c.string("schemaURI"), c.string("schemaView")) {
+        (_, Some(view)) => Some(SchemaSource::View(view)),
+        (Some(uri), None) => Some(SchemaSource::Uri(uri)),
+        (None, None) => None,
+    };
     let common = ViewCommon::read(c);
     Some(Box::new(DeltaLakeExtract {
         input_uri: input_uri?,
         output_view: output_view?,
         travel: travel?,
-        schema_uri,
+        schema,
         common,
     }))
 }
@@ -91,8 +94,8 @@ impl Stage for DeltaLakeExtract {
             TimeTravel::Timestamp(t) => serde_json::json!({ "timestampAsOf": t }),
         };
         m.insert("options".into(), options);
-        if let Some(uri) = &self.schema_uri {
-            m.insert("schemaURI".into(), uri.clone().into());
+        if let Some(source) = &self.schema {
+            source.detail(&mut m);
         }
         self.common.detail(&mut m);
         m
@@ -104,14 +107,14 @@ impl Stage for DeltaLakeExtract {
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
         let Some(mut table) = crate::delta::open(session, &self.input_uri).await? else {
-            let Some(uri) = &self.schema_uri else {
+            let Some(source) = &self.schema else {
                 return Err(StageError::msg(format!(
                     "Input '{}' does not contain any fields and no schema has been provided to create an empty dataframe.",
                     self.input_uri
                 )));
             };
             // As Arc: an empty view with the schema's columns and types.
-            let schema = empty_schema(session, uri).await?;
+            let schema = empty_schema(session, source).await?;
             let df = session
                 .ctx
                 .read_table(std::sync::Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?))?;
@@ -158,15 +161,29 @@ impl Stage for DeltaLakeExtract {
     }
 }
 
-/// The typed columns of the Arc schema at `uri` (nullability and descriptions as it gives them).
-async fn empty_schema(session: &Session, uri: &str) -> Result<datafusion::arrow::datatypes::SchemaRef, StageError> {
+/// The typed columns of the Arc schema at `schemaURI` or in `schemaView` (nullability and
+/// descriptions as it gives them).
+async fn empty_schema(
+    session: &Session,
+    source: &SchemaSource,
+) -> Result<datafusion::arrow::datatypes::SchemaRef, StageError> {
     use datafusion::arrow::datatypes::{Field, Schema};
-    let doc = crate::stages::transform::typing::load_schema(session, uri).await.map_err(StageError::msg)?;
-    let specs = crate::stages::transform::typing::schema_fields(&doc, "schemaURI")
-        .map_err(|errors| StageError::msg(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")))?;
+    let (specs, name) = match source {
+        SchemaSource::View(view) => (crate::stages::schema_source::view_fields(session, view).await?, view),
+        SchemaSource::Uri(uri) => {
+            let doc = crate::stages::transform::typing::load_schema(session, uri).await.map_err(StageError::msg)?;
+            let specs = crate::stages::transform::typing::schema_fields(&doc, "schemaURI").map_err(|errors| {
+                StageError::msg(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))
+            })?;
+            (specs, uri)
+        }
+        // Never built for this stage (it reads no inline `schema`).
+        SchemaSource::Inline(_) => return Err(StageError::msg("DeltaLakeExtract takes 'schemaURI' or 'schemaView'.")),
+    };
+    let attribute = source.attribute();
     let mut fields = Vec::with_capacity(specs.len());
     for spec in &specs {
-        let t = crate::typing::arrow_type(spec).map_err(|e| StageError::msg(format!("schemaURI '{uri}': {e}")))?;
+        let t = crate::typing::arrow_type(spec).map_err(|e| StageError::msg(format!("{attribute} '{name}': {e}")))?;
         fields.push(Field::new(&spec.name, t, spec.nullable));
     }
     Ok(std::sync::Arc::new(Schema::new(fields)))

@@ -3,6 +3,8 @@
 //! from the database's column types. With `predicates`, one query per predicate
 //! (`WHERE <predicate>`), their rows together, as Spark reads them. `partitionColumn`,
 //! `numPartitions`, `lowerBound`, `upperBound` are accepted; the table is read by one query.
+//! `schemaURI`/`schemaView` attach the schema's metadata to the columns of the same names (as
+//! Arc does); types come from the database.
 
 use std::sync::Arc;
 
@@ -10,10 +12,12 @@ use async_trait::async_trait;
 use datafusion::datasource::MemTable;
 use serde_json::{Map, Value};
 
-use crate::config::StageConfig;
+use crate::config::{ConfigError, StageConfig};
 use crate::jdbc::{Connection, JdbcTarget};
 use crate::session::Session;
+use crate::stages::schema_source::SchemaSource;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
+use crate::typing::FieldSpec;
 
 /// Rows per batch when `fetchsize` is not given.
 const DEFAULT_FETCH_SIZE: usize = 10_000;
@@ -27,6 +31,10 @@ pub struct JdbcExtract {
     fetch_size: Option<usize>,
     predicates: Vec<String>,
     partition_column: Option<String>,
+    /// `schemaURI`/`schemaView`: metadata for the columns.
+    schema: Option<SchemaSource>,
+    /// The schema's fields when read before the job runs (`schemaURI`).
+    fields: Vec<FieldSpec>,
     common: ViewCommon,
 }
 
@@ -40,14 +48,12 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let _ = c.int("lowerBound");
     let _ = c.int("upperBound");
     let common = ViewCommon::read(c);
-    for key in ["schemaURI", "schemaView"] {
-        if c.has(key) {
-            c.error(
-                key,
-                format!("JDBCExtract does not support '{key}' in Weir yet: the view takes the table's column types."),
-            );
-        }
-    }
+    // As Arc: `schemaView` wins over `schemaURI`.
+    let schema = match (c.string("schemaURI"), c.string("schemaView")) {
+        (_, Some(view)) => Some(SchemaSource::View(view)),
+        (Some(uri), None) => Some(SchemaSource::Uri(uri)),
+        (None, None) => None,
+    };
     Some(Box::new(JdbcExtract {
         target: target?,
         table_name: table_name?,
@@ -55,6 +61,8 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         fetch_size,
         predicates,
         partition_column,
+        schema,
+        fields: Vec::new(),
         common,
     }))
 }
@@ -73,9 +81,21 @@ impl Stage for JdbcExtract {
         if let Some(p) = &self.partition_column {
             m.insert("partitionColumn".into(), p.clone().into());
         }
+        if let Some(source) = &self.schema {
+            source.detail(&mut m);
+        }
         self.target.detail(&mut m);
         self.common.detail(&mut m);
         m
+    }
+
+    async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
+        if let Some(source) = &self.schema {
+            if let Some(fields) = source.prepare(session).await? {
+                self.fields = fields;
+            }
+        }
+        Ok(())
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
@@ -95,7 +115,15 @@ impl Stage for JdbcExtract {
             schema.get_or_insert(result.schema);
             batches.extend(result.batches);
         }
-        let schema = schema.ok_or_else(|| StageError::msg("JDBCExtract ran no query"))?;
+        let mut schema = schema.ok_or_else(|| StageError::msg("JDBCExtract ran no query"))?;
+        if let Some(source) = &self.schema {
+            let fields = source.fields(session, &self.fields).await?;
+            schema = crate::stages::transform::metadata::with_schema_metadata(&schema, &fields);
+            batches = batches
+                .into_iter()
+                .map(|b| datafusion::arrow::array::RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+                .collect::<Result<_, _>>()?;
+        }
         let table = MemTable::try_new(schema, vec![batches])?;
         let df = session.ctx.read_table(Arc::new(table))?;
         self.common.register(session, &self.output_view, df).await

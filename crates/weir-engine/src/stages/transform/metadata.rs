@@ -84,6 +84,25 @@ fn weir_keys(field: &Field) -> HashMap<String, String> {
     field.metadata().iter().filter(|(k, _)| k.starts_with("weir.")).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
+/// `schema` with each column named in `fields` carrying that field's Arc metadata (replacing
+/// what it had, Weir's own keys kept), as Arc's `MetadataUtils.setMetadata`.
+pub(crate) fn with_schema_metadata(schema: &Schema, fields: &[FieldSpec]) -> Arc<Schema> {
+    let by_name: HashMap<&str, &FieldSpec> = fields.iter().map(|f| (f.name.as_str(), f)).collect();
+    let relabelled: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match by_name.get(field.name().as_str()) {
+            Some(spec) => {
+                let mut metadata = weir_keys(field);
+                metadata.extend(field_metadata(spec));
+                field.as_ref().clone().with_metadata(metadata)
+            }
+            None => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(relabelled, schema.metadata().clone()))
+}
+
 #[async_trait]
 impl Stage for MetadataTransform {
     fn detail(&self) -> Map<String, Value> {
@@ -111,20 +130,7 @@ impl Stage for MetadataTransform {
         if self.fail_mode == FailMode::FailFast {
             self.check_same_columns(&fields, &input_schema)?;
         }
-        let by_name: HashMap<&str, &FieldSpec> = fields.iter().map(|f| (f.name.as_str(), f)).collect();
-        let relabelled: Vec<Field> = input_schema
-            .fields()
-            .iter()
-            .map(|field| match by_name.get(field.name().as_str()) {
-                Some(spec) => {
-                    let mut metadata = weir_keys(field);
-                    metadata.extend(field_metadata(spec));
-                    field.as_ref().clone().with_metadata(metadata)
-                }
-                None => field.as_ref().clone(),
-            })
-            .collect();
-        let schema = Arc::new(Schema::new_with_metadata(relabelled, input_schema.metadata().clone()));
+        let schema = with_schema_metadata(&input_schema, &fields);
         let plan = input.create_physical_plan().await?;
         let out = schema.clone();
         let relabel: BatchFn =
