@@ -58,6 +58,41 @@ impl Zone {
     }
 }
 
+/// The English zone abbreviations Java's `z` parses (standard and daylight names of the
+/// zones ETL data commonly carries), with the region each names.
+const ZONE_NAMES: &[(&str, &str)] = &[
+    ("PST", "America/Los_Angeles"),
+    ("PDT", "America/Los_Angeles"),
+    ("MST", "America/Denver"),
+    ("MDT", "America/Denver"),
+    ("CST", "America/Chicago"),
+    ("CDT", "America/Chicago"),
+    ("EST", "America/New_York"),
+    ("EDT", "America/New_York"),
+    ("AKST", "America/Anchorage"),
+    ("AKDT", "America/Anchorage"),
+    ("HST", "Pacific/Honolulu"),
+    ("BST", "Europe/London"),
+    ("IST", "Asia/Kolkata"),
+    ("CET", "Europe/Paris"),
+    ("CEST", "Europe/Paris"),
+    ("EET", "Europe/Athens"),
+    ("EEST", "Europe/Athens"),
+    ("WET", "Europe/Lisbon"),
+    ("WEST", "Europe/Lisbon"),
+    ("JST", "Asia/Tokyo"),
+    ("KST", "Asia/Seoul"),
+    ("HKT", "Asia/Hong_Kong"),
+    ("SGT", "Asia/Singapore"),
+    ("AEST", "Australia/Sydney"),
+    ("AEDT", "Australia/Sydney"),
+    ("ACST", "Australia/Adelaide"),
+    ("ACDT", "Australia/Adelaide"),
+    ("AWST", "Australia/Perth"),
+    ("NZST", "Pacific/Auckland"),
+    ("NZDT", "Pacific/Auckland"),
+];
+
 /// `ZoneOffset.of`: `+h`, `+hh`, `+hh:mm`, `+hhmm`, `+hh:mm:ss`, `+hhmmss`.
 fn offset_id(text: &str) -> Option<FixedOffset> {
     let (sign, rest) = match text.as_bytes().first()? {
@@ -140,8 +175,10 @@ enum Item {
     },
     /// `O`, `ZZZZ`: `GMT`, `GMT+8`, `GMT+08:00`.
     LocalizedOffset,
-    /// `VV`, `z`: a zone id.
+    /// `VV`: a zone id.
     ZoneId,
+    /// `z`: a zone id or a zone's English abbreviation (`PST`, `AEDT`).
+    ZoneText,
     Optional(Vec<Item>),
 }
 
@@ -221,7 +258,7 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
                 },
                 'V' if n == 2 => Item::ZoneId,
                 'V' => return Err("Pattern letter count must be 2: V".into()),
-                'z' if n <= 4 => Item::ZoneId,
+                'z' if n <= 4 => Item::ZoneText,
                 'z' => return Err(count_error(c)),
                 'O' if n == 1 || n == 4 => Item::LocalizedOffset,
                 'O' => return Err("Pattern letter count must be 1 or 4: O".into()),
@@ -247,7 +284,7 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
                 }
                 _ => return Err(format!("Unknown pattern letter: {c}")),
             };
-            has_zone |= matches!(item, Item::Offset { .. } | Item::LocalizedOffset | Item::ZoneId);
+            has_zone |= matches!(item, Item::Offset { .. } | Item::LocalizedOffset | Item::ZoneId | Item::ZoneText);
             current.push(item);
             continue;
         }
@@ -504,6 +541,11 @@ impl Parser<'_> {
                     out.zone = Some(zone);
                     next
                 }
+                Item::ZoneText => {
+                    let (zone, next) = self.zone_id(at).or_else(|| self.zone_name(at))?;
+                    out.zone = Some(zone);
+                    next
+                }
                 Item::Optional(section) => {
                     let mut attempt = out.clone();
                     match self.parse(section, at, &mut attempt) {
@@ -606,6 +648,16 @@ impl Parser<'_> {
     }
 
     /// A zone id: the longest prefix of the id characters that names a zone.
+    /// A zone's English abbreviation (the longest that matches), as the region Java's `z`
+    /// parses it to: the offset then follows that region's rules on the date (`PST` in July
+    /// is UTC-7, as in Java).
+    fn zone_name(&self, at: usize) -> Option<(Zone, usize)> {
+        let (name, region) =
+            ZONE_NAMES.iter().filter(|(name, _)| self.starts_with_at(at, name)).max_by_key(|(name, _)| name.len())?;
+        let zone = region.parse::<chrono_tz::Tz>().ok().map(Zone::Region)?;
+        Some((zone, at + name.len()))
+    }
+
     fn zone_id(&self, at: usize) -> Option<(Zone, usize)> {
         let rest = self.text.get(at..)?;
         let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || b"~/._+-:".contains(b)).count();
@@ -920,6 +972,14 @@ mod tests {
         assert!(Zone::parse("Australia/Sydney").is_some());
         assert_eq!(Zone::parse("+25"), None);
         assert_eq!(Zone::parse("Mars/Olympus"), None);
+        // `z` also reads English abbreviations, as the region's rules on that date.
+        let twitter = "EEE MMM dd HH:mm:ss z yyyy";
+        assert_eq!(instant(twitter, "Fri Jan 05 10:00:00 PST 2024", "UTC").as_deref(), Some("2024-01-05T18:00:00Z"));
+        assert_eq!(instant(twitter, "Fri Jul 05 10:00:00 PST 2024", "UTC").as_deref(), Some("2024-07-05T17:00:00Z"));
+        assert_eq!(instant(twitter, "Fri Jan 05 10:00:00 AEDT 2024", "UTC").as_deref(), Some("2024-01-04T23:00:00Z"));
+        assert_eq!(instant(twitter, "Fri Jan 05 10:00:00 UTC 2024", "UTC").as_deref(), Some("2024-01-05T10:00:00Z"));
+        assert_eq!(instant(twitter, "Fri Jan 05 10:00:00 XYZ 2024", "UTC"), None);
+        assert_eq!(instant("yyyy-MM-dd HH:mm VV", "2024-01-05 10:00 PST", "UTC"), None, "VV takes ids only");
         // A local time in a DST gap moves later by the gap (Sydney, 2024-10-06 02:30 does not exist).
         assert_eq!(
             instant("yyyy-MM-dd HH:mm", "2024-10-06 02:30", "Australia/Sydney").as_deref(),
