@@ -33,6 +33,7 @@ fn log_execute_logs_its_message_as_json_or_text() {
         ("SELECT 'x', 'y'", "1 rows of type [string, string]"),
         ("SELECT name FROM a", "3 rows of type [string]"),
         ("SELECT 1", "1 rows of type [int]"),
+        ("SELECT name FROM a WHERE id < 0", "0 rows of type [string]"),
     ] {
         let run =
             s.run_job("bad.json", &job(&[&format!(r#"{{"type": "LogExecute", "name": "bad", "sql": "{sql}"}}"#)]));

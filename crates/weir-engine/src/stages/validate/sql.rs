@@ -123,9 +123,11 @@ pub async fn shaped_result(session: &Session, sql: &str) -> Result<ShapedResult,
 
 /// [`shaped_result`] of a query already planned.
 pub async fn shaped_result_of(df: datafusion::dataframe::DataFrame) -> Result<ShapedResult, StageError> {
+    // The plan's schema, so that an empty result still names its types, as Arc's message does.
+    let planned: datafusion::arrow::datatypes::SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let schema = batches.first().map(|b| b.schema());
+    let schema = Some(batches.first().map(|b| b.schema()).unwrap_or(planned));
     let types: Vec<String> = schema
         .as_ref()
         .map(|s| s.fields().iter().map(|f| spark_type_name(f.data_type())).collect())
