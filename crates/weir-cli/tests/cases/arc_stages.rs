@@ -768,3 +768,22 @@ fn similarity_join_errors() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("column 'id' is in both 'customers' and 'customers'"), "{}", run.stderr);
 }
+
+#[test]
+fn struct_star_packs_the_from_clauses_columns() {
+    let s = Scratch::new();
+    let v = r#"{"type": "SQLTransform", "name": "v", "outputView": "v", "sql": "SELECT * FROM VALUES (1, 'a'), (2, NULL) AS t(id, name)"}"#;
+    let run = s.run_job(
+        "job.json",
+        &job(&[
+            v,
+            r#"{"type": "LogExecute", "name": "all", "sql": "SELECT TO_JSON(ARRAY_SORT(COLLECT_LIST(TO_JSON(STRUCT(*))))) FROM v"}"#,
+            r#"{"type": "LogExecute", "name": "qualified", "sql": "SELECT TO_JSON(STRUCT(b.*)) FROM v a JOIN v AS b ON a.id = b.id WHERE a.id = 1"}"#,
+            r#"{"type": "LogExecute", "name": "nested", "sql": "WITH w AS (SELECT id FROM v) SELECT TO_JSON(COLLECT_LIST(s)) FROM (SELECT struct(*) AS s FROM w WHERE id = 2)"}"#,
+        ]),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.exit_stage("all")["message"], serde_json::json!([r#"{"id":1,"name":"a"}"#, r#"{"id":2}"#]));
+    assert_eq!(run.exit_stage("qualified")["message"], serde_json::json!({"id": 1, "name": "a"}));
+    assert_eq!(run.exit_stage("nested")["message"], serde_json::json!([{"id": 2}]));
+}

@@ -5,7 +5,7 @@
 
 use std::any::TypeId;
 
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr};
+use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr};
 use datafusion::sql::sqlparser::dialect::{DatabricksDialect, Dialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
@@ -21,16 +21,15 @@ const BASE: DatabricksDialect = DatabricksDialect {};
 /// Between sqlparser's `&` (23) and `+`/`-` (30).
 const SHIFT_PRECEDENCE: u8 = 26;
 
-fn shift_call(name: &str, left: Expr, right: Expr) -> Expr {
-    use datafusion::sql::sqlparser::ast;
-    let arg = |e: Expr| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e));
+/// A plain call `name(args)`.
+pub(crate) fn call(name: &str, args: Vec<ast::FunctionArgExpr>) -> Expr {
     Expr::Function(ast::Function {
         name: ast::ObjectName::from(vec![ast::Ident::new(name)]),
         uses_odbc_syntax: false,
         parameters: ast::FunctionArguments::None,
         args: ast::FunctionArguments::List(ast::FunctionArgumentList {
             duplicate_treatment: None,
-            args: vec![arg(left), arg(right)],
+            args: args.into_iter().map(ast::FunctionArg::Unnamed).collect(),
             clauses: vec![],
         }),
         filter: None,
@@ -38,6 +37,36 @@ fn shift_call(name: &str, left: Expr, right: Expr) -> Expr {
         over: None,
         within_group: vec![],
     })
+}
+
+fn shift_call(name: &str, left: Expr, right: Expr) -> Expr {
+    call(name, vec![ast::FunctionArgExpr::Expr(left), ast::FunctionArgExpr::Expr(right)])
+}
+
+/// Spark's `struct(*)` and `struct(t.*)` (sqlparser reads `STRUCT(` as a struct literal,
+/// which takes no star): the call `struct` with a wildcard argument, which
+/// `struct_star::expand_struct_calls` replaces by the FROM's columns.
+fn struct_wildcard(parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+    let [first, open, a, b, c, d] = parser.peek_tokens::<6>();
+    if !matches!(&first, Token::Word(w) if w.keyword == Keyword::STRUCT) || open != Token::LParen {
+        return None;
+    }
+    let (arg, tokens) = match (&a, &b, &c, &d) {
+        (Token::Mul, Token::RParen, _, _) => (ast::FunctionArgExpr::Wildcard, 4),
+        (Token::Word(w), Token::Period, Token::Mul, Token::RParen) => {
+            let ident = ast::Ident {
+                value: w.value.clone(),
+                quote_style: w.quote_style,
+                span: datafusion::sql::sqlparser::tokenizer::Span::empty(),
+            };
+            (ast::FunctionArgExpr::QualifiedWildcard(ast::ObjectName::from(vec![ident])), 6)
+        }
+        _ => return None,
+    };
+    for _ in 0..tokens {
+        parser.advance_token();
+    }
+    Some(Ok(call("struct", vec![arg])))
 }
 
 impl Dialect for SparkDialect {
@@ -100,6 +129,9 @@ impl Dialect for SparkDialect {
     }
     fn supports_select_item_multi_column_alias(&self) -> bool {
         BASE.supports_select_item_multi_column_alias()
+    }
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        struct_wildcard(parser)
     }
     /// Spark's shifts `<<`, `>>`, `>>>` bind tighter than `&` and looser than `+`.
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {

@@ -107,6 +107,7 @@ pub async fn plan(state: &SessionState, views: &ViewCatalog, sql: &str, options:
                 rewrite::case_insensitive(inner, columns).map_err(DataFusionError::Plan)?;
             }
             super::struct_star::expand(state, inner, options.case_sensitive).await.map_err(DataFusionError::Plan)?;
+            super::struct_star::expand_struct_calls(state, inner).await.map_err(DataFusionError::Plan)?;
             super::set_all::rewrite(inner, state).await?;
         }
         let result = match state.statement_to_plan(statement.clone()).await {

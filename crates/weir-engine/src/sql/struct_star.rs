@@ -5,6 +5,10 @@
 //! A qualifier that names no relation of its SELECT's FROM is looked up in the FROM's
 //! columns, found by planning `SELECT * FROM <that FROM>` (with the CTEs in scope); a struct
 //! column's `.*` is then rewritten to one item per field (`s.'x' AS x, …`).
+//!
+//! Spark's `struct(*)` / `struct(t.*)` (parsed by the dialect as the call `struct` with a
+//! wildcard argument) become `named_struct('c', c, …)` over the columns the same probe finds
+//! (`SELECT * FROM <FROM>`, or `SELECT t.* FROM <FROM>`).
 
 use std::ops::ControlFlow;
 
@@ -28,7 +32,7 @@ struct Probe {
 pub async fn expand(state: &SessionState, statement: &mut Statement, case_sensitive: bool) -> Result<(), String> {
     let mut next = 0;
     loop {
-        let mut finder = Finder { scopes: Vec::new(), probes: Vec::new() };
+        let mut finder = Finder { scopes: Vec::new(), probes: Vec::new(), struct_probes: Vec::new() };
         let _ = Visit::visit(&*statement, &mut finder);
         let Some(index) = (next..finder.probes.len()).find(|i| finder.probes[*i].is_some()) else { return Ok(()) };
         let probe = finder.probes.swap_remove(index).expect("a probe");
@@ -151,6 +155,9 @@ struct Scope {
 struct Finder {
     scopes: Vec<Scope>,
     probes: Vec<Option<Probe>>,
+    /// Per SELECT whose projection calls `struct` with a wildcard: the probe of its first
+    /// such call's columns.
+    struct_probes: Vec<Option<Query>>,
 }
 
 impl Visitor for Finder {
@@ -182,6 +189,13 @@ impl Visitor for Finder {
         ControlFlow::Continue(())
     }
     fn post_visit_select(&mut self, select: &Select) -> ControlFlow<()> {
+        if let Some(qualifier) = first_struct_wildcard(select) {
+            let projection = match qualifier {
+                Some(name) => format!("{name}.*"),
+                None => "*".to_string(),
+            };
+            self.struct_probes.push(self.probe_query_of(select, &projection));
+        }
         let found: Vec<Option<&ObjectName>> = stars(select).collect();
         for name in found {
             let probe = name.and_then(|name| {
@@ -198,16 +212,134 @@ impl Visitor for Finder {
 impl Finder {
     /// `WITH <CTEs in scope> SELECT * FROM <select's FROM>`.
     fn probe_query(&self, select: &Select) -> Option<Query> {
+        self.probe_query_of(select, "*")
+    }
+
+    /// `WITH <CTEs in scope> SELECT <projection> FROM <select's FROM>`.
+    fn probe_query_of(&self, select: &Select, projection: &str) -> Option<Query> {
+        if select.from.is_empty() {
+            return None;
+        }
         let from: Vec<String> = select.from.iter().map(ToString::to_string).collect();
         let ctes: Vec<String> =
             self.scopes.iter().flat_map(|s| s.with.cte_tables[..s.visible].iter().map(ToString::to_string)).collect();
         let with = if ctes.is_empty() { String::new() } else { format!("WITH {} ", ctes.join(", ")) };
-        let sql = format!("{with}SELECT * FROM {}", from.join(", "));
+        let sql = format!("{with}SELECT {projection} FROM {}", from.join(", "));
         let parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&super::dialect::SparkDialect, &sql).ok()?;
         match parsed.into_iter().next()? {
             Statement::Query(query) => Some(*query),
             _ => None,
         }
+    }
+}
+
+/// The qualifier of `expr` when it is `struct(*)` (`Some(None)`) or `struct(t.*)`.
+fn struct_wildcard(expr: &Expr) -> Option<Option<&ObjectName>> {
+    let Expr::Function(f) = expr else { return None };
+    let [part] = f.name.0.as_slice() else { return None };
+    if !part.as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("struct")) {
+        return None;
+    }
+    let ast::FunctionArguments::List(list) = &f.args else { return None };
+    match list.args.as_slice() {
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] => Some(None),
+        [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(name))] => Some(Some(name)),
+        _ => None,
+    }
+}
+
+/// The qualifier of the first `struct(*)` / `struct(t.*)` in a SELECT's projection.
+fn first_struct_wildcard(select: &Select) -> Option<Option<String>> {
+    struct Search(Option<Option<String>>);
+    impl Visitor for Search {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            match struct_wildcard(expr) {
+                Some(qualifier) => {
+                    self.0 = Some(qualifier.map(ToString::to_string));
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        }
+    }
+    let mut search = Search(None);
+    for item in &select.projection {
+        let _ = Visit::visit(item, &mut search);
+        if search.0.is_some() {
+            break;
+        }
+    }
+    search.0
+}
+
+/// `named_struct('c', c, …)` over the columns of a probe's plan (qualified where the plan
+/// knows the column's relation).
+fn named_struct_of(schema: &DFSchemaRef) -> Expr {
+    let mut args = Vec::with_capacity(schema.fields().len() * 2);
+    for (qualifier, field) in schema.iter() {
+        let name = Ident::with_quote('`', field.name().clone());
+        let column = match qualifier {
+            Some(q) => Expr::CompoundIdentifier(vec![Ident::with_quote('`', q.table().to_string()), name]),
+            None => Expr::Identifier(name),
+        };
+        args.push(ast::FunctionArgExpr::Expr(Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(
+            field.name().clone(),
+        )))));
+        args.push(ast::FunctionArgExpr::Expr(column));
+    }
+    super::dialect::call("named_struct", args)
+}
+
+/// Expands the `struct(*)` / `struct(t.*)` calls of `statement` (see the module doc), one at
+/// a time, inner SELECTs first.
+pub async fn expand_struct_calls(state: &SessionState, statement: &mut Statement) -> Result<(), String> {
+    for _ in 0..64 {
+        let mut finder = Finder { scopes: Vec::new(), probes: Vec::new(), struct_probes: Vec::new() };
+        let _ = Visit::visit(&*statement, &mut finder);
+        let Some(probe) = finder.struct_probes.into_iter().next() else { return Ok(()) };
+        let Some(query) = probe else {
+            return Err("[UNSUPPORTED] struct(*) needs a FROM clause in Weir.".to_string());
+        };
+        let query = DFStatement::Statement(Box::new(Statement::Query(Box::new(query))));
+        let plan = state.statement_to_plan(query).await.map_err(|e| e.to_string())?;
+        let replacement = named_struct_of(plan.schema());
+        let _ = VisitMut::visit(statement, &mut StructReplacer { replacement: Some(replacement) });
+    }
+    Err("[UNSUPPORTED] too many struct(*) calls in one statement.".to_string())
+}
+
+/// Replaces the first `struct(*)` / `struct(t.*)` of the first SELECT (post-order) that has one.
+struct StructReplacer {
+    replacement: Option<Expr>,
+}
+
+impl VisitorMut for StructReplacer {
+    type Break = ();
+    fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        if first_struct_wildcard(select).is_none() {
+            return ControlFlow::Continue(());
+        }
+        struct Swap(Option<Expr>);
+        impl VisitorMut for Swap {
+            type Break = ();
+            fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+                if struct_wildcard(expr).is_some()
+                    && let Some(replacement) = self.0.take()
+                {
+                    *expr = replacement;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut swap = Swap(self.replacement.take());
+        for item in &mut select.projection {
+            if VisitMut::visit(item, &mut swap).is_break() {
+                break;
+            }
+        }
+        ControlFlow::Break(())
     }
 }
 
@@ -255,7 +387,7 @@ mod tests {
 
     fn probes(sql: &str) -> Vec<Option<(String, String)>> {
         let statement = Parser::parse_sql(&SparkDialect, sql).expect("parse").remove(0);
-        let mut finder = Finder { scopes: Vec::new(), probes: Vec::new() };
+        let mut finder = Finder { scopes: Vec::new(), probes: Vec::new(), struct_probes: Vec::new() };
         let _ = Visit::visit(&statement, &mut finder);
         finder.probes.into_iter().map(|p| p.map(|p| (p.qualifier.join("."), p.query.to_string()))).collect()
     }
