@@ -125,6 +125,8 @@ enum Field {
     Month,
     Day,
     DayOfWeek,
+    /// `Q`/`q` 1-4.
+    Quarter,
     AmPm,
     /// `H` 0-23.
     HourOfDay,
@@ -279,7 +281,13 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
                     5 => Item::Offset { pattern: "+HH:MM:ss", zero: "Z" },
                     _ => return Err(count_error(c)),
                 },
-                'Q' | 'q' | 'Y' | 'w' | 'W' | 'e' | 'c' | 'F' | 'A' | 'N' | 'B' | 'g' => {
+                // Quarter-of-year: `Q`/`QQ` a number, `QQQ` `Q1`, `QQQQ` `1st quarter`, `QQQQQ` `1`.
+                'Q' | 'q' => match n {
+                    1 | 2 => number(Field::Quarter, n)?,
+                    3..=5 => text(Field::Quarter, n)?,
+                    _ => return Err(count_error(c)),
+                },
+                'Y' | 'w' | 'W' | 'e' | 'c' | 'F' | 'A' | 'N' | 'B' | 'g' => {
                     return Err(format!("Pattern letter '{c}' is not supported by Weir's typing yet"));
                 }
                 _ => return Err(format!("Unknown pattern letter: {c}")),
@@ -351,6 +359,7 @@ pub struct Parsed {
     month: Option<i64>,
     day: Option<i64>,
     day_of_week: Option<i64>,
+    quarter: Option<i64>,
     am_pm: Option<i64>,
     hour_of_day: Option<i64>,
     clock_hour_of_day: Option<i64>,
@@ -375,6 +384,7 @@ impl Parsed {
             Field::Month => &mut self.month,
             Field::Day => &mut self.day,
             Field::DayOfWeek => &mut self.day_of_week,
+            Field::Quarter => &mut self.quarter,
             Field::AmPm => &mut self.am_pm,
             Field::HourOfDay => &mut self.hour_of_day,
             Field::ClockHourOfDay => &mut self.clock_hour_of_day,
@@ -420,6 +430,16 @@ fn texts(field: Field, style: TextStyle) -> Vec<(String, i64)> {
         Field::Month => MONTHS.iter().enumerate().map(|(i, m)| (shorten(m), i as i64 + 1)).collect(),
         Field::DayOfWeek => DAYS.iter().enumerate().map(|(i, d)| (shorten(d), i as i64 + 1)).collect(),
         Field::AmPm => vec![("AM".into(), 0), ("PM".into(), 1)],
+        Field::Quarter => (1..=4)
+            .map(|q| {
+                let text = match style {
+                    TextStyle::Short => format!("Q{q}"),
+                    TextStyle::Full => format!("{q}{} quarter", ["st", "nd", "rd", "th"][q as usize - 1]),
+                    TextStyle::Narrow => q.to_string(),
+                };
+                (text, q)
+            })
+            .collect(),
         Field::Era => match style {
             TextStyle::Full => vec![("Before Christ".into(), 0), ("Anno Domini".into(), 1)],
             TextStyle::Short => vec![("BC".into(), 0), ("AD".into(), 1)],
@@ -730,6 +750,12 @@ pub fn resolve_date(parsed: &Parsed, strict: bool) -> Option<NaiveDate> {
     {
         return None;
     }
+    // A quarter must be the date's (Java cross-checks it; it cannot make a date alone).
+    if let Some(quarter) = parsed.quarter
+        && i64::from((date.month() - 1) / 3 + 1) != quarter
+    {
+        return None;
+    }
     Some(date)
 }
 
@@ -923,6 +949,16 @@ mod tests {
         assert_eq!(date("uuuu-MM-dd", "2023-02-30", false), None);
         assert_eq!(date("yyyy-MM-dd", "2023-02-32", false), None);
         assert_eq!(date("yyyy-MM-dd", "2023-13-01", false), None);
+    }
+
+    #[test]
+    fn quarters_are_checked_against_the_date() {
+        assert_eq!(date("yyyy-MM-dd QQQ", "2024-05-01 Q2", false).as_deref(), Some("2024-05-01"));
+        assert_eq!(date("yyyy-MM-dd QQQ", "2024-05-01 Q3", false), None);
+        assert_eq!(date("QQQQ yyyy-MM-dd", "2nd quarter 2024-05-01", false).as_deref(), Some("2024-05-01"));
+        assert_eq!(date("q/yyyy-MM-dd", "4/2024-12-31", false).as_deref(), Some("2024-12-31"));
+        assert_eq!(date("yyyy QQQ", "2024 Q2", false), None, "a quarter alone is not a date");
+        assert!(compile("QQQQQQ").is_err());
     }
 
     #[test]
