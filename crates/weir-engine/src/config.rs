@@ -134,35 +134,37 @@ impl<'a> StageConfig<'a> {
         self.bool(key).unwrap_or(default)
     }
 
-    /// An optional integer (numeric strings accepted).
-    pub fn int(&mut self, key: &str) -> Option<i64> {
+    /// An optional number read by `from_json` (a string holding one is accepted, as Typesafe
+    /// coerces); otherwise Arc's wrong-type error naming `kind`.
+    fn number<T: std::str::FromStr>(
+        &mut self,
+        key: &str,
+        kind: &str,
+        from_json: impl Fn(&serde_json::Number) -> Option<T>,
+    ) -> Option<T> {
         let node = self.node(key)?;
         let parsed = match &node.value {
-            NodeValue::Number(n) => n.as_i64(),
+            NodeValue::Number(n) => from_json(n),
             NodeValue::String(s) => s.trim().parse().ok(),
             _ => None,
         };
         if parsed.is_none() {
-            self.wrong_type(key, node, "int");
+            self.wrong_type(key, node, kind);
         }
         parsed
+    }
+
+    /// An optional integer (numeric strings accepted).
+    pub fn int(&mut self, key: &str) -> Option<i64> {
+        self.number(key, "int", serde_json::Number::as_i64)
+    }
+
+    /// An optional number (numeric strings accepted).
+    pub fn double(&mut self, key: &str) -> Option<f64> {
+        self.number(key, "double", serde_json::Number::as_f64)
     }
 
     /// An optional positive integer that fits in `usize`.
-    /// An optional number (a string holding one is accepted, as Typesafe coerces).
-    pub fn double(&mut self, key: &str) -> Option<f64> {
-        let node = self.node(key)?;
-        let parsed = match &node.value {
-            NodeValue::Number(n) => n.as_f64(),
-            NodeValue::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.wrong_type(key, node, "double");
-        }
-        parsed
-    }
-
     pub fn positive(&mut self, key: &str) -> Option<usize> {
         let value = self.int(key)?;
         if value < 1 {

@@ -42,6 +42,16 @@ impl SchemaSource {
         }
     }
 
+    /// The optional read schema of an extract: `schemaView`, else `schemaURI` (as Arc, the
+    /// view wins when both are given).
+    pub fn read_optional(c: &mut StageConfig) -> Option<Self> {
+        match (c.string("schemaURI"), c.string("schemaView")) {
+            (_, Some(view)) => Some(SchemaSource::View(view)),
+            (Some(uri), None) => Some(SchemaSource::Uri(uri)),
+            (None, None) => None,
+        }
+    }
+
     /// `schemaURI` / `schemaView` for the stage's events (an inline schema is not repeated).
     pub fn detail(&self, m: &mut Map<String, Value>) {
         match self {

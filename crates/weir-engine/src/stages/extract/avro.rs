@@ -18,7 +18,7 @@ use datafusion::arrow::error::ArrowError;
 
 use crate::config::StageConfig;
 use crate::stages::Stage;
-use crate::stages::extract::source::{IndexColumn, WholeFileExtract};
+use crate::stages::extract::source::WholeFileExtract;
 
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     if c.has("inputView") {
@@ -32,14 +32,6 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         );
     }
     WholeFileExtract::build(c, "AvroExtract", decode)
-}
-
-/// `contiguousIndex` (true): `_index`, else `_monotonically_increasing_id`.
-pub(crate) fn file_index(c: &mut StageConfig) -> IndexColumn {
-    match c.bool_or("contiguousIndex", true) {
-        true => IndexColumn::Contiguous,
-        false => IndexColumn::Monotonic,
-    }
 }
 
 /// The type Spark reads for an Arrow type decoded from Avro or ORC: dictionaries (Avro
@@ -126,7 +118,7 @@ mod view {
         let input_field = c.string("inputField").unwrap_or_else(|| "value".to_string());
         let avro_schema_uri = c.required_string("avroSchemaURI");
         let output_view = c.required_string("outputView");
-        let index = super::file_index(c);
+        let index = IndexColumn::read(c);
         let _ = c.string("inputURI");
         let _ = c.string("basePath");
         let _ = c.node("authentication");

@@ -62,7 +62,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     if c.bool_or("multiLine", false) {
         // Quoted values spanning lines are always supported by the decoder.
     }
-    let index = if c.bool_or("contiguousIndex", true) { IndexColumn::Contiguous } else { IndexColumn::Monotonic };
+    let index = IndexColumn::read(c);
     let schema_uri = c.string("schemaURI");
     if c.has("schemaView") {
         c.error("schemaView", "'schemaView' is not supported yet by Weir; use 'schemaURI'.");

@@ -65,12 +65,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let output_view = c.required_string("outputView");
     let travel = read_options(c);
     let _ = c.node("authentication");
-    // As Arc: `schemaView` wins over `schemaURI`.
-    let schema = match (c.string("schemaURI"), c.string("schemaView")) {
-        (_, Some(view)) => Some(SchemaSource::View(view)),
-        (Some(uri), None) => Some(SchemaSource::Uri(uri)),
-        (None, None) => None,
-    };
+    let schema = SchemaSource::read_optional(c);
     let common = ViewCommon::read(c);
     Some(Box::new(DeltaLakeExtract {
         input_uri: input_uri?,

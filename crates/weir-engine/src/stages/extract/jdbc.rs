@@ -48,12 +48,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let _ = c.int("lowerBound");
     let _ = c.int("upperBound");
     let common = ViewCommon::read(c);
-    // As Arc: `schemaView` wins over `schemaURI`.
-    let schema = match (c.string("schemaURI"), c.string("schemaView")) {
-        (_, Some(view)) => Some(SchemaSource::View(view)),
-        (Some(uri), None) => Some(SchemaSource::Uri(uri)),
-        (None, None) => None,
-    };
+    let schema = SchemaSource::read_optional(c);
     Some(Box::new(JdbcExtract {
         target: target?,
         table_name: table_name?,

@@ -48,15 +48,10 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let input = TextInput::read(c);
     let output_view = c.required_string("outputView");
     let multi_line = c.bool_or("multiLine", true);
-    let index = if c.bool_or("contiguousIndex", true) { IndexColumn::Contiguous } else { IndexColumn::Monotonic };
+    let index = IndexColumn::read(c);
     let _ = c.string("basePath");
     let _ = c.node("authentication");
-    // As Arc: `schemaView` wins over `schemaURI`.
-    let schema = match (c.string("schemaURI"), c.string("schemaView")) {
-        (_, Some(view)) => Some(SchemaSource::View(view)),
-        (Some(uri), None) => Some(SchemaSource::Uri(uri)),
-        (None, None) => None,
-    };
+    let schema = SchemaSource::read_optional(c);
     if c.has("watermark") {
         c.error("watermark", "Streaming ('watermark') is not supported by Weir.");
     }

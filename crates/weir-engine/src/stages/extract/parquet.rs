@@ -44,7 +44,7 @@ pub struct ParquetExtract {
 pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let input_uri = c.required_string("inputURI");
     let output_view = c.required_string("outputView");
-    let index = if c.bool_or("contiguousIndex", true) { IndexColumn::Contiguous } else { IndexColumn::Monotonic };
+    let index = IndexColumn::read(c);
     let _ = c.string("basePath");
     let _ = c.node("authentication");
     if c.has("schemaURI") || c.has("schemaView") {

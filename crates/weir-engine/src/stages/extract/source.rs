@@ -55,6 +55,16 @@ pub enum IndexColumn {
     Monotonic,
 }
 
+impl IndexColumn {
+    /// `contiguousIndex` (default true): `_index`, else `_monotonically_increasing_id`.
+    pub fn read(c: &mut crate::config::StageConfig) -> Self {
+        match c.bool_or("contiguousIndex", true) {
+            true => IndexColumn::Contiguous,
+            false => IndexColumn::Monotonic,
+        }
+    }
+}
+
 /// The output schema: data columns, then `_filename` and the index column.
 pub fn with_internal_columns(data: &Schema, index: IndexColumn) -> SchemaRef {
     let mut fields: Vec<Field> = data.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -481,7 +491,7 @@ impl WholeFileExtract {
     ) -> Option<Box<dyn crate::stages::Stage>> {
         let input_uri = c.required_string("inputURI");
         let output_view = c.required_string("outputView");
-        let index = crate::stages::extract::avro::file_index(c);
+        let index = IndexColumn::read(c);
         let _ = c.string("basePath");
         let _ = c.node("authentication");
         if c.has("schemaURI") || c.has("schemaView") {
