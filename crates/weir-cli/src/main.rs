@@ -202,7 +202,10 @@ fn main() -> ExitCode {
             return schedule_next(&cron, &timezone, count);
         }
         None => {
-            let arc_style = vars.iter().any(|(k, _)| k.starts_with("etl.config.")) || env.contains_key("ETL_CONF_URI");
+            // Arc's container contract: ETL_CONF_* alone, no arguments.
+            let arc_style = vars.iter().any(|(k, _)| k.starts_with("etl.config."))
+                || env.contains_key("ETL_CONF_URI")
+                || env.contains_key("ETL_CONF_ENV");
             if !arc_style {
                 eprintln!("weir: no command given. Try `weir run JOB --env ENV`, or `weir --help`.");
                 return ExitCode::from(1);

@@ -178,10 +178,15 @@ impl fmt::Display for StageErrors {
 /// Why a job could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("no job given: pass a job file, or set ETL_CONF_URI / --etl.config.uri")]
-    NoUri,
+    /// Arc's words, then Weir's own way to give it.
     #[error(
-        "no environment given: pass --env ENV, or set ETL_CONF_ENV / --etl.config.environment (stages run only in the environments they list)"
+        "No config defined as a command line argument --etl.config.uri or ETL_CONF_URI environment variable. (weir run JOB also takes the job file as its argument.)"
+    )]
+    NoUri,
+    /// Arc's words (Arc's own message names `ETL_CONF_ENVIRONMENT`, a variable it never reads;
+    /// Weir names the one it reads), then Weir's hint.
+    #[error(
+        "No environment defined as a command line argument --etl.config.environment or ETL_CONF_ENV environment variable. (weir run also takes --env ENV; stages run only in the environments they list.)"
     )]
     NoEnvironment,
     #[error("cannot read job '{uri}': {source}")]

@@ -649,7 +649,7 @@ fn metadata_transform_replaces_column_metadata_by_name_and_schema_view_feeds_typ
         ),
         (
             r#"{"type": "MetadataTransform", "name": "m", "inputView": "raw", "outputView": "x", "schemaView": "s", "schemaURI": "s.json"}"#,
-            "Only one of ['schema', 'schemaURI', 'schemaView'] may be set.",
+            "Only one attribute of '['schema', 'schemaURI', 'schemaView'] is allowed.",
         ),
         (
             r#"{"type": "MetadataTransform", "name": "m", "inputView": "raw", "outputView": "x", "schemaView": "s", "failMode": "strict"}"#,

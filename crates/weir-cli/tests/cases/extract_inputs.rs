@@ -314,3 +314,71 @@ fn parquet_extract_adds_the_internal_columns_and_keeps_field_metadata() {
     let mono = logged(&run, "mono rows");
     assert_eq!(mono.as_array().map(Vec::len), Some(3), "{mono}");
 }
+
+/// Arc's empty-input fallback: an extract whose location matches no file gives an empty view
+/// of its `schemaURI`/`schemaView` columns (typed for the binary formats, strings for CSV),
+/// with the internal columns; without a schema, Arc's error.
+#[test]
+fn file_extracts_without_files_give_the_schemas_empty_view() {
+    let s = Scratch::new();
+    s.file(
+        "schema.json",
+        r#"[
+          {"name": "id", "type": "integer", "nullable": false, "description": "the id"},
+          {"name": "amount", "type": "decimal", "precision": 10, "scale": 2, "nullable": true},
+          {"name": "at", "type": "date", "nullable": true, "formatters": ["yyyy-MM-dd"]}
+        ]"#,
+    );
+    let dir = s.path().display().to_string();
+    let schema_view = r#"{"type": "SQLTransform", "name": "schema", "sql": "SELECT * FROM VALUES ('id', 'long', true), ('name', 'string', true) AS t(name, type, nullable)", "outputView": "schema"}"#;
+    let mut stages = vec![schema_view.to_string()];
+    for (stage, ext) in
+        [("ParquetExtract", "parquet"), ("AvroExtract", "avro"), ("ORCExtract", "orc"), ("DelimitedExtract", "csv")]
+    {
+        stages.push(format!(
+            r#"{{"type": "{stage}", "name": "{ext} uri", "inputURI": "{dir}/nothing/*.{ext}", "outputView": "{ext}_uri", "schemaURI": "{dir}/schema.json", "persist": true}}"#
+        ));
+        stages.push(format!(
+            r#"{{"type": "{stage}", "name": "{ext} view", "inputURI": "{dir}/missing.{ext}", "outputView": "{ext}_view", "schemaView": "schema", "persist": true}}"#
+        ));
+        stages.push(format!(
+            r#"{{"type": "MetadataExtract", "name": "{ext} meta", "inputView": "{ext}_uri", "outputView": "{ext}_meta"}}"#
+        ));
+        stages.push(format!(
+            r#"{{"type": "LogExecute", "name": "{ext} types", "sql": "SELECT TO_JSON(COLLECT_LIST(CONCAT(name, ':', type, ':', COALESCE(metadata.description, '')))) FROM {ext}_meta"}}"#
+        ));
+    }
+    let refs: Vec<&str> = stages.iter().map(String::as_str).collect();
+    let run = s.run_job("job.json", &job(&refs));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let typed = serde_json::json!([
+        "id:integer:the id",
+        "amount:decimal(10,2):",
+        "at:date:",
+        "_filename:string:",
+        "_index:long:"
+    ]);
+    for ext in ["parquet", "avro", "orc"] {
+        assert_eq!(logged(&run, &format!("{ext} types")), typed, "{ext}");
+    }
+    assert_eq!(
+        logged(&run, "csv types"),
+        serde_json::json!(["id:string:", "amount:string:", "at:string:", "_filename:string:", "_index:long:"]),
+        "CSV columns are strings"
+    );
+    for ext in ["parquet", "avro", "orc", "csv"] {
+        for (name, columns) in [(format!("{ext} uri"), 5), (format!("{ext} view"), 4)] {
+            let exit = run.exit_stage(&name);
+            assert_eq!((exit["records"].clone(), exit["outputColumns"].clone()), (0.into(), columns.into()), "{name}");
+        }
+    }
+    assert_eq!(run.exit_stage("parquet uri")["schemaURI"], format!("{dir}/schema.json"));
+
+    // No schema: Arc's error names the location.
+    let bare = format!(
+        r#"{{"type": "ParquetExtract", "name": "bare", "inputURI": "{dir}/nothing/*.parquet", "outputView": "x"}}"#
+    );
+    let run = s.run_job("bare.json", &job(&[&bare]));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("no schema has been provided to create an empty dataframe"), "{}", run.stderr);
+}

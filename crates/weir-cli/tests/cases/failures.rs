@@ -162,5 +162,21 @@ fn missing_environment_is_an_error() {
     let job = s.file("job.json", r#"{"stages": []}"#);
     let run = weir(&["run", job.to_str().expect("utf8")], &[], s.path());
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("no environment given"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "No environment defined as a command line argument --etl.config.environment or ETL_CONF_ENV environment variable."
+        ),
+        "{}",
+        run.stderr
+    );
+    // No job at all: Arc's message.
+    let run = weir(&[], &[("ETL_CONF_ENV", "production")], s.path());
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "No config defined as a command line argument --etl.config.uri or ETL_CONF_URI environment variable."
+        ),
+        "{}",
+        run.stderr
+    );
 }

@@ -6,6 +6,9 @@
 //! a schema view only exists once the stages before have run, so it is read when the stage
 //! runs ([`SchemaSource::fields`]).
 
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
 use crate::config::{ConfigError, StageConfig};
@@ -36,7 +39,8 @@ impl SchemaSource {
                 None
             }
             _ => {
-                c.error("schema", "Only one of ['schema', 'schemaURI', 'schemaView'] may be set.");
+                // Arc's text, stray quote included (ConfigUtils.checkOneOf).
+                c.error("schema", "Only one attribute of '['schema', 'schemaURI', 'schemaView'] is allowed.");
                 None
             }
         }
@@ -102,6 +106,70 @@ impl SchemaSource {
             SchemaSource::View(view) => view_fields(session, view).await,
             _ => Ok(prepared.to_vec()),
         }
+    }
+}
+
+/// An extract's optional read schema (`schemaURI` / `schemaView`): a URI's document read and
+/// checked before the job runs, a view's rows when the stage runs.
+#[derive(Debug, Clone, Default)]
+pub struct ReadSchema {
+    source: Option<SchemaSource>,
+    /// The fields read before the job runs (`schemaURI`).
+    fields: Vec<FieldSpec>,
+}
+
+impl ReadSchema {
+    pub fn read(c: &mut StageConfig) -> Self {
+        Self { source: SchemaSource::read_optional(c), fields: Vec::new() }
+    }
+
+    pub fn is_given(&self) -> bool {
+        self.source.is_some()
+    }
+
+    pub fn detail(&self, m: &mut Map<String, Value>) {
+        if let Some(source) = &self.source {
+            source.detail(m);
+        }
+    }
+
+    pub async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
+        if let Some(source) = &self.source
+            && let Some(fields) = source.prepare(session).await?
+        {
+            self.fields = fields;
+        }
+        Ok(())
+    }
+
+    /// The schema's fields (a view's read now); `None` when no schema is given.
+    pub async fn specs(&self, session: &Session) -> Result<Option<Vec<FieldSpec>>, StageError> {
+        match &self.source {
+            Some(source) => source.fields(session, &self.fields).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The Arrow schema: the columns with their Arc metadata, every one nullable (as Spark's
+    /// readers make them) or as the schema says. `None` when no schema is given.
+    pub async fn arrow(
+        &self,
+        session: &Session,
+        stage: &str,
+        all_nullable: bool,
+    ) -> Result<Option<SchemaRef>, StageError> {
+        let Some(source) = &self.source else { return Ok(None) };
+        let specs = source.fields(session, &self.fields).await?;
+        let fields = specs
+            .iter()
+            .map(|spec| {
+                let data_type = crate::typing::arrow_type(spec)
+                    .map_err(|e| StageError::msg(format!("{stage} '{}': {e}", source.attribute())))?;
+                Ok(Field::new(&spec.name, data_type, all_nullable || spec.nullable)
+                    .with_metadata(crate::typing::field_metadata(spec)))
+            })
+            .collect::<Result<Vec<_>, StageError>>()?;
+        Ok(Some(Arc::new(Schema::new(fields))))
     }
 }
 

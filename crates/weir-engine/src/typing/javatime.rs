@@ -5,9 +5,11 @@
 //! the fields resolved as Java's SMART or STRICT resolver resolves them into a date, a time of
 //! day and a zone.
 //!
-//! Pattern letters: `G` `u` `y` `D` `M`/`L` `d` `E` `a` `h` `K` `k` `H` `m` `s` `S` `n` `V`
-//! (`VV`) `z` `O` `X` `x` `Z`, quoted literals (`'T'`, `''`) and optional sections (`[...]`).
-//! The locale is English (Java's default for Arc's containers).
+//! Pattern letters: `G` `u` `y` `D` `M`/`L` `d` `Q`/`q` `E` `a` `h` `K` `k` `H` `m` `s` `S` `n`
+//! `V` (`VV`) `z` `O` `X` `x` `Z`, the week-based `Y` `w` `W` `e` `c`, quoted literals (`'T'`,
+//! `''`) and optional sections (`[...]`). The locale is `en_US` (Java's default for Arc's
+//! containers): English texts, and weeks that start on Sunday with week 1 the week holding
+//! 1 January (`WeekFields[SUNDAY,1]`).
 
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 
@@ -127,6 +129,14 @@ enum Field {
     DayOfWeek,
     /// `Q`/`q` 1-4.
     Quarter,
+    /// `Y`: the year of `w`'s weeks.
+    WeekBasedYear,
+    /// `w`: week of the week-based year, 1-53.
+    WeekOfWeekBasedYear,
+    /// `W`: week of the month, 0-6.
+    WeekOfMonth,
+    /// `e`/`c` as a number: day of the week counted from Sunday (1); stored as ISO `DayOfWeek`.
+    LocalDayOfWeek,
     AmPm,
     /// `H` 0-23.
     HourOfDay,
@@ -287,7 +297,18 @@ pub fn compile(pattern: &str) -> Result<Pattern, String> {
                     3..=5 => text(Field::Quarter, n)?,
                     _ => return Err(count_error(c)),
                 },
-                'Y' | 'w' | 'W' | 'e' | 'c' | 'F' | 'A' | 'N' | 'B' | 'g' => {
+                'Y' => match n {
+                    2 => Item::Reduced { field: Field::WeekBasedYear },
+                    _ => Item::Number { field: Field::WeekBasedYear, min: n, max: 19, signed: true },
+                },
+                'w' => number(Field::WeekOfWeekBasedYear, n)?,
+                'W' if n == 1 => Item::Number { field: Field::WeekOfMonth, min: 1, max: 19, signed: false },
+                'W' => return Err(count_error(c)),
+                'e' if n <= 2 => number(Field::LocalDayOfWeek, n)?,
+                'c' if n == 1 => number(Field::LocalDayOfWeek, n)?,
+                'c' if n == 2 => return Err("Invalid pattern \"cc\"".into()),
+                'e' | 'c' => text(Field::DayOfWeek, n)?,
+                'F' | 'A' | 'N' | 'B' | 'g' => {
                     return Err(format!("Pattern letter '{c}' is not supported by Weir's typing yet"));
                 }
                 _ => return Err(format!("Unknown pattern letter: {c}")),
@@ -360,6 +381,9 @@ pub struct Parsed {
     day: Option<i64>,
     day_of_week: Option<i64>,
     quarter: Option<i64>,
+    week_based_year: Option<i64>,
+    week_of_week_based_year: Option<i64>,
+    week_of_month: Option<i64>,
     am_pm: Option<i64>,
     hour_of_day: Option<i64>,
     clock_hour_of_day: Option<i64>,
@@ -376,6 +400,14 @@ pub struct Parsed {
 
 impl Parsed {
     fn set(&mut self, field: Field, value: i64) {
+        if field == Field::LocalDayOfWeek {
+            // Java converts it to the ISO day of the week, refusing values outside 1-7.
+            if !(1..=7).contains(&value) {
+                self.conflict = true;
+                return;
+            }
+            return self.set(Field::DayOfWeek, if value == 1 { 7 } else { value - 1 });
+        }
         let slot = match field {
             Field::Era => &mut self.era,
             Field::YearOfEra => &mut self.year_of_era,
@@ -385,6 +417,10 @@ impl Parsed {
             Field::Day => &mut self.day,
             Field::DayOfWeek => &mut self.day_of_week,
             Field::Quarter => &mut self.quarter,
+            Field::WeekBasedYear => &mut self.week_based_year,
+            Field::WeekOfWeekBasedYear => &mut self.week_of_week_based_year,
+            Field::WeekOfMonth => &mut self.week_of_month,
+            Field::LocalDayOfWeek => return,
             Field::AmPm => &mut self.am_pm,
             Field::HourOfDay => &mut self.hour_of_day,
             Field::ClockHourOfDay => &mut self.clock_hour_of_day,
@@ -505,8 +541,9 @@ impl Parser<'_> {
                             Some(b'+') => start += 1,
                             _ => {}
                         }
-                        // Java's EXCEEDS_PAD (4+ letters): a sign only with more digits than the width.
-                        if start > at && *min >= 4 && self.digits_at(start) <= *min {
+                        // Java's EXCEEDS_PAD (4+ letters): `+` only with more digits than the
+                        // width (`-2020` is a year, `+2020` is not).
+                        if start > at && !negative && *min >= 4 && self.digits_at(start) <= *min {
                             return None;
                         }
                     }
@@ -697,6 +734,45 @@ pub fn parse(pattern: &Pattern, text: &str, case_sensitive: bool) -> Option<Pars
 /// the month's end and needs a proleptic year (`u`) or an era with `y`; SMART clamps the day
 /// to the month's last (for days up to 31) and takes `y` without an era as the common era.
 pub fn resolve_date(parsed: &Parsed, strict: bool) -> Option<NaiveDate> {
+    let calendar = parsed.day.is_some() || parsed.day_of_year.is_some();
+    // The week fields that made the date are not cross-checked (Java consumes them).
+    let (date, made_by) = match calendar {
+        true => (calendar_date(parsed, strict)?, None),
+        false => week_date(parsed, strict).map(|(date, by)| (date, Some(by)))?,
+    };
+    if let Some(dow) = parsed.day_of_week
+        && i64::from(date.weekday().number_from_monday()) != dow
+    {
+        return None;
+    }
+    // A quarter must be the date's (Java cross-checks it; it cannot make a date alone).
+    if let Some(quarter) = parsed.quarter
+        && i64::from((date.month() - 1) / 3 + 1) != quarter
+    {
+        return None;
+    }
+    // (Week-of-month resolution consumes the month: SMART may leave it.)
+    if made_by != Some(WeekPath::WeekOfMonth) && parsed.month.is_some_and(|m| m != i64::from(date.month())) {
+        return None;
+    }
+    // Week fields that did not make the date are cross-checked against it.
+    let (wby, week) = weeks::week_of_week_based_year(date);
+    if made_by != Some(WeekPath::WeekBasedYear)
+        && (parsed.week_based_year.is_some_and(|y| y != i64::from(wby))
+            || parsed.week_of_week_based_year.is_some_and(|w| w != i64::from(week)))
+    {
+        return None;
+    }
+    if made_by != Some(WeekPath::WeekOfMonth)
+        && parsed.week_of_month.is_some_and(|w| w != i64::from(weeks::week_of_month(date)))
+    {
+        return None;
+    }
+    Some(date)
+}
+
+/// The proleptic year of the parsed fields: `u`, or `y` with an era (or, SMART, without one).
+fn proleptic_year(parsed: &Parsed, strict: bool) -> Option<i32> {
     let year = match (parsed.year, parsed.year_of_era, parsed.era) {
         (Some(y), None, _) => y,
         (year, Some(yoe), Some(era)) => {
@@ -717,7 +793,12 @@ pub fn resolve_date(parsed: &Parsed, strict: bool) -> Option<NaiveDate> {
         }
         _ => return None,
     };
-    let year = i32::try_from(year).ok()?;
+    i32::try_from(year).ok()
+}
+
+/// The date of year, month and day, or year and day of year.
+fn calendar_date(parsed: &Parsed, strict: bool) -> Option<NaiveDate> {
+    let year = proleptic_year(parsed, strict)?;
     let date = match (parsed.month, parsed.day, parsed.day_of_year) {
         (Some(month), Some(day), _) => {
             if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
@@ -745,18 +826,90 @@ pub fn resolve_date(parsed: &Parsed, strict: bool) -> Option<NaiveDate> {
         }
         _ => return None,
     };
-    if let Some(dow) = parsed.day_of_week
-        && i64::from(date.weekday().number_from_monday()) != dow
-    {
-        return None;
-    }
-    // A quarter must be the date's (Java cross-checks it; it cannot make a date alone).
-    if let Some(quarter) = parsed.quarter
-        && i64::from((date.month() - 1) / 3 + 1) != quarter
-    {
-        return None;
-    }
     Some(date)
+}
+
+/// The date of week fields, as `WeekFields.resolve` makes it: a day of the week with either
+/// year, month and week of month, or (no year) week-based year and week.
+fn week_date(parsed: &Parsed, strict: bool) -> Option<(NaiveDate, WeekPath)> {
+    let dow = parsed.day_of_week?;
+    match proleptic_year(parsed, strict) {
+        Some(year) => weeks::from_week_of_month(year, parsed.month?, parsed.week_of_month?, dow, strict)
+            .map(|d| (d, WeekPath::WeekOfMonth)),
+        None if parsed.year.is_none() && parsed.year_of_era.is_none() => {
+            let wby = i32::try_from(parsed.week_based_year?).ok()?;
+            weeks::from_week_based_year(wby, parsed.week_of_week_based_year?, dow, strict)
+                .map(|d| (d, WeekPath::WeekBasedYear))
+        }
+        None => None,
+    }
+}
+
+/// Which week fields made a date.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum WeekPath {
+    WeekBasedYear,
+    WeekOfMonth,
+}
+
+/// Java's week arithmetic for `WeekFields[SUNDAY,1]` (en_US): weeks start on Sunday, and week
+/// 1 of a year (and of a month) is the week holding its first day.
+mod weeks {
+    use chrono::{Datelike, Duration, NaiveDate};
+
+    /// 1 for Sunday ... 7 for Saturday.
+    fn local_day_of_week(date: NaiveDate) -> i64 {
+        i64::from(date.weekday().num_days_from_sunday()) + 1
+    }
+
+    /// The local day of the week of an ISO one (Monday 1 ... Sunday 7).
+    fn local_of_iso(iso: i64) -> i64 {
+        iso % 7 + 1
+    }
+
+    /// The Sunday starting week 1 of `year`'s week-based year.
+    fn first_week_start(year: i32) -> Option<NaiveDate> {
+        let jan1 = NaiveDate::from_ymd_opt(year, 1, 1)?;
+        Some(jan1 - Duration::days(local_day_of_week(jan1) - 1))
+    }
+
+    pub fn week_of_month(date: NaiveDate) -> u32 {
+        let first = date.with_day(1).unwrap_or(date);
+        ((i64::from(date.day()) + local_day_of_week(first) - 2) / 7 + 1) as u32
+    }
+
+    /// The week-based year of a date and its week in it.
+    pub fn week_of_week_based_year(date: NaiveDate) -> (i32, u32) {
+        let year = date.year();
+        let (wby, start) = match first_week_start(year + 1) {
+            Some(next) if date >= next => (year + 1, next),
+            _ => (year, first_week_start(year).unwrap_or(date)),
+        };
+        (wby, ((date - start).num_days() / 7 + 1) as u32)
+    }
+
+    /// `Y`, `w` and a day of the week: the week is checked against 1-53, then clamped to the
+    /// year's last week as Java does.
+    pub fn from_week_based_year(wby: i32, week: i64, iso_dow: i64, strict: bool) -> Option<NaiveDate> {
+        if !(1..=53).contains(&week) {
+            return None;
+        }
+        let start = first_week_start(wby)?;
+        let weeks_in_year = (first_week_start(wby + 1)? - start).num_days() / 7;
+        let date = start + Duration::days((week.min(weeks_in_year) - 1) * 7 + local_of_iso(iso_dow) - 1);
+        (!strict || week_of_week_based_year(date).0 == wby).then_some(date)
+    }
+
+    /// Year, month, `W` (0-6) and a day of the week; SMART lets the date leave the month,
+    /// STRICT does not.
+    pub fn from_week_of_month(year: i32, month: i64, week: i64, iso_dow: i64, strict: bool) -> Option<NaiveDate> {
+        if !(1..=12).contains(&month) || !(0..=6).contains(&week) {
+            return None;
+        }
+        let first = NaiveDate::from_ymd_opt(year, month as u32, 1)?;
+        let date = first + Duration::days((week - 1) * 7 + local_of_iso(iso_dow) - local_day_of_week(first));
+        (!strict || i64::from(date.month()) == month).then_some(date)
+    }
 }
 
 /// The time of day of the parsed fields, as Java's resolver, and the days it adds (SMART:
@@ -941,6 +1094,11 @@ mod tests {
         assert_eq!(date("yyyyMMdd", "20240131", false).as_deref(), Some("2024-01-31"), "adjacent values");
         assert_eq!(date("dd/MM/yy", "05/11/19", false).as_deref(), Some("2019-11-05"));
         assert_eq!(date("D/uuuu", "60/2024", false).as_deref(), Some("2024-02-29"));
+        // Signs (Java 17): `-` always, `+` only past the width.
+        assert_eq!(date("uuuu-MM-dd", "-2020-05-02", false).as_deref(), Some("-2020-05-02"));
+        assert_eq!(date("uuuu-MM-dd", "+2020-05-02", false), None);
+        assert_eq!(date("uuuu-MM-dd", "+12020-05-02", false).as_deref(), Some("+12020-05-02"));
+        assert_eq!(date("yyyy-MM-dd", "-2020-05-02", false), None, "no negative year of era");
     }
 
     #[test]
@@ -1021,6 +1179,48 @@ mod tests {
             instant("yyyy-MM-dd HH:mm", "2024-10-06 02:30", "Australia/Sydney").as_deref(),
             Some("2024-10-05T16:30:00Z")
         );
+    }
+
+    /// Expected values from Java 17's `LocalDate.parse` in the en_US locale.
+    #[test]
+    fn week_based_fields_as_java_resolves_them() {
+        assert_eq!(date("YYYY-MM-dd", "2020-01-05", false), None, "Y is not the year");
+        assert_eq!(date("YYYY-ww-e", "2020-02-1", false).as_deref(), Some("2020-01-05"));
+        assert_eq!(date("YYYY-ww-e", "2021-01-1", false).as_deref(), Some("2020-12-27"));
+        assert_eq!(date("YYYY-ww-E", "2020-53-Sat", false).as_deref(), Some("2020-12-26"), "week clamped");
+        assert_eq!(date("YYYY-ww-e", "2021-53-1", false).as_deref(), Some("2021-12-19"));
+        assert_eq!(date("YYYY-ww-c", "2019-52-7", false).as_deref(), Some("2019-12-28"));
+        assert_eq!(date("YYYY-ww-cccc", "2020-05-Monday", false).as_deref(), Some("2020-01-27"));
+        assert_eq!(date("YYYY-ww-ee", "2020-05-02", false).as_deref(), Some("2020-01-27"));
+        assert_eq!(date("YY-ww-e", "20-10-1", false).as_deref(), Some("2020-03-01"));
+        assert_eq!(date("Y-w-e", "2020-1-1", false).as_deref(), Some("2019-12-29"));
+        assert_eq!(date("YYYY-ww-e", "-2020-05-2", false).as_deref(), Some("-2020-01-28"));
+        assert_eq!(date("YYYY-w-e", "2020-54-1", false), None);
+        assert_eq!(date("YYYY-ww-e", "2020-00-7", false), None);
+        assert_eq!(date("YYYY-ww-e", "2020-05-8", false), None);
+        assert_eq!(date("YYYY-ww", "2020-05", false), None, "no day of the week");
+        assert_eq!(date("uuuu-ww-e", "2020-05-2", false), None, "w needs Y");
+        assert_eq!(date("YYYY-MM-ww-e", "2020-02-05-2", false), None, "month cross-checked");
+        // Week of month: SMART leaves the month, STRICT does not.
+        assert_eq!(date("yyyy-MM-W-e", "2020-03-2-3", false).as_deref(), Some("2020-03-10"));
+        assert_eq!(date("uuuu-MM-W-E", "2020-03-2-Tue", false).as_deref(), Some("2020-03-10"));
+        assert_eq!(date("uuuu-MM-W-e", "2020-03-1-1", false).as_deref(), Some("2020-03-01"));
+        assert_eq!(date("yyyy-MM-W-e", "2020-03-0-1", false).as_deref(), Some("2020-02-23"));
+        assert_eq!(date("uuuu-MM-W-e", "2020-03-0-1", false), None);
+        assert_eq!(date("yyyy-MM-W-e", "2020-03-6-7", false).as_deref(), Some("2020-04-11"));
+        assert_eq!(date("yyyy-MM-W-e", "2020-03-7-1", false), None);
+        // Cross-checks against a year-month-day date.
+        assert_eq!(date("yyyy-MM-dd YYYY", "2020-12-31 2021", false).as_deref(), Some("2020-12-31"));
+        assert_eq!(date("yyyy-MM-dd YYYY", "2020-12-31 2020", false), None);
+        assert_eq!(date("uuuu-MM-dd ww", "2020-12-31 01", false).as_deref(), Some("2020-12-31"));
+        assert_eq!(date("uuuu-MM-dd ww", "2020-12-31 02", false), None);
+        assert_eq!(date("yyyy-MM-dd e", "2020-12-31 5", false).as_deref(), Some("2020-12-31"));
+        assert_eq!(date("uuuu-MM-dd e", "2020-12-31 4", false), None);
+        assert_eq!(date("yyyy-MM-dd eee", "2020-12-31 Thu", false).as_deref(), Some("2020-12-31"));
+        assert_eq!(date("yyyy-MM-dd W", "2020-12-31 5", false).as_deref(), Some("2020-12-31"));
+        assert_eq!(compile("WW").unwrap_err(), "Too many pattern letters: W");
+        assert_eq!(compile("www").unwrap_err(), "Too many pattern letters: w");
+        assert!(compile("cc").is_err());
     }
 
     #[test]

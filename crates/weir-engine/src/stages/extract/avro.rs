@@ -8,7 +8,8 @@
 //! Avro binary-encoded record of the schema at `avroSchemaURI` (Spark's `from_avro`, as Arc
 //! reads Kafka payloads); the record's fields become the columns.
 //!
-//! Not yet: `schemaURI`/`schemaView` (config errors).
+//! `schemaURI`/`schemaView`: when no file matches, the view is empty with the schema's columns
+//! (Arc's empty-input fallback).
 
 use std::sync::Arc;
 
@@ -122,9 +123,10 @@ mod view {
         let _ = c.string("inputURI");
         let _ = c.string("basePath");
         let _ = c.node("authentication");
-        if c.has("schemaURI") || c.has("schemaView") {
-            c.error("schemaURI", "A schema ('schemaURI'/'schemaView') is not supported yet by Weir's AvroExtract.");
-        }
+        // Arc uses these only for an empty result without columns, which a record schema
+        // (`avroSchemaURI`) never gives.
+        let _ = c.string("schemaURI");
+        let _ = c.string("schemaView");
         let common = ViewCommon::read(c);
         Some(Box::new(AvroViewExtract {
             input_view: input_view?,

@@ -14,9 +14,10 @@ use datafusion::arrow::csv::reader::{Format, ReaderBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
-use crate::config::StageConfig;
+use crate::config::{ConfigError, StageConfig};
 use crate::session::Session;
 use crate::stages::extract::source::{self, DecoderFactory, IndexColumn, TextInput};
+use crate::stages::schema_source::ReadSchema;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 
 /// `DelimitedExtract` configuration.
@@ -29,7 +30,8 @@ pub struct DelimitedExtract {
     header: bool,
     escape: Option<u8>,
     index: IndexColumn,
-    schema_uri: Option<String>,
+    /// `schemaURI`/`schemaView`: the columns of an empty result.
+    schema: ReadSchema,
     common: ViewCommon,
 }
 
@@ -63,10 +65,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         // Quoted values spanning lines are always supported by the decoder.
     }
     let index = IndexColumn::read(c);
-    let schema_uri = c.string("schemaURI");
-    if c.has("schemaView") {
-        c.error("schemaView", "'schemaView' is not supported yet by Weir; use 'schemaURI'.");
-    }
+    let schema = ReadSchema::read(c);
     let _ = c.string("basePath");
     let _ = c.node("authentication");
     if c.has("watermark") {
@@ -81,7 +80,7 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
         header,
         escape,
         index,
-        schema_uri,
+        schema,
         common,
     }))
 }
@@ -154,13 +153,9 @@ impl DelimitedExtract {
         Ok(head)
     }
 
-    /// The schema named by `schemaURI` (for an empty result), as all-string columns.
+    /// The columns of `schemaURI`/`schemaView` (for an empty result), as all-string columns.
     async fn fallback_schema(&self, session: &Session) -> Result<Option<SchemaRef>, StageError> {
-        let Some(uri) = &self.schema_uri else { return Ok(None) };
-        let doc = crate::stages::transform::typing::load_schema(session, uri).await.map_err(StageError::msg)?;
-        let fields = crate::stages::transform::typing::schema_fields(&doc, "schemaURI").map_err(|errors| {
-            StageError::msg(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))
-        })?;
+        let Some(fields) = self.schema.specs(session).await? else { return Ok(None) };
         Ok(Some(Arc::new(Schema::new(
             fields.iter().map(|f| Field::new(&f.name, DataType::Utf8, true)).collect::<Vec<_>>(),
         ))))
@@ -278,8 +273,13 @@ impl Stage for DelimitedExtract {
             "contiguousIndex" => (self.index == IndexColumn::Contiguous),
         };
         self.input.detail(&mut m);
+        self.schema.detail(&mut m);
         self.common.detail(&mut m);
         m
+    }
+
+    async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
+        self.schema.prepare(session).await
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
@@ -691,7 +691,7 @@ mod tests {
             header: false,
             escape: Some(b'\\'),
             index: IndexColumn::Contiguous,
-            schema_uri: None,
+            schema: ReadSchema::default(),
             common: ViewCommon::default(),
         };
         let counts = Arc::new(RecordWidths::default());

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::reader::{ReaderBuilder, infer_json_schema, infer_json_schema_from_iterator};
 use datafusion::datasource::MemTable;
@@ -27,10 +27,9 @@ use serde_json::{Map, Value};
 use crate::config::{ConfigError, StageConfig};
 use crate::session::Session;
 use crate::stages::extract::source::{self, ChunkDecoder, DecoderFactory, IndexColumn, TextInput};
-use crate::stages::schema_source::SchemaSource;
+use crate::stages::schema_source::ReadSchema;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 use crate::storage::FileEntry;
-use crate::typing::FieldSpec;
 
 /// `JSONExtract` configuration.
 pub struct JsonExtract {
@@ -38,9 +37,7 @@ pub struct JsonExtract {
     output_view: String,
     multi_line: bool,
     index: IndexColumn,
-    schema: Option<SchemaSource>,
-    /// The read schema's fields when read before the job runs (`schemaURI`).
-    fields: Vec<FieldSpec>,
+    schema: ReadSchema,
     common: ViewCommon,
 }
 
@@ -51,20 +48,12 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let index = IndexColumn::read(c);
     let _ = c.string("basePath");
     let _ = c.node("authentication");
-    let schema = SchemaSource::read_optional(c);
+    let schema = ReadSchema::read(c);
     if c.has("watermark") {
         c.error("watermark", "Streaming ('watermark') is not supported by Weir.");
     }
     let common = ViewCommon::read(c);
-    Some(Box::new(JsonExtract {
-        input: input?,
-        output_view: output_view?,
-        multi_line,
-        index,
-        schema,
-        fields: Vec::new(),
-        common,
-    }))
+    Some(Box::new(JsonExtract { input: input?, output_view: output_view?, multi_line, index, schema, common }))
 }
 
 fn err(file: &FileEntry, e: impl std::fmt::Display) -> StageError {
@@ -77,20 +66,6 @@ fn rows_of(doc: Value) -> Vec<Value> {
         Value::Array(items) => items,
         other => vec![other],
     }
-}
-
-/// The Arrow schema of an Arc read schema: its columns, nullable (as Spark's reader makes
-/// them), with the schema's metadata.
-fn read_schema(fields: &[FieldSpec], attribute: &str) -> Result<SchemaRef, StageError> {
-    let fields = fields
-        .iter()
-        .map(|spec| {
-            let data_type = crate::typing::arrow_type(spec)
-                .map_err(|e| StageError::msg(format!("JSONExtract '{attribute}': {e}")))?;
-            Ok(Field::new(&spec.name, data_type, true).with_metadata(crate::typing::field_metadata(spec)))
-        })
-        .collect::<Result<Vec<_>, StageError>>()?;
-    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// A decoder of JSON with `schema`: fields not in it are ignored, numbers and booleans read
@@ -160,13 +135,6 @@ impl JsonExtract {
             }
         }
         Ok(rows)
-    }
-
-    /// The read schema, when `schemaURI`/`schemaView` is given.
-    async fn schema(&self, session: &Session) -> Result<Option<SchemaRef>, StageError> {
-        let Some(source) = &self.schema else { return Ok(None) };
-        let fields = source.fields(session, &self.fields).await?;
-        read_schema(&fields, source.attribute()).map(Some)
     }
 
     /// JSON lines, streamed; the schema inferred from the start of the first file when not given.
@@ -327,24 +295,17 @@ impl Stage for JsonExtract {
             "contiguousIndex" => (self.index == IndexColumn::Contiguous),
         };
         self.input.detail(&mut m);
-        if let Some(source) = &self.schema {
-            source.detail(&mut m);
-        }
+        self.schema.detail(&mut m);
         self.common.detail(&mut m);
         m
     }
 
     async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
-        if let Some(source) = &self.schema {
-            if let Some(fields) = source.prepare(session).await? {
-                self.fields = fields;
-            }
-        }
-        Ok(())
+        self.schema.prepare(session).await
     }
 
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let schema = self.schema(session).await?;
+        let schema = self.schema.arrow(session, "JSONExtract", true).await?;
         let df = match &self.input {
             TextInput::View { view, field } => {
                 let rows = Self::view_documents(session, view, field.as_deref()).await?;
@@ -357,12 +318,8 @@ impl Stage for JsonExtract {
                 session.ctx.read_table(Arc::new(table))?
             }
             TextInput::Uri(uri) => {
-                let files = match (session.storage.list_files(uri).await?, &schema) {
-                    (Some(files), _) if !files.is_empty() => files,
-                    // No files: the read schema's columns, empty.
-                    (_, Some(_)) => Vec::new(),
-                    _ => source::require_files(&session.storage, uri).await?,
-                };
+                // No files: the read schema's columns, empty.
+                let files = source::files_or_empty(&session.storage, uri, schema.is_some()).await?;
                 if files.is_empty() || self.multi_line {
                     let groups = self.documents(session, &files).await?;
                     session.ctx.read_table(Arc::new(documents_table(&groups, schema, self.index)?))?

@@ -3,7 +3,8 @@
 //! reads them: `char`/`varchar` → string, `decimal` → decimal, `timestamp` and `timestamp with
 //! local time zone` → timestamp (Spark writes its timestamps in UTC), nested types as theirs.
 //!
-//! Not yet: `schemaURI`/`schemaView` (config error).
+//! `schemaURI`/`schemaView`: when no file matches, the view is empty with the schema's columns
+//! (Arc's empty-input fallback).
 
 use std::sync::Arc;
 

@@ -4,7 +4,8 @@
 //! partition, streamed a batch at a time in its row order (which `_index` counts). The
 //! columns are those of every file, in the order first seen (a column some file lacks is NULL
 //! there; one column with two types fails); each keeps the field metadata its first file
-//! holds (Arc's `description` and the like, as ParquetLoad writes them).
+//! holds (Arc's `description` and the like, as ParquetLoad writes them). With `schemaURI` or
+//! `schemaView`, no matching file gives an empty view of the schema's columns (Arc's fallback).
 
 use std::sync::Arc;
 
@@ -26,9 +27,10 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use serde_json::{Map, Value};
 
-use crate::config::StageConfig;
+use crate::config::{ConfigError, StageConfig};
 use crate::session::Session;
 use crate::stages::extract::source::{self, IndexColumn};
+use crate::stages::schema_source::ReadSchema;
 use crate::stages::{Outcome, Stage, StageError, ViewCommon};
 use crate::storage::{FileEntry, Storage};
 
@@ -38,6 +40,8 @@ pub struct ParquetExtract {
     input_uri: String,
     output_view: String,
     index: IndexColumn,
+    /// `schemaURI`/`schemaView`: the columns of an empty result when no file matches.
+    schema: ReadSchema,
     common: ViewCommon,
 }
 
@@ -47,14 +51,9 @@ pub fn build(c: &mut StageConfig) -> Option<Box<dyn Stage>> {
     let index = IndexColumn::read(c);
     let _ = c.string("basePath");
     let _ = c.node("authentication");
-    if c.has("schemaURI") || c.has("schemaView") {
-        c.error(
-            "schemaURI",
-            "An empty result from a schema ('schemaURI'/'schemaView') is not supported yet by Weir's ParquetExtract.",
-        );
-    }
+    let schema = ReadSchema::read(c);
     let common = ViewCommon::read(c);
-    Some(Box::new(ParquetExtract { input_uri: input_uri?, output_view: output_view?, index, common }))
+    Some(Box::new(ParquetExtract { input_uri: input_uri?, output_view: output_view?, index, schema, common }))
 }
 
 /// Reads a Parquet file's byte ranges from its object store.
@@ -215,12 +214,23 @@ impl Stage for ParquetExtract {
             "outputView" => self.output_view,
             "contiguousIndex" => (self.index == IndexColumn::Contiguous),
         };
+        self.schema.detail(&mut m);
         self.common.detail(&mut m);
         m
     }
 
+    async fn prepare(&mut self, session: &Session) -> Result<(), Vec<ConfigError>> {
+        self.schema.prepare(session).await
+    }
+
     async fn execute(&self, session: &Session) -> Result<Outcome, StageError> {
-        let files = source::require_files(&session.storage, &self.input_uri).await?;
+        let files = source::files_or_empty(&session.storage, &self.input_uri, self.schema.is_given()).await?;
+        if files.is_empty()
+            && let Some(empty) = source::empty_table(session, &self.schema, "ParquetExtract", self.index).await?
+        {
+            let df = session.ctx.read_table(Arc::new(empty))?;
+            return self.common.register(session, &self.output_view, df).await;
+        }
         let reads: Vec<_> = files.iter().map(|file| footer(&session.storage, file)).collect();
         let footers: Vec<ArrowReaderMetadata> = futures::stream::iter(reads).buffered(16).try_collect().await?;
         let data_schema = Arc::new(merged_schema(&files, &footers)?);

@@ -456,8 +456,19 @@ pub async fn head_bytes(
 
 /// The files a location names, or Arc's error when there are none.
 pub async fn require_files(storage: &Storage, location: &str) -> Result<Vec<FileEntry>, crate::stages::StageError> {
+    files_or_empty(storage, location, false).await
+}
+
+/// The files a location names; when there are none, no files if the stage has a read schema
+/// to make an empty view of (`schema_given`), else Arc's error.
+pub async fn files_or_empty(
+    storage: &Storage,
+    location: &str,
+    schema_given: bool,
+) -> Result<Vec<FileEntry>, crate::stages::StageError> {
     match storage.list_files(location).await? {
         Some(files) if !files.is_empty() => Ok(files),
+        _ if schema_given => Ok(Vec::new()),
         Some(_) => Err(crate::stages::StageError::msg(format!(
             "No files matched '{location}' and no schema has been provided to create an empty dataframe."
         ))),
@@ -465,6 +476,19 @@ pub async fn require_files(storage: &Storage, location: &str) -> Result<Vec<File
             "Path '{location}' does not exist and no schema has been provided to create an empty dataframe."
         ))),
     }
+}
+
+/// Arc's empty result of an extract whose input has no files: the read schema's columns
+/// (typed as the schema says) and the internal columns, no rows.
+pub async fn empty_table(
+    session: &crate::session::Session,
+    schema: &crate::stages::schema_source::ReadSchema,
+    stage: &str,
+    index: IndexColumn,
+) -> Result<Option<datafusion::datasource::MemTable>, crate::stages::StageError> {
+    let Some(data) = schema.arrow(session, stage, false).await? else { return Ok(None) };
+    let schema = with_internal_columns(&data, index);
+    Ok(Some(datafusion::datasource::MemTable::try_new(schema, vec![Vec::new()])?))
 }
 
 /// Decodes one whole file into its schema and batches (formats that need the whole file, as
@@ -479,11 +503,14 @@ pub struct WholeFileExtract {
     output_view: String,
     index: IndexColumn,
     decode: WholeFileDecoder,
+    stage: &'static str,
+    /// `schemaURI`/`schemaView`: the columns of an empty result when no file matches.
+    schema: crate::stages::schema_source::ReadSchema,
     common: crate::stages::ViewCommon,
 }
 
 impl WholeFileExtract {
-    /// Reads the options the whole-file extracts share (`schemaURI`/`schemaView` refused).
+    /// Reads the options the whole-file extracts share.
     pub fn build(
         c: &mut crate::config::StageConfig,
         stage: &'static str,
@@ -494,14 +521,17 @@ impl WholeFileExtract {
         let index = IndexColumn::read(c);
         let _ = c.string("basePath");
         let _ = c.node("authentication");
-        if c.has("schemaURI") || c.has("schemaView") {
-            c.error(
-                "schemaURI",
-                &format!("A schema ('schemaURI'/'schemaView') is not supported yet by Weir's {stage}."),
-            );
-        }
+        let schema = crate::stages::schema_source::ReadSchema::read(c);
         let common = crate::stages::ViewCommon::read(c);
-        Some(Box::new(WholeFileExtract { input_uri: input_uri?, output_view: output_view?, index, decode, common }))
+        Some(Box::new(WholeFileExtract {
+            input_uri: input_uri?,
+            output_view: output_view?,
+            index,
+            decode,
+            stage,
+            schema,
+            common,
+        }))
     }
 }
 
@@ -510,16 +540,24 @@ impl crate::stages::Stage for WholeFileExtract {
     fn detail(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut m = crate::obj! { "inputURI" => self.input_uri, "outputView" => self.output_view };
         m.insert("contiguousIndex".into(), (self.index == IndexColumn::Contiguous).into());
+        self.schema.detail(&mut m);
         self.common.detail(&mut m);
         m
+    }
+
+    async fn prepare(&mut self, session: &crate::session::Session) -> Result<(), Vec<crate::config::ConfigError>> {
+        self.schema.prepare(session).await
     }
 
     async fn execute(
         &self,
         session: &crate::session::Session,
     ) -> Result<crate::stages::Outcome, crate::stages::StageError> {
-        let files = require_files(&session.storage, &self.input_uri).await?;
-        let table = whole_file_table(&session.storage, &files, self.decode, self.index).await?;
+        let files = files_or_empty(&session.storage, &self.input_uri, self.schema.is_given()).await?;
+        let table = match empty_table(session, &self.schema, self.stage, self.index).await? {
+            Some(empty) if files.is_empty() => empty,
+            _ => whole_file_table(&session.storage, &files, self.decode, self.index).await?,
+        };
         let df = session.ctx.read_table(Arc::new(table))?;
         self.common.register(session, &self.output_view, df).await
     }
