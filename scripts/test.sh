@@ -17,6 +17,11 @@
 #                the kernel tests drive (jupyter_client, nbclient), moto + boto3 (the SQS
 #                event source, the Athena API of the JDBCExecute tests) (pins: tests/python/requirements.txt; about 40 s once per
 #                clone; git-ignored)
+# Then, with no arguments, the deployment suites: tests/deploy/run.sh (cfn-lint, checkov and moto
+# in their own venv .venv-deploy, about 1.5 min once, then 40 s) and tests/deploy/images.sh
+# (podman, runc, debootstrap from apt-get when missing; a local Debian base by debootstrap,
+# cached in podman's storage; builds and runs both images: about 3 min on a new machine, 1-1.5
+# min after).
 # WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN / WEIR_MARIADB_BIN, when set, are used instead
 # (nothing installed for that tool);
 # PYTHON picks the interpreter the venv is made from (default python3).
@@ -135,4 +140,19 @@ start=$SECONDS
 status=0
 cargo test --workspace "$@" || status=$?
 section "cargo test --workspace: $([ "$status" = 0 ] && echo passed || echo "FAILED (exit $status)") $(elapsed "$start")"
+
+# The deployment suites run with the whole suite (no cargo test arguments), or with
+# WEIR_DEPLOY_TESTS=1; WEIR_DEPLOY_TESTS=0 skips them.
+if [ "${WEIR_DEPLOY_TESTS:-$([ $# = 0 ] && echo 1 || echo 0)}" = 1 ]; then
+  # suite TITLE SCRIPT: runs one deployment suite; its failure fails the whole run.
+  suite() {
+    section "$1 ($2)"
+    local start=$SECONDS suite_status=0
+    bash "$2" || suite_status=$?
+    section "${1%%:*}: $([ "$suite_status" = 0 ] && echo passed || echo "FAILED (exit $suite_status)") $(elapsed "$start")"
+    [ "$suite_status" = 0 ] || status=$suite_status
+  }
+  suite "deploy/aws: cfn-lint, checkov, the templates on moto (own venv .venv-deploy)" tests/deploy/run.sh
+  suite "deploy/images: the weir and weir-notebook images built and run with podman" tests/deploy/images.sh
+fi
 exit "$status"

@@ -94,7 +94,7 @@ struct ServeArgs {
     /// ETL_CONF_ENV for triggered runs (default: the service's own ETL_CONF_ENV)
     #[arg(long, short = 'e')]
     env: Option<String>,
-    /// Config file (TOML): [[schedule]] cron schedules, [[trigger]] bucket / SQS triggers, [runs] retries and retention, [api] job roots, env allowlist and header timeout (see the README)
+    /// Config file (TOML): [[schedule]] cron schedules, [[trigger]] bucket / SQS triggers, [runs] retries and retention, [api] job roots, env allowlist and header timeout, [launcher] each run as an ECS task (see the README)
     #[arg(long)]
     config: Option<std::path::PathBuf>,
     /// Run store shared by several instances, e.g. postgres://user:pass@host/weir (default: SQLite in the data dir)

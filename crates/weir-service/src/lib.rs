@@ -6,6 +6,7 @@
 //! each as a child `weir run` process; [`api`] serves the history, submits and cancels.
 pub mod access;
 pub mod api;
+pub mod ecs;
 mod http;
 pub mod s3event;
 pub mod schedule;
@@ -63,6 +64,9 @@ pub struct ServiceConfig {
     /// `[api]`: what `POST /api/runs` accepts, HTTP timeouts.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[launcher]`: child processes (default) or an ECS task per run.
+    #[serde(default)]
+    pub launcher: ecs::LauncherConfig,
 }
 
 /// `[api]` in weir.toml.
@@ -162,6 +166,9 @@ impl ServiceConfig {
             t.validate().map_err(config_err)?;
         }
         config.runs.validate().map_err(config_err)?;
+        if let ecs::LauncherConfig::Ecs(ecs) = &config.launcher {
+            ecs.validate().map_err(config_err)?;
+        }
         let t = config.api.header_timeout_s;
         if !(t.is_finite() && t > 0.0 && t <= 86_400.0) {
             return Err(config_err("[api] header_timeout_s must be more than 0 seconds (at most a day)".into()));
@@ -325,6 +332,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         max_log_bytes: 4 << 20,
         policy: policy.clone(),
         runs_dir,
+        ecs: match &config.launcher {
+            ecs::LauncherConfig::Process => None,
+            ecs::LauncherConfig::Ecs(c) => {
+                eprintln!("weir serve: runs start as ECS tasks of '{}' on cluster '{}'", c.task_definition, c.cluster);
+                Some(ecs::EcsLauncher { client: c.client().await, config: c.clone() })
+            }
+        },
     };
     let running = worker::Running::default();
     recover(&store, &workers, &running, true).await?;

@@ -103,6 +103,11 @@ pub struct ChildEnv {
 }
 
 impl ChildEnv {
+    /// The variables whose values are secrets (masked in output).
+    pub fn secret_keys(&self) -> Vec<&str> {
+        self.vars.iter().filter(|(_, v)| self.secrets.contains(v)).map(|(k, _)| k.as_str()).collect()
+    }
+
     /// `text` with every secret value passed to the child replaced by `*****`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -185,6 +185,7 @@ mod tests {
             job_hash: None,
             pid: None,
             pid_start: None,
+            task_arn: None,
         };
         let list = runs_page(std::slice::from_ref(&run), &[]);
         assert!(

@@ -41,6 +41,8 @@ pub struct WorkerConfig {
     pub policy: crate::RunPolicy,
     /// Where run directories are made (`DATA_DIR/runs`).
     pub runs_dir: PathBuf,
+    /// `[launcher] type = "ecs"`: each run an ECS task instead of a child process.
+    pub ecs: Option<crate::ecs::EcsLauncher>,
 }
 
 impl WorkerConfig {
@@ -260,11 +262,13 @@ fn kill_group(pid: Option<i64>, start: Option<i64>) -> bool {
     unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) == 0 }
 }
 
-/// The child's environment: the service's own, less its API token, plus the run's variables
-/// with secret values resolved from the service's memory and config ([`crate::secrets`]).
+/// The child's environment: the service's own, less its API token and run store URL (which
+/// holds the database password), plus the run's variables with secret values resolved from
+/// the service's memory and config ([`crate::secrets`]).
 fn child_env(cmd: &mut Command, run: &Run) -> Result<crate::secrets::ChildEnv, String> {
     let env = crate::secrets::resolve(&run.env).map_err(|e| e.to_string())?;
     cmd.env_remove("WEIR_API_TOKEN");
+    cmd.env_remove("WEIR_STORE");
     cmd.envs(env.vars.iter().cloned());
     Ok(env)
 }
@@ -309,6 +313,11 @@ async fn spawn(
 async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: Run) {
     tracing::info!(run = run.id, job = %run.job, "run started");
     let cancel = running.add(run.id);
+    if let Some(ecs) = &config.ecs {
+        let ended = crate::ecs::execute(&ecs.config, &ecs.client, store, &run, cancel, config.timeout).await;
+        end_ecs_run(config, store, running, &run, ended).await;
+        return;
+    }
     let dir = config.run_dir(run.id);
     let mut env = crate::secrets::ChildEnv::default();
     let (status, exit_code, error, output) = match spawn(config, store, &run, &dir).await {
@@ -348,6 +357,13 @@ async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: R
         }
     };
     end_run(config, store, running, &run, status, exit_code, error, output, &env).await;
+}
+
+/// Records the end of a run executed as an ECS task.
+async fn end_ecs_run(config: &WorkerConfig, store: &Store, running: &Running, run: &Run, ended: crate::ecs::Ended) {
+    let output = Output { stages: Vec::new(), outcome: None, log: ended.log, summary: None };
+    let env = crate::secrets::ChildEnv::default();
+    end_run(config, store, running, run, ended.status, ended.exit_code, ended.error, Some(output), &env).await;
 }
 
 /// Records a run's end, queues its retry per policy and removes its directory.
@@ -408,6 +424,13 @@ pub fn remove_stale_dirs(config: &WorkerConfig, orphans: &[Run]) {
 /// failure (retried per policy — only now, when no attempt is alive).
 pub async fn adopt(config: WorkerConfig, store: Store, running: Running, run: Run) {
     let cancel = running.add(run.id);
+    // An ECS task outlives the service: follow it again.
+    if let (Some(ecs), Some(arn)) = (&config.ecs, &run.task_arn) {
+        tracing::warn!(run = run.id, task = %arn, "adopting run {}: following its ECS task", run.id);
+        let ended = crate::ecs::follow(&ecs.config, &ecs.client, arn, cancel, config.timeout).await;
+        end_ecs_run(&config, &store, &running, &run, ended).await;
+        return;
+    }
     let dir = config.run_dir(run.id);
     let lock_path = dir.join("lock");
     let started = run

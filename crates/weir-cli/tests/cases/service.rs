@@ -670,3 +670,163 @@ fn two_instances_share_a_postgres_store_and_one_survives_the_others_kill() {
         assert!(out.join(format!("{name}.csv")).exists(), "{name} wrote its file");
     }
 }
+
+/// The `[launcher]` section of an ECS launcher on moto.
+fn ecs_launcher(moto: &MotoServer, cluster: &str, task_definition: &str, subnet: &str, group: &str) -> String {
+    format!(
+        "[launcher]\ntype = \"ecs\"\ncluster = \"{cluster}\"\ntask_definition = \"{task_definition}\"\nsubnets = [\"{subnet}\"]\nsecurity_groups = [\"{group}\"]\ncpu = \"2048\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\npoll_interval_ms = 200\n",
+        moto.endpoint()
+    )
+}
+
+#[test]
+fn ecs_launcher_runs_each_s3_event_as_one_task_and_follows_it_to_its_end() {
+    // S3 -> SQS events from moto (the object created once, delivered twice), runs as ECS
+    // tasks on moto's ECS API (which runs no container: the test stops the task as its end).
+    let s3 = S3Server::start();
+    s3.create_bucket("jobs");
+    s3.put("jobs", "incoming/ecs job.json", TRIVIAL_JOB.as_bytes());
+    let s = Scratch::new();
+    let local_job = s.file("job.json", TRIVIAL_JOB);
+    let moto = MotoServer::start_for_ecs();
+    let script = support::repo_root().join("tests/python/moto_s3_events.py");
+    let out = Command::new(support::python())
+        .arg(&script)
+        .args([&moto.endpoint(), "jobs", "incoming/ecs job.json", local_job.to_str().expect("utf8")])
+        .output()
+        .expect("python");
+    let events: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let queue_url = events["queue_url"].as_str().expect("queue url").to_string();
+    let ecs = moto.script("moto_ecs.py", &["setup"]);
+    let (cluster, definition) =
+        (ecs["cluster"].as_str().expect("cluster"), ecs["task_definition"].as_str().expect("td"));
+    let (subnet, group) = (ecs["subnet"].as_str().expect("subnet"), ecs["security_group"].as_str().expect("sg"));
+    let config = s.file(
+        "weir.toml",
+        &format!(
+            "[api]\njob_roots = [\"s3a://jobs/\"]\n\n[[trigger]]\nname = \"queue\"\ntype = \"sqs\"\nqueue_url = \"{queue_url}\"\nendpoint = \"{}\"\nwait_seconds = 1\nprefix = \"incoming/\"\n\n{}",
+            moto.endpoint(),
+            ecs_launcher(&moto, "weir-runs", "weir-run", subnet, group)
+        ),
+    );
+    let service =
+        Service::start_with_args(&s.path().join("data"), &s3.env(), &["--config", config.to_str().expect("utf8")]);
+    service.wait_log("runs start as ECS tasks of 'weir-run' on cluster 'weir-runs'");
+
+    // One task for the object version, however often its event arrives.
+    let started = Instant::now();
+    let tasks = loop {
+        let tasks = moto.script("moto_ecs.py", &["tasks", cluster]);
+        if !tasks.as_array().expect("list").is_empty() && queue_depth(&moto, &queue_url) == 0 {
+            break tasks;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no task started: {:?} {}",
+            service.runs(),
+            service.wait_log("")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let tasks = moto.script("moto_ecs.py", &["tasks", cluster]);
+    assert_eq!(tasks.as_array().expect("list").len(), 1, "the redelivered event starts no second task: {tasks}");
+    let task = &tasks[0];
+    let runs = service.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run_id = runs[0]["id"].as_i64().expect("id");
+    assert_eq!(task["task_definition"], definition);
+    assert_eq!(task["started_by"], format!("weir-run-{run_id}"));
+    assert_eq!(task["container"], "weir");
+    assert_eq!(task["cpu"], "2048");
+    assert_eq!(task["environment"]["ETL_CONF_URI"], "s3a://jobs/incoming/ecs job.json", "{task}");
+    assert_eq!(task["environment"]["ETL_CONF_JOB_NAME"], "ecs job", "{task}");
+    let details = task["attachment_details"].to_string();
+    assert!(details.contains(subnet), "the task runs in the configured subnet: {task}");
+    // The run ends from the task's stopped state (moto stops it as it is described, exit code 0).
+    let arn = task["arn"].as_str().expect("arn");
+    let runs = service.wait_finished(1, Duration::from_secs(30));
+    let run = service.json(&format!("/api/runs/{}", runs[0]["id"]));
+    assert_eq!((run["status"].as_str(), run["task_arn"].as_str()), (Some("succeeded"), Some(arn)), "{run}");
+    assert_eq!(run["exit_code"], 0);
+    assert!(run["log"].as_str().unwrap_or("").contains("STOPPED"), "{run}");
+
+    // A cancel stops the task (StopTask) while it runs.
+    moto.script("moto_ecs.py", &["hold"]);
+    let (code, body) = service.http(
+        "POST",
+        "/api/runs",
+        Some(TOKEN),
+        Some(r#"{"job": "s3a://jobs/incoming/ecs job.json", "env": {"ETL_CONF_ENV": "dev"}}"#),
+    );
+    assert_eq!(code, 202, "{body}");
+    let id = serde_json::from_str::<Value>(&body).expect("json")["id"].as_i64().expect("id");
+    let started = Instant::now();
+    let arn = loop {
+        let run = service.json(&format!("/api/runs/{id}"));
+        if let Some(arn) = run["task_arn"].as_str() {
+            assert_eq!(run["status"], "running", "{run}");
+            break arn.to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no task: {run}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(service.http("POST", &format!("/api/runs/{id}/cancel"), Some(TOKEN), None).0, 202);
+    let runs = service.wait_finished(2, Duration::from_secs(30));
+    let run = runs.iter().find(|r| r["id"] == id).expect("run");
+    assert_eq!(run["status"], "cancelled", "{run}");
+    let tasks = moto.script("moto_ecs.py", &["tasks", cluster]);
+    let task = tasks.as_array().expect("list").iter().find(|t| t["arn"] == arn.as_str()).expect("task");
+    assert_eq!((task["status"].as_str(), task["stopped_reason"].as_str()), (Some("STOPPED"), Some("weir: cancelled")));
+}
+
+#[test]
+fn ecs_launcher_failures_fail_the_run_and_the_service_keeps_going() {
+    let s3 = S3Server::start();
+    s3.create_bucket("jobs");
+    s3.put("jobs", "api/job.json", TRIVIAL_JOB.as_bytes());
+    let moto = MotoServer::start_for_ecs();
+    let s = Scratch::new();
+    // A cluster that does not exist: AWS's error on the run.
+    let config = s.file(
+        "weir.toml",
+        &format!(
+            "[api]\njob_roots = [\"s3a://jobs/api/\"]\n\n{}",
+            ecs_launcher(&moto, "no-such-cluster", "weir-run", "subnet-0a1", "sg-0c3")
+        ),
+    );
+    let data = s.path().join("data");
+    let service = Service::start_with_args(&data, &s3.env(), &["--config", config.to_str().expect("utf8")]);
+    let (code, body) = service.http(
+        "POST",
+        "/api/runs",
+        Some(TOKEN),
+        Some(r#"{"job": "s3a://jobs/api/job.json", "env": {"ETL_CONF_ENV": "dev"}}"#),
+    );
+    assert_eq!(code, 202, "{body}");
+    // A job on the service's own disk cannot be read by a task.
+    drop_job(&data, "local.json", TRIVIAL_JOB);
+    let runs = service.wait_finished(2, Duration::from_secs(60));
+    let by_job = |suffix: &str| {
+        let run = runs.iter().find(|r| r["job"].as_str().unwrap_or("").ends_with(suffix)).expect("run");
+        service.json(&format!("/api/runs/{}", run["id"]))
+    };
+    let remote = by_job("api/job.json");
+    assert_eq!(remote["status"], "failed");
+    assert!(remote["error"].as_str().unwrap_or("").contains("ClusterNotFoundException"), "AWS's error: {remote}");
+    assert!(remote["error"].as_str().unwrap_or("").contains("no-such-cluster"), "{remote}");
+    let local = by_job("local.json");
+    assert_eq!(local["status"], "failed");
+    assert!(local["error"].as_str().unwrap_or("").contains("the task cannot read"), "{local}");
+    // The service keeps serving.
+    assert_eq!(service.http("GET", "/api/runs", Some(TOKEN), None).0, 200);
+
+    // A misconfigured launcher is refused at start.
+    let run = serve_with_config(
+        &s,
+        &s.path().join("data2"),
+        "[launcher]\ntype = \"ecs\"\ncluster = \"c\"\ntask_definition = \"t\"\n",
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("needs subnets"), "{}", run.stderr);
+}

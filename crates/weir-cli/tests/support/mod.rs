@@ -497,14 +497,27 @@ impl MotoServer {
         let bin = python.parent().map(|d| d.join("moto_server")).filter(|p| p.is_file()).unwrap_or_else(|| {
             panic!("moto_server not found next to {}: run ./scripts/test.sh (it installs moto)", python.display())
         });
+        Self::start_command(Command::new(&bin))
+    }
+
+    /// The server of `tests/deploy/moto_server.py`: moto with its awsvpc RunTask fixed.
+    #[track_caller]
+    pub fn start_for_ecs() -> Self {
+        let mut command = Command::new(python());
+        command.arg(repo_root().join("tests/deploy/moto_server.py"));
+        Self::start_command(command)
+    }
+
+    #[track_caller]
+    fn start_command(mut command: Command) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let mut child = Command::new(&bin)
+        let mut child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            .unwrap_or_else(|e| panic!("cannot start moto: {e}"));
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {

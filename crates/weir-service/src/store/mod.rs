@@ -110,6 +110,8 @@ pub struct Run {
     /// The child's start time (clock ticks since boot, /proc/PID/stat field 22): with `pid`,
     /// identifies the process even if its pid is reused.
     pub pid_start: Option<i64>,
+    /// The ECS task running it, with the ECS launcher (`[launcher] type = "ecs"`).
+    pub task_arn: Option<String>,
 }
 
 /// A job file's content as read when its run was queued: the run executes exactly this.
@@ -245,6 +247,8 @@ pub trait Backend: Send + Sync {
     async fn recover(&self, at_start: bool) -> Result<Recovered, StoreError>;
     /// Records the child process of a running run (pid and start time).
     async fn set_pid(&self, id: i64, pid: i64, start: i64) -> Result<(), StoreError>;
+    /// Records the ECS task of a running run.
+    async fn set_task(&self, id: i64, task_arn: &str) -> Result<(), StoreError>;
     /// The job content snapshotted for a run at enqueue, if any.
     async fn snapshot(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError>;
     /// Records a run that failed before it could be queued (e.g. a job file too big to
@@ -301,7 +305,7 @@ impl Store {
 }
 
 /// The columns a [`Run`] is read from, in [`run_from`]'s order (both stores).
-pub(crate) const RUN_COLUMNS: &str = "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env, attempt, retry_of, not_before, job_version, job_hash, pid, pid_start";
+pub(crate) const RUN_COLUMNS: &str = "id, job, trigger, status, created_at, started_at, finished_at, exit_code, error, duplicates, env, attempt, retry_of, not_before, job_version, job_hash, pid, pid_start, task_arn";
 
 /// The columns added to `runs` since the first releases (both stores migrate in place):
 /// (name, SQLite type, PostgreSQL type).
@@ -311,6 +315,7 @@ pub(crate) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("job_snapshot", "BLOB", "BYTEA"),
     ("pid", "INTEGER", "BIGINT"),
     ("pid_start", "INTEGER", "BIGINT"),
+    ("task_arn", "TEXT", "TEXT"),
 ];
 
 /// The columns a [`StageRecord`] is read from, in [`stage_from`]'s order.
@@ -345,6 +350,7 @@ pub(crate) fn run_from(r: &impl Columns) -> Result<Run, StoreError> {
         job_hash: r.opt_text(15)?,
         pid: r.opt_int(16)?,
         pid_start: r.opt_int(17)?,
+        task_arn: r.opt_text(18)?,
     })
 }
 

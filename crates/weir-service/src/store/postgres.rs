@@ -293,6 +293,11 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
+    async fn set_task(&self, id: i64, task_arn: &str) -> Result<(), StoreError> {
+        self.client.lock().await.execute("UPDATE runs SET task_arn = $2 WHERE id = $1", &[&id, &task_arn]).await?;
+        Ok(())
+    }
+
     async fn snapshot(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self.client.lock().await.query_opt("SELECT job_snapshot FROM runs WHERE id = $1", &[&id]).await?;
         Ok(match row {

@@ -288,6 +288,15 @@ impl Backend for SqliteStore {
         .await
     }
 
+    async fn set_task(&self, id: i64, task_arn: &str) -> Result<(), StoreError> {
+        let task_arn = task_arn.to_string();
+        self.with(move |c| {
+            c.execute("UPDATE runs SET task_arn = ?2 WHERE id = ?1", params![id, task_arn])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn snapshot(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         self.with(move |c| {
             Ok(c.query_row("SELECT job_snapshot FROM runs WHERE id = ?1", [id], |r| r.get::<_, Option<Vec<u8>>>(0))
