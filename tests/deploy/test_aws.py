@@ -808,7 +808,8 @@ def _moto_checks(m: Moto):
                   launcher.get("type") == "ecs" and launcher.get("cluster") == cluster
                   and launcher.get("task_definition") == out.get("RunTaskDefinition")
                   and len(launcher.get("subnets", [])) == 2 and all(x.startswith("subnet-") for x in launcher["subnets"])
-                  and launcher.get("security_groups", [""])[0].startswith("sg-"), json.dumps(launcher))
+                  and launcher.get("security_groups", [""])[0].startswith("sg-")
+                  and launcher.get("events_uri") == f"s3a://{bucket}/_weir/runs/", json.dumps(launcher))
             # (moto's CloudFormation keeps no task-level cpu/memory: the size is checked statically.)
             check(f"moto {stack}: run task definition: the weir image with no command (Arc's contract)",
                   run_td["containerDefinitions"][0]["name"] == "weir"

@@ -9,6 +9,7 @@
                                            [{"arn", "status", "task_definition", "started_by",
                                              "environment": {name: value}, "container",
                                              "subnets", "security_groups", "stopped_reason"}]
+    moto_ecs.py ENDPOINT stop CLUSTER ARN  stops a task as its container's end (exit code 0)
     moto_ecs.py ENDPOINT hold              from now on, tasks stay RUNNING until stopped
                                            (moto otherwise moves a task to STOPPED, exit code
                                            0, as it is described: moto runs no container)
@@ -82,6 +83,10 @@ def main():
                     }
                 )
         print(json.dumps(out))
+    elif command == "stop":
+        cluster, arn = args
+        ecs.stop_task(cluster=cluster, task=arn, reason="Essential container in task exited")
+        print("{}")
     elif command == "hold":
         import urllib.request
 

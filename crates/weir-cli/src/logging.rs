@@ -49,6 +49,20 @@ impl Visit for JsonField {
     }
 }
 
+/// The event lines of this process, kept when `WEIR_EVENTS_URI` asks for a copy ([`events_copy`]).
+static KEPT: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+/// Keeps every event line from now on, for [`events_copy`].
+pub fn keep_events() {
+    *KEPT.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+}
+
+/// The event lines kept since [`keep_events`], one per line.
+pub fn events_copy() -> String {
+    let kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+    kept.as_ref().map(|lines| lines.iter().map(|l| format!("{l}\n")).collect()).unwrap_or_default()
+}
+
 /// Prints the `json` field of engine events on stdout.
 struct EventsToStdout;
 
@@ -60,9 +74,13 @@ impl<S: Subscriber> Layer<S> for EventsToStdout {
         let mut visitor = JsonField(None);
         event.record(&mut visitor);
         if let Some(line) = visitor.0 {
+            let line = mask_credentials(&line);
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", mask_credentials(&line));
+            let _ = writeln!(out, "{line}");
             let _ = out.flush();
+            if let Some(kept) = KEPT.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                kept.push(line.into_owned());
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ Arc compatibility:
 Output:
   stdout carries one JSON event per line (job start, validateConfig, stage enter/exit with
   duration and row counts, final exit); stderr carries progress and a short summary.
+  WEIR_EVENTS_URI=URI (file or s3://) also writes a copy of the events there when the job ends.
   Exit status: 0 on success, 1 on any failure.";
 
 #[derive(Parser, Debug)]
@@ -228,6 +229,11 @@ fn main() -> ExitCode {
     options.lint_only |= lint;
 
     logging::init();
+    // A copy of the events for whoever started this run elsewhere (weir serve's ECS launcher).
+    let events_uri = std::env::var("WEIR_EVENTS_URI").ok().filter(|u| !u.trim().is_empty());
+    if events_uri.is_some() {
+        logging::keep_events();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -238,6 +244,16 @@ fn main() -> ExitCode {
     let progress = progress::Progress::new(std::io::stderr().is_terminal() && !quiet);
     let report = runtime.block_on(runner::run_job(&options, &progress));
     progress.clear();
+    if let Some(uri) = events_uri {
+        let written = runtime.block_on(async {
+            let url = weir_engine::storage::parse_uri(&uri)?;
+            let storage = weir_engine::storage::Storage::new(HashMap::new());
+            storage.write_bytes(&url, logging::events_copy().into()).await
+        });
+        if let Err(e) = written {
+            eprintln!("weir: cannot write the events copy to WEIR_EVENTS_URI {uri}: {e}");
+        }
+    }
     if !quiet {
         print_summary(&options, &report);
     }

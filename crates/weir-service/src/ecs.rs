@@ -68,6 +68,10 @@ pub struct EcsConfig {
     /// How often a running task is described, in milliseconds.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// Where runs leave a copy of their JSON events (`s3://bucket/prefix/`): each run's task
+    /// gets `WEIR_EVENTS_URI` = this prefix + `run-ID-ATTEMPT.jsonl`, and the service reads the
+    /// object once the task stopped, for the run's stages and log.
+    pub events_uri: Option<String>,
 }
 
 fn default_container() -> String {
@@ -83,6 +87,12 @@ fn default_poll_ms() -> u64 {
 }
 
 impl EcsConfig {
+    /// The events object of a run's attempt, when `events_uri` is set.
+    pub fn events_object(&self, run: &Run) -> Option<String> {
+        let prefix = self.events_uri.as_deref()?.trim_end_matches('/');
+        Some(format!("{prefix}/run-{}-{}.jsonl", run.id, run.attempt))
+    }
+
     /// Checks what can be checked before any run: the launch type and Fargate's subnets.
     pub fn validate(&self) -> Result<(), String> {
         if !["FARGATE", "EC2", "EXTERNAL"].contains(&self.launch_type.as_str()) {
@@ -174,6 +184,10 @@ pub async fn execute(
         .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
         .collect();
     vars.push(KeyValuePair::builder().name("ETL_CONF_URI").value(&run.job).build());
+    if let Some(object) = config.events_object(run) {
+        vars.retain(|v| v.name() != Some("WEIR_EVENTS_URI"));
+        vars.push(KeyValuePair::builder().name("WEIR_EVENTS_URI").value(object).build());
+    }
     vars.sort_by(|a, b| a.name().cmp(&b.name()));
     let network = match AwsVpcConfiguration::builder()
         .set_subnets(Some(config.subnets.clone()))
@@ -306,7 +320,6 @@ where
     E: std::error::Error + aws_sdk_ecs::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    use aws_sdk_ecs::error::ProvideErrorMetadata;
     match e.as_service_error() {
         Some(service) => {
             format!("{}: {}", service.code().unwrap_or("unknown error"), service.message().unwrap_or("(no message)"))

@@ -359,9 +359,26 @@ async fn execute(config: &WorkerConfig, store: &Store, running: &Running, run: R
     end_run(config, store, running, &run, status, exit_code, error, output, &env).await;
 }
 
-/// Records the end of a run executed as an ECS task.
+/// Records the end of a run executed as an ECS task, with the stages and log of the events the
+/// task left at its events object (`[launcher] events_uri`).
 async fn end_ecs_run(config: &WorkerConfig, store: &Store, running: &Running, run: &Run, ended: crate::ecs::Ended) {
-    let output = Output { stages: Vec::new(), outcome: None, log: ended.log, summary: None };
+    let mut builder = StageBuilder::default();
+    let mut log = ended.log;
+    if let Some(object) = config.ecs.as_ref().and_then(|ecs| ecs.config.events_object(run)) {
+        let read = async {
+            let url = weir_engine::storage::parse_uri(&object)?;
+            weir_engine::storage::Storage::new(HashMap::new()).read_bytes(&url).await
+        };
+        match read.await {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                text.lines().for_each(|l| builder.push(l));
+                log.push_str(&format!("--- events ({object}) ---\n{text}"));
+            }
+            Err(e) => log.push_str(&format!("no events from the task at {object}: {e}\n")),
+        }
+    }
+    let output = Output { stages: builder.stages, outcome: builder.outcome, log, summary: None };
     let env = crate::secrets::ChildEnv::default();
     end_run(config, store, running, run, ended.status, ended.exit_code, ended.error, Some(output), &env).await;
 }

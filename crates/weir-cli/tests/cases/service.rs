@@ -701,10 +701,12 @@ fn ecs_launcher_runs_each_s3_event_as_one_task_and_follows_it_to_its_end() {
     let (cluster, definition) =
         (ecs["cluster"].as_str().expect("cluster"), ecs["task_definition"].as_str().expect("td"));
     let (subnet, group) = (ecs["subnet"].as_str().expect("subnet"), ecs["security_group"].as_str().expect("sg"));
+    // Tasks stay RUNNING until stopped (the test plays their container).
+    moto.script("moto_ecs.py", &["hold"]);
     let config = s.file(
         "weir.toml",
         &format!(
-            "[api]\njob_roots = [\"s3a://jobs/\"]\n\n[[trigger]]\nname = \"queue\"\ntype = \"sqs\"\nqueue_url = \"{queue_url}\"\nendpoint = \"{}\"\nwait_seconds = 1\nprefix = \"incoming/\"\n\n{}",
+            "[api]\njob_roots = [\"s3a://jobs/\"]\n\n[[trigger]]\nname = \"queue\"\ntype = \"sqs\"\nqueue_url = \"{queue_url}\"\nendpoint = \"{}\"\nwait_seconds = 1\nprefix = \"incoming/\"\n\n{}events_uri = \"s3a://jobs/_weir/runs/\"\n",
             moto.endpoint(),
             ecs_launcher(&moto, "weir-runs", "weir-run", subnet, group)
         ),
@@ -715,10 +717,10 @@ fn ecs_launcher_runs_each_s3_event_as_one_task_and_follows_it_to_its_end() {
 
     // One task for the object version, however often its event arrives.
     let started = Instant::now();
-    let tasks = loop {
+    loop {
         let tasks = moto.script("moto_ecs.py", &["tasks", cluster]);
         if !tasks.as_array().expect("list").is_empty() && queue_depth(&moto, &queue_url) == 0 {
-            break tasks;
+            break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
@@ -727,7 +729,7 @@ fn ecs_launcher_runs_each_s3_event_as_one_task_and_follows_it_to_its_end() {
             service.wait_log("")
         );
         std::thread::sleep(Duration::from_millis(200));
-    };
+    }
     std::thread::sleep(Duration::from_secs(1));
     let tasks = moto.script("moto_ecs.py", &["tasks", cluster]);
     assert_eq!(tasks.as_array().expect("list").len(), 1, "the redelivered event starts no second task: {tasks}");
@@ -743,16 +745,33 @@ fn ecs_launcher_runs_each_s3_event_as_one_task_and_follows_it_to_its_end() {
     assert_eq!(task["environment"]["ETL_CONF_JOB_NAME"], "ecs job", "{task}");
     let details = task["attachment_details"].to_string();
     assert!(details.contains(subnet), "the task runs in the configured subnet: {task}");
-    // The run ends from the task's stopped state (moto stops it as it is described, exit code 0).
+    let events_object = format!("s3a://jobs/_weir/runs/run-{run_id}-1.jsonl");
+    assert_eq!(task["environment"]["WEIR_EVENTS_URI"], events_object.as_str(), "{task}");
+    // The run records its task and stays running while the task runs.
     let arn = task["arn"].as_str().expect("arn");
+    let run = service.json(&format!("/api/runs/{run_id}"));
+    assert_eq!((run["status"].as_str(), run["task_arn"].as_str()), (Some("running"), Some(arn)), "{run}");
+    // Play the task's container: the weir binary with only the task's environment (Arc's
+    // contract, no arguments), which leaves its events at WEIR_EVENTS_URI; then the task stops.
+    let mut env = s3.env();
+    for (k, v) in task["environment"].as_object().expect("environment") {
+        env.push((k.clone(), v.as_str().unwrap_or_default().to_string()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let played = super::weir(&[], &env, s.path());
+    assert_eq!(played.code, 0, "{}", played.all());
+    moto.script("moto_ecs.py", &["stop", cluster, arn]);
+    // The run ends from the task's stopped state (exit code 0), with the stages of its events.
     let runs = service.wait_finished(1, Duration::from_secs(30));
     let run = service.json(&format!("/api/runs/{}", runs[0]["id"]));
-    assert_eq!((run["status"].as_str(), run["task_arn"].as_str()), (Some("succeeded"), Some(arn)), "{run}");
-    assert_eq!(run["exit_code"], 0);
-    assert!(run["log"].as_str().unwrap_or("").contains("STOPPED"), "{run}");
+    assert_eq!((run["status"].as_str(), run["exit_code"].as_i64()), (Some("succeeded"), Some(0)), "{run}");
+    let log = run["log"].as_str().unwrap_or_default();
+    assert!(log.contains("STOPPED") && log.contains(&events_object), "{run}");
+    let stages = run["stages"].as_array().expect("stages");
+    assert_eq!(stages.len(), 1, "{run}");
+    assert_eq!((stages[0]["name"].as_str(), stages[0]["status"].as_str()), (Some("one"), Some("succeeded")), "{run}");
 
     // A cancel stops the task (StopTask) while it runs.
-    moto.script("moto_ecs.py", &["hold"]);
     let (code, body) = service.http(
         "POST",
         "/api/runs",
