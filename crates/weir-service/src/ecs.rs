@@ -243,11 +243,17 @@ pub async fn execute(
     follow(config, client, &arn, cancel, timeout).await
 }
 
+/// How long a task asked to stop is followed further (ECS gives a container 30 s by default
+/// between SIGTERM and SIGKILL).
+const STOP_GRACE: Duration = Duration::from_secs(300);
+
 /// Follows the task `arn` until it stops (StopTask on cancel or timeout).
 pub async fn follow(config: &EcsConfig, client: &Client, arn: &str, cancel: Arc<Notify>, timeout: Duration) -> Ended {
     let mut log = format!("ECS task {arn} on cluster {}\n", config.cluster);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut stopping: Option<String> = None;
+    // A task asked to stop that ECS still does not show stopped after this is given up on.
+    let mut stop_deadline = None;
     let mut last_status = String::new();
     let mut failures = 0u32;
     loop {
@@ -295,6 +301,12 @@ pub async fn follow(config: &EcsConfig, client: &Client, arn: &str, cancel: Arc<
                 failures += 1;
             }
         }
+        if let Some(limit) = stop_deadline
+            && tokio::time::Instant::now() > limit
+        {
+            let why = stopping.unwrap_or_default();
+            return failed(format!("{why}; ECS task {arn} was asked to stop but is not reported stopped"), &log);
+        }
         let stop = tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(config.poll_interval_ms.max(50))) => None,
             _ = tokio::time::sleep_until(deadline), if stopping.is_none() => {
@@ -310,6 +322,7 @@ pub async fn follow(config: &EcsConfig, client: &Client, arn: &str, cancel: Arc<
                 tracing::error!(task = %arn, "StopTask failed: {}", describe(&e));
             }
             stopping = Some(why);
+            stop_deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
         }
     }
 }
