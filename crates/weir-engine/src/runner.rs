@@ -277,13 +277,31 @@ pub struct StageRun {
     pub result: Result<(Outcome, Map<String, Value>), String>,
 }
 
+/// This process's CPU time so far (user + system, ms) and its peak resident set (MiB), from
+/// `getrusage`: the per-stage cost figures of the exit events.
+fn process_usage() -> Option<(u64, u64)> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given, which we own; nothing else is touched.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: initialised by the successful call above (and zeroed before it).
+    let usage = unsafe { usage.assume_init() };
+    let ms = |t: libc::timeval| (t.tv_sec.max(0) as u64) * 1000 + (t.tv_usec.max(0) as u64) / 1000;
+    Some((ms(usage.ru_utime) + ms(usage.ru_stime), (usage.ru_maxrss.max(0) as u64) / 1024))
+}
+
 /// Executes `p`, logging Arc's `enter` event and, on success, its `exit` event with the
-/// duration, the stage's detail and outcome, and `rows` when known.
+/// duration, the stage's detail and outcome, `rows` when known, and the process's CPU time
+/// during the stage (`cpuMs`: every thread, so it can exceed the duration; a lazy view's work
+/// counts where it is computed) and peak memory so far (`peakRssMiB`).
 pub async fn execute_stage(session: &Session, p: &PlannedStage) -> StageRun {
     session.log.info(crate::obj! { "event" => "enter", "stage" => stage_json(p, p.stage.detail()) });
     let started = Instant::now();
+    let usage_before = process_usage();
     let result = p.stage.execute(session).await;
     let duration_ms = started.elapsed().as_millis() as u64;
+    let usage_after = process_usage();
     let result = match result {
         Ok(outcome) => {
             let mut detail = p.stage.detail();
@@ -292,6 +310,10 @@ pub async fn execute_stage(session: &Session, p: &PlannedStage) -> StageRun {
                 crate::obj! { "event" => "exit", "duration" => duration_ms, "stage" => stage_json(p, detail) };
             if let Some(rows) = outcome.rows {
                 exit.insert("rows".into(), rows.into());
+            }
+            if let (Some((cpu_before, _)), Some((cpu_after, peak))) = (usage_before, usage_after) {
+                exit.insert("cpuMs".into(), cpu_after.saturating_sub(cpu_before).into());
+                exit.insert("peakRssMiB".into(), peak.into());
             }
             session.log.info(exit.clone());
             Ok((outcome, exit))

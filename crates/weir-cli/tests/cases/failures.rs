@@ -144,6 +144,8 @@ fn arc_style_invocation_and_events() {
     assert_eq!(validate["uri"], uri);
     let exit = events.iter().find(|e| e["event"] == "exit" && e["stage"]["name"] == "one").expect("stage exit");
     assert!(exit["duration"].is_u64());
+    // The stage's cost: process CPU time during it and peak memory so far.
+    assert!(exit["cpuMs"].is_u64() && exit["peakRssMiB"].as_u64().is_some_and(|m| m > 0), "{exit}");
     assert_eq!(exit["stage"]["records"], 1);
     assert_eq!(events.last().expect("final")["status"], "success");
 
