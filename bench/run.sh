@@ -92,11 +92,15 @@ for line in open(sys.argv[1]):
     st = e.get("stage") or {}
     if e.get("event") == "exit" and st.get("name"):
         rows.append((st["name"], e.get("duration", 0), e.get("cpuMs"), e.get("peakRssMiB")))
+memory = [json.loads(l).get("message") for l in open(sys.argv[1]) if '"event":"memory"' in l]
 cpu_total = sum(r[2] or 0 for r in rows) or 1
-print(f"-- {sys.argv[2]} rows: where the time goes (stage, wall ms, CPU ms, share of stage CPU, peak RSS MiB so far)")
+limit = next((json.loads(l).get("memoryLimitMiB") for l in open(sys.argv[1]) if '"event":"enter"' in l), None)
+print(f"-- {sys.argv[2]} rows, memory limit {limit} MiB: where the time goes (stage, wall ms, CPU ms, share of stage CPU, peak RSS MiB so far)")
 for name, wall, cpu, peak in rows:
     share = f"{100 * (cpu or 0) / cpu_total:5.1f} %"
     print(f"   {name:<42} {wall:>9} {cpu if cpu is not None else '-':>9} {share:>8} {peak if peak is not None else '-':>7}")
+for message in memory:
+    print(f"   memory: {message}")
 PY
 )")
   line=$(printf "%-10s %8s %8s %9s" "$n" "$weir_wall" "$weir_cpu" "$weir_rss")

@@ -156,11 +156,16 @@ struct JobArgs {
     /// Do not print the summary on stderr
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Memory the job's joins, sorts, aggregations and kept views may hold before they spill to
+    /// the temporary directory (TMPDIR): bytes, 512m, 2g, or a share such as 25% (default:
+    /// WEIR_MEMORY_LIMIT, else an eighth of the machine's memory)
+    #[arg(long, value_name = "SIZE", value_parser = weir_engine::memory::parse_size)]
+    memory_limit: Option<u64>,
 }
 
 /// Splits `--KEY=VALUE` variables (anything not a known flag) from the arguments clap parses.
 fn split_variables(args: Vec<String>) -> (Vec<String>, Vec<(String, String)>) {
-    const FLAGS: &[&str] = &["env", "ignore-environments", "quiet", "help", "version"];
+    const FLAGS: &[&str] = &["env", "ignore-environments", "quiet", "memory-limit", "help", "version"];
     let mut rest = Vec::new();
     let mut vars = Vec::new();
     for arg in args {
@@ -225,6 +230,11 @@ fn main() -> ExitCode {
         }
         options.ignore_environments |= a.ignore_environments;
         quiet = a.quiet;
+        if let Some(limit) = a.memory_limit {
+            options.settings.memory_limit = Some(limit);
+            // The flag wins over WEIR_MEMORY_LIMIT, even one that could not be read.
+            options.invalid_setting = None;
+        }
     }
     options.lint_only |= lint;
 

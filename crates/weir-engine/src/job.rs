@@ -41,6 +41,8 @@ pub struct JobOptions {
     pub settings: Settings,
     /// `ETL_POLICY_IPYNB`.
     pub allow_notebooks: bool,
+    /// A setting that could not be read (the run fails with it before loading the job).
+    pub invalid_setting: Option<String>,
 }
 
 fn truthy(v: &str) -> bool {
@@ -73,6 +75,10 @@ impl JobOptions {
                     .collect()
             })
             .unwrap_or_default();
+        let mut invalid_setting = None;
+        let memory_limit = setting("weir.memoryLimit", "WEIR_MEMORY_LIMIT").and_then(|v| {
+            crate::memory::parse_size(&v).map_err(|e| invalid_setting = Some(format!("WEIR_MEMORY_LIMIT: {e}"))).ok()
+        });
         let settings = Settings {
             immutable_views: flag("etl.config.immutableViews", "ETL_CONF_IMMUTABLE_VIEWS", false),
             inline_sql: flag("etl.policy.inline.sql", "ETL_POLICY_INLINE_SQL", true),
@@ -83,6 +89,7 @@ impl JobOptions {
                 case_sensitive: flag("spark.sql.caseSensitive", "WEIR_SQL_CASE_SENSITIVE", false),
                 ansi: flag("spark.sql.ansi.enabled", "WEIR_SQL_ANSI", false),
             },
+            memory_limit,
         };
         Self {
             uri: setting("etl.config.uri", "ETL_CONF_URI").unwrap_or_default(),
@@ -94,6 +101,7 @@ impl JobOptions {
             job_name: setting("etl.config.job.name", "ETL_CONF_JOB_NAME"),
             tags,
             allow_notebooks: flag("etl.policy.ipynb", "ETL_POLICY_IPYNB", true),
+            invalid_setting,
             args: args
                 .into_iter()
                 .filter(|(k, _)| !k.starts_with("etl.config.") && !k.starts_with("etl.policy."))
@@ -201,6 +209,8 @@ pub enum JobError {
     Parse { uri: String, line: u32, col: u32, message: String },
     #[error("{uri}: {message}")]
     Structure { uri: String, message: String },
+    #[error("{0}")]
+    Setting(String),
     #[error("ETL Config contains errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<String>())]
     Config(Vec<StageErrors>),
 }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod jdbc;
 pub mod job;
 pub mod mask;
+pub mod memory;
 pub mod runner;
 pub mod session;
 pub mod sql;

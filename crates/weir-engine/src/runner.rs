@@ -119,6 +119,7 @@ pub async fn run_job(options: &JobOptions, observer: &dyn Observer) -> RunReport
         "policyInlineSchema" => options.settings.inline_schema,
         "policyIPYNB" => options.allow_notebooks,
         "policyDropUnsupported" => options.settings.drop_unsupported,
+        "memoryLimitMiB" => options.settings.memory_limit() >> 20,
     });
     let session = Session::new(Storage::new(Default::default()), options.settings.clone(), log.clone());
     let mut report = RunReport::default();
@@ -191,6 +192,9 @@ async fn run_inner(
     observer: &dyn Observer,
     report: &mut RunReport,
 ) -> Result<(), Failure> {
+    if let Some(message) = &options.invalid_setting {
+        return Err(Failure::Job(JobError::Setting(message.clone())));
+    }
     if options.environment.is_none() && !options.ignore_environments && !options.lint_only {
         return Err(Failure::Job(JobError::NoEnvironment));
     }
@@ -291,6 +295,11 @@ fn process_usage() -> Option<(u64, u64)> {
     Some((ms(usage.ru_utime) + ms(usage.ru_stime), (usage.ru_maxrss.max(0) as u64) / 1024))
 }
 
+/// Whether an error is DataFusion's memory pool refusing an allocation (also when wrapped).
+fn memory_exhausted(message: &str) -> bool {
+    message.contains("Resources exhausted")
+}
+
 /// Executes `p`, logging Arc's `enter` event and, on success, its `exit` event with the
 /// duration, the stage's detail and outcome, `rows` when known, and the process's CPU time
 /// during the stage (`cpuMs`: every thread, so it can exceed the duration; a lazy view's work
@@ -299,7 +308,24 @@ pub async fn execute_stage(session: &Session, p: &PlannedStage) -> StageRun {
     session.log.info(crate::obj! { "event" => "enter", "stage" => stage_json(p, p.stage.detail()) });
     let started = Instant::now();
     let usage_before = process_usage();
-    let result = p.stage.execute(session).await;
+    let mut result = p.stage.execute(session).await;
+    // A hash join cannot spill: one that outgrew the memory limit fails its stage. When the stage
+    // can run again, the session switches to sort-merge joins, which spill, and runs it again.
+    if let Err(e) = &result
+        && memory_exhausted(&e.to_string())
+        && crate::stages::RERUNNABLE.contains(&crate::stages::simple_type_name(&p.type_name))
+        && session.use_spilling_joins()
+    {
+        session.log.warn(crate::obj! {
+            "event" => "memory",
+            "message" => format!(
+                "a hash join exceeded the memory limit of {} MiB; joins now sort and merge, spilling to disk, and the stage runs again",
+                session.settings.memory_limit() >> 20
+            ),
+            "stage" => stage_json(p, Map::new()),
+        });
+        result = p.stage.execute(session).await;
+    }
     let duration_ms = started.elapsed().as_millis() as u64;
     let usage_after = process_usage();
     let result = match result {

@@ -34,6 +34,10 @@ pub struct Settings {
     pub count_rows: bool,
     /// Spark SQL settings: `spark.sql.caseSensitive`, `spark.sql.ansi.enabled`.
     pub sql: crate::sql::SqlOptions,
+    /// `WEIR_MEMORY_LIMIT` / `--memory-limit` (bytes): what the job's joins, sorts,
+    /// aggregations and window functions may hold (sorts and aggregations then spill to local
+    /// disk). `None`: an eighth of the machine's memory ([`crate::memory::default_limit`]).
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for Settings {
@@ -45,7 +49,15 @@ impl Default for Settings {
             drop_unsupported: true,
             count_rows: false,
             sql: crate::sql::SqlOptions::default(),
+            memory_limit: None,
         }
+    }
+}
+
+impl Settings {
+    /// The memory limit in effect: the one given, else [`crate::memory::default_limit`].
+    pub fn memory_limit(&self) -> u64 {
+        self.memory_limit.unwrap_or_else(crate::memory::default_limit)
     }
 }
 
@@ -127,7 +139,20 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// A session with Spark SQL compatibility, the Delta planner and an empty view catalog.
     pub fn new(storage: Storage, settings: Settings, log: EventLog) -> Self {
-        let builder = SessionStateBuilder::new().with_config(crate::sql::session_config()).with_default_features();
+        let limit = settings.memory_limit();
+        let mut config = crate::sql::session_config();
+        // Each sort keeps this much back to merge its spilled runs: DataFusion's 10 MiB, less
+        // under a small limit so that several sorts fit.
+        config.options_mut().execution.sort_spill_reservation_bytes = (limit as usize / 64).clamp(64 << 10, 10 << 20);
+        // Spilled runs are LZ4-compressed: a large job's spill files take a fraction of the disk.
+        config.options_mut().execution.spill_compression = datafusion::common::config::SpillCompression::Lz4Frame;
+        // A sort that can take no more memory spills what it holds, but must hold one batch: under
+        // a small limit shared by many sorts, batches are smaller (8192 rows from 128 MiB up).
+        config = config.with_batch_size((limit as usize / (16 << 10)).clamp(1024, 8192));
+        let builder = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(crate::memory::runtime_env(limit))
+            .with_default_features();
         let state = crate::sql::with_spark(builder, settings.sql)
             .with_query_planner(deltalake::delta_datafusion::planner::DeltaPlanner::new())
             .build();
@@ -138,6 +163,15 @@ impl Session {
             let _ = catalog.register_schema("public", views.clone());
         }
         Self { ctx, storage, settings, log, views, control_flow: Default::default(), variables: Default::default() }
+    }
+
+    /// Plans joins from now on as sort-merge joins, whose sorts spill to disk, instead of hash
+    /// joins, which hold their build side in memory. False when they already were.
+    pub fn use_spilling_joins(&self) -> bool {
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let optimizer = &mut state.config_mut().options_mut().optimizer;
+        std::mem::replace(&mut optimizer.prefer_hash_join, false)
     }
 
     /// Adds ConfigExecute's variables: they take precedence over earlier ones (objects merge).

@@ -156,7 +156,17 @@ impl Interpreter {
             context.insert("jupyterHubUser".into(), user.clone().into());
         }
         let log = EventLog::new(format!("weir-kernel-{}", std::process::id()), context);
-        let session = Session::new(Storage::new(Default::default()), Settings::default(), log);
+        // WEIR_MEMORY_LIMIT as for `weir run`; a value that cannot be read is logged and the
+        // machine's default used.
+        let memory_limit = process_env.get("WEIR_MEMORY_LIMIT").and_then(|v| match weir_engine::memory::parse_size(v) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                log.warn(weir_engine::obj! { "event" => "setting", "message" => format!("WEIR_MEMORY_LIMIT ignored: {e}") });
+                None
+            }
+        });
+        let session =
+            Session::new(Storage::new(Default::default()), Settings { memory_limit, ..Settings::default() }, log);
         Self {
             session,
             conf: settings.display.clone(),

@@ -13,6 +13,7 @@ pub mod http;
 pub mod jdbc;
 pub mod kernel;
 pub mod masking;
+pub mod memory;
 pub mod service;
 pub mod service_crash;
 pub mod service_security;

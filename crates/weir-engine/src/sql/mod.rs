@@ -50,6 +50,10 @@ pub fn session_config() -> SessionConfig {
     options.sql_parser.parse_float_as_decimal = true;
     options.sql_parser.default_null_ordering = "nulls_min".to_string();
     options.execution.time_zone = Some("+00:00".to_string());
+    // Strings read from Parquet (and Delta) as plain Utf8, not views: a view array keeps its
+    // whole page buffers alive, so joins and sorts holding a few rows hold (and count against
+    // the memory limit) every page they came from.
+    options.execution.parquet.schema_force_view_types = false;
     config
 }
 

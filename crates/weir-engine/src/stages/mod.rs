@@ -119,6 +119,41 @@ pub const REGISTRY: &[StageType] = &[
     StageType { name: "HTTPExecute", build: execute::http::build },
 ];
 
+/// Stage types a failed run of which leaves nothing behind (they read, compute, or write
+/// atomically), so the runner may run them again: after a hash join exceeded the memory limit,
+/// with joins that spill (see `runner::execute_stage`). Stages that call out (HTTP, JDBC writes,
+/// executes) are never run twice.
+pub const RERUNNABLE: &[&str] = &[
+    "DelimitedExtract",
+    "JSONExtract",
+    "ParquetExtract",
+    "AvroExtract",
+    "ORCExtract",
+    "TextExtract",
+    "BytesExtract",
+    "MetadataExtract",
+    "StatisticsExtract",
+    "DeltaLakeExtract",
+    "SQLTransform",
+    "TypingTransform",
+    "JSONTransform",
+    "DiffTransform",
+    "MetadataFilterTransform",
+    "MetadataTransform",
+    "SimilarityJoinTransform",
+    "SQLValidate",
+    "EqualityValidate",
+    "MetadataValidate",
+    "DelimitedLoad",
+    "JSONLoad",
+    "ParquetLoad",
+    "AvroLoad",
+    "ORCLoad",
+    "TextLoad",
+    "DeltaLakeLoad",
+    "DeltaLakeMergeLoad",
+];
+
 /// Arc stage types Weir does not implement yet (they fail validation with a clear message).
 pub const NOT_YET_SUPPORTED: &[&str] = &["ImageExtract", "RateExtract", "MLTransform", "TensorFlowServingTransform"];
 

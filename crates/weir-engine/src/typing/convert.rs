@@ -20,7 +20,11 @@ fn formatters_text(formatters: &Option<Vec<String>>, default: &str) -> String {
     formatters.as_ref().map(|f| list(f)).unwrap_or_else(|| default.to_string())
 }
 
-static JAVA_INT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[+-]?[0-9]+$").expect("static regex"));
+/// Java's integer syntax: an optional sign, then one or more ASCII digits.
+fn is_java_int(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
 static JAVA_DOUBLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*[+-]?(NaN|Infinity|(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)[fFdD]?)\s*$")
         .expect("static regex")
@@ -149,7 +153,7 @@ pub fn to_integer(text: &str, formatters: &Option<Vec<String>>, min: i128, max: 
     let value = match formatters {
         None if text.contains("E+") || text.contains("e+") => parse_big_decimal(text)?.exact_integer()?,
         None => {
-            if !JAVA_INT.is_match(text) {
+            if !is_java_int(text) {
                 return None;
             }
             text.parse::<i128>().ok()?
@@ -280,6 +284,9 @@ pub fn conversion_error(value: &str, kind: &FieldKind) -> String {
 /// String validators: minLength, maxLength, regex (messages joined by a space).
 pub fn validate_string(value: &str, kind: &FieldKind) -> Option<String> {
     let FieldKind::String { min_length, max_length, regex } = kind else { return None };
+    if min_length.is_none() && max_length.is_none() && regex.is_none() {
+        return None;
+    }
     let len = value.chars().count();
     let mut messages = Vec::new();
     if let Some(min) = min_length

@@ -300,11 +300,33 @@ const MAX_FIRST_RECORD: usize = 256 << 20;
 #[derive(Debug, Clone)]
 struct QuoteScanner {
     delimiter: u8,
+    special: SpecialBytes,
     quoted: QuotedField,
     line: u64,
     quote_line: u64,
     field_start: bool,
     record_has_content: bool,
+}
+
+/// The bytes that can change a CSV reader's state outside a quoted field (delimiter, line
+/// breaks, the quote): runs of other bytes are skipped, or copied, in one step.
+#[derive(Debug, Clone)]
+struct SpecialBytes([bool; 256]);
+
+impl SpecialBytes {
+    fn new(delimiter: u8, quote: Option<u8>) -> Self {
+        let mut table = [false; 256];
+        for b in [delimiter, b'\n', b'\r'].into_iter().chain(quote.filter(|q| *q != 0)) {
+            table[b as usize] = true;
+        }
+        SpecialBytes(table)
+    }
+
+    /// The index of the first special byte of `bytes` at or after `from` (or its length).
+    #[inline]
+    fn next(&self, bytes: &[u8], from: usize) -> usize {
+        bytes[from..].iter().position(|b| self.0[*b as usize]).map_or(bytes.len(), |i| from + i)
+    }
 }
 
 /// Where a quoted field stands, byte by byte (doubled quotes and escapes as the decoder reads
@@ -358,6 +380,7 @@ impl QuoteScanner {
     fn new(delimiter: u8, quote: Option<u8>, escape: Option<u8>) -> Self {
         QuoteScanner {
             delimiter,
+            special: SpecialBytes::new(delimiter, quote),
             quoted: QuotedField::new(quote, escape),
             line: 1,
             quote_line: 0,
@@ -369,7 +392,20 @@ impl QuoteScanner {
     /// Consumes bytes; returns the offset just after the first non-empty record that ends in them.
     fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
         let mut end = None;
-        for (i, &b) in bytes.iter().enumerate() {
+        let mut i = 0;
+        while i < bytes.len() {
+            if !self.quoted.open {
+                // Ordinary bytes only make the field non-empty.
+                let next = self.special.next(bytes, i);
+                if next > i {
+                    self.record_has_content = true;
+                    self.field_start = false;
+                    i = next;
+                    continue;
+                }
+            }
+            let b = bytes[i];
+            i += 1;
             if self.quoted.open {
                 if self.quoted.inside(b) {
                     if b == b'\n' {
@@ -384,7 +420,7 @@ impl QuoteScanner {
                         self.line += 1;
                     }
                     if self.record_has_content && end.is_none() {
-                        end = Some(i + 1);
+                        end = Some(i);
                     }
                     self.record_has_content = false;
                     self.field_start = true;
@@ -421,6 +457,7 @@ impl QuoteScanner {
 struct FieldTrimmer {
     width: usize,
     delimiter: u8,
+    special: SpecialBytes,
     quoted: QuotedField,
     fields: usize,
     dropping: bool,
@@ -451,6 +488,7 @@ impl FieldTrimmer {
         FieldTrimmer {
             width: width.max(1),
             delimiter: config.delimiter,
+            special: SpecialBytes::new(config.delimiter, config.quote),
             quoted: QuotedField::new(config.quote, config.escape),
             fields: 1,
             dropping: false,
@@ -463,7 +501,23 @@ impl FieldTrimmer {
     /// Appends to `out` the bytes of `input` the decoder should see.
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len());
-        for &b in input {
+        let mut i = 0;
+        while i < input.len() {
+            if !self.quoted.open {
+                // A run of ordinary bytes: copied (unless dropped), the field is not empty.
+                let next = self.special.next(input, i);
+                if next > i {
+                    if !self.dropping {
+                        out.extend_from_slice(&input[i..next]);
+                    }
+                    self.record_has_content = true;
+                    self.field_start = false;
+                    i = next;
+                    continue;
+                }
+            }
+            let b = input[i];
+            i += 1;
             if self.quoted.open {
                 if self.quoted.inside(b) {
                     if !self.dropping {
