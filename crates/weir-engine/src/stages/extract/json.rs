@@ -123,7 +123,8 @@ impl JsonExtract {
         let text = source::view_text(session, "JSONExtract", view, field).await?;
         let mut rows = Vec::new();
         let mut row = 0usize;
-        for batch in text.collect().await? {
+        // Partition by partition, in order (as Spark numbers a Dataset's rows), never interleaved.
+        for batch in text.collect_partitioned().await?.into_iter().flatten() {
             let column =
                 datafusion::arrow::compute::cast(batch.column(0), &datafusion::arrow::datatypes::DataType::Utf8)?;
             for s in datafusion::arrow::array::AsArray::as_string::<i32>(&column).iter() {
