@@ -18,10 +18,12 @@
 #                event source, the Athena API of the JDBCExecute tests) (pins: tests/python/requirements.txt; about 40 s once per
 #                clone; git-ignored)
 # Then, with no arguments, the deployment suites: tests/deploy/run.sh (cfn-lint, checkov and moto
-# in their own venv .venv-deploy, about 1.5 min once, then 40 s) and tests/deploy/images.sh
-# (podman, runc, debootstrap from apt-get when missing; a local Debian base by debootstrap,
-# cached in podman's storage; builds and runs both images: about 3 min on a new machine, 1-1.5
-# min after).
+# in their own venv .venv-deploy, about 1.5 min once, then 40 s), tests/deploy/helm.sh (the Helm
+# chart deploy/helm/weir: helm lint --strict and helm template through Helm's Go SDK,
+# kubernetes-validate, checkov and its own checks, in the same venv; about 15 s once it is
+# installed) and tests/deploy/images.sh (podman, runc, debootstrap from apt-get when missing; a
+# local Debian base by debootstrap, cached in podman's storage; builds and runs both images:
+# about 3 min on a new machine, 1-1.5 min after).
 # WEIR_S3S_FS_BIN / WEIR_PYTHON / WEIR_CHROMIUM / WEIR_PG_BIN / WEIR_MARIADB_BIN, when set, are used instead
 # (nothing installed for that tool);
 # PYTHON picks the interpreter the venv is made from (default python3).
@@ -153,6 +155,7 @@ if [ "${WEIR_DEPLOY_TESTS:-$([ $# = 0 ] && echo 1 || echo 0)}" = 1 ]; then
     [ "$suite_status" = 0 ] || status=$suite_status
   }
   suite "deploy/aws: cfn-lint, checkov, the templates on moto (own venv .venv-deploy)" tests/deploy/run.sh
+  suite "deploy/helm: the chart under helm lint, kubernetes-validate, checkov and its own checks (venv .venv-deploy)" tests/deploy/helm.sh
   suite "deploy/images: the weir and weir-notebook images built and run with podman" tests/deploy/images.sh
 fi
 exit "$status"

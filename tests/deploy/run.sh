@@ -17,31 +17,13 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
-section() { printf '\n==== %s\n' "$*"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+# shellcheck source=tests/deploy/common.sh
+. tests/deploy/common.sh
 declare -a durations=()
 total_start=$(now)
 
-venv=.venv-deploy
-requirements=tests/deploy/requirements.txt
-stamp=$venv/.weir-requirements
-py=$venv/bin/python
-
-section "Python tools: $venv (pins: $requirements)"
 start=$(now)
-tools='import importlib.metadata as m; print(*(f"{p} {m.version(p)}" for p in ("cfn-lint", "checkov", "moto", "boto3")))'
-if [ -x "$py" ] && cmp -s "$requirements" "$stamp" && "$py" -c "$tools" >/dev/null 2>&1; then
-  echo "installed: $("$py" -c "$tools")"
-else
-  interpreter=${PYTHON:-$(command -v python3.11 || command -v python3)}
-  echo "creating $venv from $interpreter ($("$interpreter" --version 2>&1))"
-  rm -rf "$venv"
-  "$interpreter" -m venv "$venv"
-  "$py" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$stamp"
-  echo "installed: $("$py" -c "$tools")"
-fi
+deploy_venv "cfn-lint" "checkov" "moto" "boto3"
 durations+=("venv: $(elapsed "$start")")
 
 templates=(deploy/aws/*.yaml)
