@@ -101,6 +101,12 @@ for name, wall, cpu, peak in rows:
     print(f"   {name:<42} {wall:>9} {cpu if cpu is not None else '-':>9} {share:>8} {peak if peak is not None else '-':>7}")
 for message in memory:
     print(f"   memory: {message}")
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event") == "viewCache" and "rows" in e:
+        print(f"   computed once: {e['view']}: {e['rows']} rows, {e['bytes'] / 2**20:.0f} MiB in {e['partitions']} file(s), {e['duration']} ms")
+    elif e.get("event") == "viewCache" and "message" in e:
+        print(f"   viewCache: {e['view']}: {e['message']}")
 PY
 )")
   line=$(printf "%-10s %8s %8s %9s" "$n" "$weir_wall" "$weir_cpu" "$weir_rss")

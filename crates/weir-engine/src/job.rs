@@ -90,6 +90,7 @@ impl JobOptions {
                 ansi: flag("spark.sql.ansi.enabled", "WEIR_SQL_ANSI", false),
             },
             memory_limit,
+            view_cache: flag("weir.viewCache", "WEIR_VIEW_CACHE", true),
         };
         Self {
             uri: setting("etl.config.uri", "ETL_CONF_URI").unwrap_or_default(),

@@ -23,3 +23,4 @@ pub mod stages;
 pub mod storage;
 pub mod typing;
 pub mod vacuum;
+pub mod view_cache;

@@ -212,7 +212,20 @@ async fn run_inner(
         return Ok(());
     }
     let total = planned.len();
+    let caches = match session.settings.view_cache {
+        true => crate::view_cache::CachePlan::new(
+            &planned
+                .iter()
+                .map(|p| (crate::stages::simple_type_name(&p.type_name).to_string(), p.stage.detail()))
+                .collect::<Vec<_>>(),
+        ),
+        false => Default::default(),
+    };
     for (position, p) in planned.iter().enumerate() {
+        if let Some(previous) = position.checked_sub(1) {
+            // Views no later stage reads are no longer kept.
+            session.caches.release_through(previous).await;
+        }
         // Arc's ControlFlow lifecycle plugin: once an outcome under its key is false, every
         // later stage is skipped (and the job succeeds).
         if let Some((key, message)) = loaded
@@ -241,7 +254,9 @@ async fn run_inner(
             continue;
         }
         observer.stage_started(position, total, p);
+        session.caches.expect(caches.cached_at(position));
         let run = execute_stage(session, p).await;
+        session.caches.expect(Vec::new());
         let mut stage_report = StageReport {
             index: p.index,
             name: p.name.clone(),

@@ -38,6 +38,9 @@ pub struct Settings {
     /// aggregations and window functions may hold (sorts and aggregations then spill to local
     /// disk). `None`: an eighth of the machine's memory ([`crate::memory::default_limit`]).
     pub memory_limit: Option<u64>,
+    /// `WEIR_VIEW_CACHE` (Weir's own, default true): a lazy view the job reads more than once
+    /// is computed once and kept in local files ([`crate::view_cache`]).
+    pub view_cache: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             count_rows: false,
             sql: crate::sql::SqlOptions::default(),
             memory_limit: None,
+            view_cache: true,
         }
     }
 }
@@ -128,6 +132,8 @@ pub struct Session {
     control_flow: Arc<std::sync::Mutex<HashMap<String, (bool, Value)>>>,
     /// Substitution variables ConfigExecute stages produced (Arc's `resolutionConfig`).
     variables: Arc<std::sync::Mutex<serde_json::Map<String, Value>>>,
+    /// Views computed once (the runner says which, from the job's plan).
+    pub caches: Arc<crate::view_cache::ViewCaches>,
 }
 
 impl std::fmt::Debug for Session {
@@ -162,7 +168,16 @@ impl Session {
             // Replace the default schema so unqualified names resolve through `views`.
             let _ = catalog.register_schema("public", views.clone());
         }
-        Self { ctx, storage, settings, log, views, control_flow: Default::default(), variables: Default::default() }
+        Self {
+            ctx,
+            storage,
+            settings,
+            log,
+            views,
+            control_flow: Default::default(),
+            variables: Default::default(),
+            caches: Default::default(),
+        }
     }
 
     /// Plans joins from now on as sort-merge joins, whose sorts spill to disk, instead of hash
@@ -222,6 +237,20 @@ impl Session {
         // Analyze now so the view's schema is final (e.g. `NULL` unioned with an int is an int).
         let plan = df.into_optimized_plan()?;
         let df = DataFrame::new(self.ctx.state(), plan);
+        if let Some(last) = self.caches.expected(name) {
+            if crate::view_cache::is_volatile(df.logical_plan()) {
+                self.log.info(crate::obj! {
+                    "event" => "viewCache",
+                    "view" => name,
+                    "message" => "not cached: its plan calls a volatile function, so each read computes it",
+                });
+            } else {
+                let view = Arc::new(crate::view_cache::CachedView::new(name, df.into_view(), self.log.clone()));
+                self.register_view(name, view.clone())?;
+                self.caches.track(last, view);
+                return Ok(());
+            }
+        }
         self.register_view(name, df.into_view())
     }
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Scratch, weir};
+use super::{Scratch, weir, written};
 
 /// Rows of the generated input: about 30 MB as Arrow arrays, twice the limit below.
 const ROWS: usize = 300_000;
@@ -39,17 +39,6 @@ fn job(s: &Scratch, out: &str) -> String {
         input = input.display(),
         output = output.display(),
     )
-}
-
-/// The single data file a DelimitedLoad wrote under `dir`.
-fn written(s: &Scratch, dir: &str) -> String {
-    let files: Vec<_> = std::fs::read_dir(s.path().join(dir))
-        .expect("output directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")))
-        .collect();
-    assert_eq!(files.len(), 1, "one data file in {dir}: {files:?}");
-    std::fs::read_to_string(&files[0]).expect("output file")
 }
 
 #[test]

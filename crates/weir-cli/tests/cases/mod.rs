@@ -18,6 +18,7 @@ pub mod service;
 pub mod service_crash;
 pub mod service_security;
 pub mod statistics;
+pub mod view_cache;
 pub mod workshop;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +73,17 @@ pub fn weir(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Run {
 /// A scratch directory with helpers to write job files and data.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
+}
+
+/// The single data file a DelimitedLoad wrote under `dir`.
+pub fn written(s: &Scratch, dir: &str) -> String {
+    let files: Vec<_> = std::fs::read_dir(s.path().join(dir))
+        .expect("output directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")))
+        .collect();
+    assert_eq!(files.len(), 1, "one data file in {dir}: {files:?}");
+    std::fs::read_to_string(&files[0]).expect("output file")
 }
 
 impl Scratch {

@@ -348,11 +348,18 @@ impl ViewCommon {
             outcome.rows = Some(rows);
             outcome.detail.insert("records".into(), rows.into());
         } else {
-            let counted = match session.settings.count_rows {
+            // A view computed once is counted through the view (which computes it), so the count
+            // costs no extra pass; a lazy one before it replaces any view of the same name.
+            let cached = session.caches.expected(name).is_some();
+            let counted = match session.settings.count_rows && !cached {
                 true => Some(df.clone().count().await? as u64),
                 false => None,
             };
             session.register_dataframe(name, df)?;
+            let counted = match session.settings.count_rows && cached {
+                true => Some(session.view(name).await?.count().await? as u64),
+                false => counted,
+            };
             if let Some(rows) = counted {
                 outcome.rows = Some(rows);
                 outcome.detail.insert("records".into(), rows.into());
