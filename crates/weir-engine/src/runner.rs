@@ -254,9 +254,9 @@ async fn run_inner(
             continue;
         }
         observer.stage_started(position, total, p);
-        session.caches.expect(caches.cached_at(position));
+        session.caches.expect(position, &caches);
         let run = execute_stage(session, p).await;
-        session.caches.expect(Vec::new());
+        session.caches.clear();
         let mut stage_report = StageReport {
             index: p.index,
             name: p.name.clone(),

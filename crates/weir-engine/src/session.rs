@@ -245,9 +245,11 @@ impl Session {
                     "message" => "not cached: its plan calls a volatile function, so each read computes it",
                 });
             } else {
-                let view = Arc::new(crate::view_cache::CachedView::new(name, df.into_view(), self.log.clone()));
+                let dependents = self.caches.dependents(name);
+                let view =
+                    Arc::new(crate::view_cache::CachedView::new(name, df.into_view(), self.log.clone(), dependents));
                 self.register_view(name, view.clone())?;
-                self.caches.track(last, view);
+                self.caches.track(name, last, view);
                 return Ok(());
             }
         }

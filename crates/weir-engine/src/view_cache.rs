@@ -106,6 +106,9 @@ struct Version {
 pub struct CachePlan {
     /// (stage position, lower-cased view name) → position after which the cache is dropped.
     entries: HashMap<(usize, String), usize>,
+    /// (stage position, view) → the cached view (its stage position and name) whose fill is the
+    /// last read of it: dropped as soon as that view is filled.
+    after_fill: HashMap<(usize, String), (usize, String)>,
 }
 
 impl CachePlan {
@@ -181,14 +184,28 @@ impl CachePlan {
         let mut runs: Vec<Vec<usize>> = vec![Vec::new(); versions.len()];
         let mut cached = vec![false; versions.len()];
         let mut entries = HashMap::new();
+        let mut after_fill = HashMap::new();
         for v in (0..versions.len()).rev() {
+            // Where the view's plan runs, and for each run the cached view it fills (if so).
             let mut at = Vec::new();
+            let mut fills = Vec::new();
             for &(pos, count, over) in &versions[v].readers {
                 for _ in 0..count {
                     match over {
-                        Some(w) if cached[w] => at.extend(runs[w].iter().min()),
-                        Some(w) => at.extend(runs[w].iter().copied()),
-                        None => at.push(pos),
+                        Some(w) if cached[w] => {
+                            if let Some(&first) = runs[w].iter().min() {
+                                at.push(first);
+                                fills.push(Some(w));
+                            }
+                        }
+                        Some(w) => {
+                            at.extend(runs[w].iter().copied());
+                            fills.extend(runs[w].iter().map(|_| None));
+                        }
+                        None => {
+                            at.push(pos);
+                            fills.push(None);
+                        }
                     }
                 }
             }
@@ -204,11 +221,29 @@ impl CachePlan {
                 if safe {
                     cached[v] = true;
                     entries.insert((version.defined, version.name.clone()), last);
+                    // Last read only by filling one cached view: dropped once that is filled.
+                    let mut last_reads = at.iter().zip(&fills).filter(|(p, _)| **p == last).map(|(_, f)| *f);
+                    if let Some(Some(w)) = last_reads.next()
+                        && last_reads.all(|f| f == Some(w))
+                    {
+                        let by = (versions[w].defined, versions[w].name.clone());
+                        after_fill.insert((version.defined, version.name.clone()), by);
+                    }
                 }
             }
             runs[v] = at;
         }
-        Self { entries }
+        Self { entries, after_fill }
+    }
+
+    /// For the views the stage at `position` registers that are to be cached: the cached view
+    /// (stage position, name) whose fill is their last read, when it is.
+    pub fn dropped_after_fill(&self, position: usize) -> Vec<(String, (usize, String))> {
+        self.after_fill
+            .iter()
+            .filter(|((p, _), _)| *p == position)
+            .map(|((_, n), by)| (n.clone(), by.clone()))
+            .collect()
     }
 
     /// The views the stage at `position` registers that are to be cached, each with the position
@@ -280,6 +315,8 @@ pub struct CachedView {
     schema: SchemaRef,
     state: tokio::sync::Mutex<State>,
     log: EventLog,
+    /// Caches whose last read is this view's fill: dropped once it is filled.
+    dependents: std::sync::Mutex<Vec<Arc<CachedView>>>,
 }
 
 impl fmt::Debug for CachedView {
@@ -290,8 +327,16 @@ impl fmt::Debug for CachedView {
 
 impl CachedView {
     /// `lazy`: the view as a lazy view, computed by the first read and after [`Self::release`].
-    pub fn new(name: &str, lazy: Arc<dyn TableProvider>, log: EventLog) -> Self {
-        Self { name: name.to_string(), schema: lazy.schema(), lazy, state: tokio::sync::Mutex::new(State::Empty), log }
+    /// `dependents`: caches to drop once this view is filled (their last read).
+    pub fn new(name: &str, lazy: Arc<dyn TableProvider>, log: EventLog, dependents: Vec<Arc<CachedView>>) -> Self {
+        Self {
+            name: name.to_string(),
+            schema: lazy.schema(),
+            lazy,
+            state: tokio::sync::Mutex::new(State::Empty),
+            log,
+            dependents: std::sync::Mutex::new(dependents),
+        }
     }
 
     /// Deletes the cached files; reads from now on compute the view.
@@ -323,8 +368,8 @@ impl CachedView {
         let disk = session.runtime_env().disk_manager.clone();
         let partitions = plan.properties().partitioning.partition_count();
         let mut tasks = tokio::task::JoinSet::new();
-        // The cache may take at most half the space free in TMPDIR now (the rest stays for
-        // spills and other jobs); a view that needs more is computed by each read instead.
+        // The cache may take at most a quarter of the space free in TMPDIR now (the rest stays
+        // for spills and other jobs); a view that needs more is computed by each read instead.
         let budget = Arc::new(AtomicI64::new(i64::MAX));
         for partition in 0..partitions {
             let stream = plan.execute(partition, context.clone())?;
@@ -333,7 +378,7 @@ impl CachedView {
                 && let Ok(f) = &file
                 && let Some(free) = f.path().and_then(|p| p.parent()).and_then(free_space)
             {
-                budget.store((free / 2).min(i64::MAX as u64) as i64, Ordering::Relaxed);
+                budget.store((free / 4).min(i64::MAX as u64) as i64, Ordering::Relaxed);
             }
             let schema = self.schema.clone();
             let budget = budget.clone();
@@ -397,7 +442,7 @@ async fn write_partition(
         writer.write(&batch).map_err(|e| Failure::Write(e.to_string()))?;
         let size = file.size().unwrap_or(0);
         if budget.fetch_sub(size.saturating_sub(counted) as i64, Ordering::Relaxed) < 0 {
-            return Err(Failure::Write("it would take more than half the free space of TMPDIR".into()));
+            return Err(Failure::Write("it would take more than a quarter of the free space of TMPDIR".into()));
         }
         counted = size;
     }
@@ -488,7 +533,13 @@ impl TableProvider for CachedView {
         let mut state = self.state.lock().await;
         if matches!(*state, State::Empty) {
             *state = match self.fill(session).await? {
-                Ok(files) => State::Filled(files),
+                Ok(files) => {
+                    let done = self.dependents.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
+                    for view in done {
+                        view.release().await;
+                    }
+                    State::Filled(files)
+                }
                 Err(reason) => {
                     self.log.warn(crate::obj! {
                         "event" => "viewCache",
@@ -586,24 +637,65 @@ impl ExecutionPlan for CachedExec {
 /// caches with the position after which each is dropped.
 #[derive(Default)]
 pub struct ViewCaches {
-    pending: std::sync::Mutex<HashMap<String, usize>>,
+    pending: std::sync::Mutex<Pending>,
     live: std::sync::Mutex<Vec<(usize, Arc<CachedView>)>>,
+    /// Caches dropped once a given view (stage position, name) is filled.
+    awaiting_fill: std::sync::Mutex<Vec<((usize, String), Arc<CachedView>)>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    position: usize,
+    names: HashMap<String, usize>,
+    after_fill: HashMap<String, (usize, String)>,
 }
 
 impl ViewCaches {
     /// The views the next stage registers that are to be cached (lower-cased names).
-    pub fn expect(&self, names: Vec<(String, usize)>) {
+    pub fn expect(&self, position: usize, plan: &CachePlan) {
         if let Ok(mut pending) = self.pending.lock() {
-            *pending = names.into_iter().collect();
+            *pending = Pending {
+                position,
+                names: plan.cached_at(position).into_iter().collect(),
+                after_fill: plan.dropped_after_fill(position).into_iter().collect(),
+            };
+        }
+    }
+
+    /// After a stage: nothing more is expected.
+    pub fn clear(&self) {
+        if let Ok(mut pending) = self.pending.lock() {
+            *pending = Pending::default();
         }
     }
 
     /// When the current stage's `name` is to be cached: the position after which it is dropped.
     pub fn expected(&self, name: &str) -> Option<usize> {
-        self.pending.lock().ok()?.get(&name.to_lowercase()).copied()
+        self.pending.lock().ok()?.names.get(&name.to_lowercase()).copied()
     }
 
-    pub fn track(&self, last: usize, view: Arc<CachedView>) {
+    /// The caches to drop once the current stage's view `name` is filled.
+    pub fn dependents(&self, name: &str) -> Vec<Arc<CachedView>> {
+        let Some(key) = self.pending.lock().ok().map(|p| (p.position, name.to_lowercase())) else {
+            return Vec::new();
+        };
+        match self.awaiting_fill.lock() {
+            Ok(mut awaiting) => {
+                let (mine, rest): (Vec<_>, Vec<_>) = awaiting.drain(..).partition(|(by, _)| *by == key);
+                *awaiting = rest;
+                mine.into_iter().map(|(_, v)| v).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Keeps `view` (the current stage's `name`) until after the stage at `last`, or until the
+    /// view whose fill is its last read is filled.
+    pub fn track(&self, name: &str, last: usize, view: Arc<CachedView>) {
+        let by = self.pending.lock().ok().and_then(|p| p.after_fill.get(&name.to_lowercase()).cloned());
+        if let (Some(by), Ok(mut awaiting)) = (by, self.awaiting_fill.lock()) {
+            awaiting.push((by, view.clone()));
+        }
         if let Ok(mut live) = self.live.lock() {
             live.push((last, view));
         }
@@ -665,6 +757,10 @@ mod tests {
         assert_eq!(plan.cached_at(6), vec![("delta_typed".to_string(), 10)]);
         // update_load: twice in the merge's source.
         assert_eq!(plan.cached_at(8), vec![("update_load".to_string(), 10)]);
+        // initial_typed and delta_typed are last read by filling initial_load and update_load.
+        assert_eq!(plan.dropped_after_fill(1), vec![("initial_typed".to_string(), (3, "initial_load".to_string()))]);
+        assert_eq!(plan.dropped_after_fill(6), vec![("delta_typed".to_string(), (8, "update_load".to_string()))]);
+        assert!(plan.dropped_after_fill(3).is_empty() && plan.dropped_after_fill(8).is_empty());
         // Read once: lazy.
         for position in [0, 5, 9, 11] {
             assert!(plan.cached_at(position).is_empty(), "position {position}");
