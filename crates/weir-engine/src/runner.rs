@@ -324,21 +324,34 @@ pub async fn execute_stage(session: &Session, p: &PlannedStage) -> StageRun {
     let started = Instant::now();
     let usage_before = process_usage();
     let mut result = p.stage.execute(session).await;
-    // A hash join cannot spill: one that outgrew the memory limit fails its stage. When the stage
-    // can run again, the session switches to sort-merge joins, which spill, and runs it again.
-    if let Err(e) = &result
-        && memory_exhausted(&e.to_string())
-        && crate::stages::RERUNNABLE.contains(&crate::stages::simple_type_name(&p.type_name))
-        && session.use_spilling_joins()
-    {
-        session.log.warn(crate::obj! {
-            "event" => "memory",
-            "message" => format!(
-                "a hash join exceeded the memory limit of {} MiB; joins now sort and merge, spilling to disk, and the stage runs again",
-                session.settings.memory_limit() >> 20
-            ),
-            "stage" => stage_json(p, Map::new()),
-        });
+    let rerunnable = crate::stages::RERUNNABLE.contains(&crate::stages::simple_type_name(&p.type_name));
+    // Each way out is taken once, in whichever order the failures come.
+    for _ in 0..2 {
+        let Err(e) = &result else { break };
+        let message = e.to_string();
+        // A hash join cannot spill: one that outgrew the memory limit fails its stage. When the
+        // stage can run again, the session switches to sort-merge joins, which spill, and runs it
+        // again.
+        if memory_exhausted(&message) && rerunnable && session.use_spilling_joins() {
+            session.log.warn(crate::obj! {
+                "event" => "memory",
+                "message" => format!(
+                    "a hash join exceeded the memory limit of {} MiB; joins now sort and merge, spilling to disk, and the stage runs again",
+                    session.settings.memory_limit() >> 20
+                ),
+                "stage" => stage_json(p, Map::new()),
+            });
+        // Views computed once share the temporary disk with spills: when it fills up, they are
+        // dropped (read lazily from then on, as in Arc) and the stage runs again.
+        } else if message.contains("No space left on device") && rerunnable && session.caches.drop_all().await {
+            session.log.warn(crate::obj! {
+                "event" => "viewCache",
+                "message" => "the temporary disk is full: views computed once are dropped (each read computes them from now on) and the stage runs again",
+                "stage" => stage_json(p, Map::new()),
+            });
+        } else {
+            break;
+        }
         result = p.stage.execute(session).await;
     }
     let duration_ms = started.elapsed().as_millis() as u64;

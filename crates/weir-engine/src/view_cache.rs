@@ -641,6 +641,8 @@ pub struct ViewCaches {
     live: std::sync::Mutex<Vec<(usize, Arc<CachedView>)>>,
     /// Caches dropped once a given view (stage position, name) is filled.
     awaiting_fill: std::sync::Mutex<Vec<((usize, String), Arc<CachedView>)>>,
+    /// Set once the disk filled up: nothing is cached any more.
+    off: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -671,6 +673,9 @@ impl ViewCaches {
 
     /// When the current stage's `name` is to be cached: the position after which it is dropped.
     pub fn expected(&self, name: &str) -> Option<usize> {
+        if self.off.load(Ordering::Relaxed) {
+            return None;
+        }
         self.pending.lock().ok()?.names.get(&name.to_lowercase()).copied()
     }
 
@@ -699,6 +704,22 @@ impl ViewCaches {
         if let Ok(mut live) = self.live.lock() {
             live.push((last, view));
         }
+    }
+
+    /// Drops every cache and caches nothing from now on; false when there was nothing to drop.
+    pub async fn drop_all(&self) -> bool {
+        let views: Vec<Arc<CachedView>> = match self.live.lock() {
+            Ok(mut live) => live.drain(..).map(|(_, v)| v).collect(),
+            Err(_) => return false,
+        };
+        if let Ok(mut awaiting) = self.awaiting_fill.lock() {
+            awaiting.clear();
+        }
+        let was_on = !self.off.swap(true, Ordering::Relaxed);
+        for view in &views {
+            view.release().await;
+        }
+        was_on && !views.is_empty()
     }
 
     /// Drops the caches whose last reader was at or before `position`.
