@@ -106,7 +106,7 @@ for line in open(sys.argv[1]):
     if e.get("event") == "viewCache" and "rows" in e:
         print(f"   computed once: {e['view']}: {e['rows']} rows, {e['bytes'] / 2**20:.0f} MiB in {e['partitions']} file(s), {e['duration']} ms")
     elif e.get("event") == "viewCache" and "message" in e:
-        print(f"   viewCache: {e['view']}: {e['message']}")
+        print(f"   viewCache: {e.get('view', 'all')}: {e['message']}")
 PY
 )")
   line=$(printf "%-10s %8s %8s %9s" "$n" "$weir_wall" "$weir_cpu" "$weir_rss")
