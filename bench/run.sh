@@ -6,6 +6,9 @@
 #
 #   bench/run.sh [--duckdb] [SIZE ...]   sizes in rows of the initial load (default: 1000 1000000 10000000)
 #
+#   WEIR_BIN=PATH  benchmarks that binary instead of building the release one (to compare two
+#                  builds on the same files, one invocation after the other).
+#
 #   --duckdb   also runs, in the same invocation and on the same files, DuckDB's equivalent
 #              pipeline (bench/duckdb_scd2.py) and its bare CSV -> Parquet copy of both inputs
 #              (the I/O floor), and prints Weir's CPU as a ratio of each. DuckDB comes from PyPI
@@ -22,7 +25,7 @@ sizes=()
 for arg in "$@"; do
   case "$arg" in
     --duckdb) duckdb=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench/run.sh: unknown option $arg" >&2; exit 2 ;;
     *) sizes+=("$arg") ;;
   esac
@@ -32,9 +35,14 @@ work="$repo/target/bench"
 mkdir -p "$work"
 command -v /usr/bin/time >/dev/null || { echo "bench needs GNU time: apt-get install -y time" >&2; exit 1; }
 
-echo "== building weir (release)" >&2
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p weir-cli
-weir="${CARGO_TARGET_DIR:-$repo/target}/release/weir"
+if [ -n "${WEIR_BIN:-}" ]; then
+  weir=$WEIR_BIN
+  [ -x "$weir" ] || { echo "bench/run.sh: WEIR_BIN=$weir is not an executable" >&2; exit 2; }
+else
+  echo "== building weir (release)" >&2
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p weir-cli
+  weir="${CARGO_TARGET_DIR:-$repo/target}/release/weir"
+fi
 
 if [ -n "$duckdb" ]; then
   venv="$work/venv"

@@ -571,7 +571,6 @@ impl TableProvider for CachedView {
             })
             .collect();
         // No limit here: the plan keeps its own above the scan, and the row counts stay exact.
-        let _ = limit;
         let inner = Arc::new(StreamingTableExec::try_new(schema, partitions, None, Vec::new(), false, None)?);
         Ok(Arc::new(CachedExec { inner, rows }))
     }
